@@ -1,0 +1,199 @@
+/**
+ * The one place that reads process.env. Tunables come from config/default.json (optionally
+ * overlaid by the JSON file named in CONFIG_FILE); deployment settings and secrets come from
+ * the environment. Everything is validated once at start, and a bad value stops the process
+ * with a message that names the key.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { DataDirError, loadOrCreateGeneratedSecrets, parseCredentialKeys, type CredentialKey, type GeneratedSecrets } from './secrets';
+
+/** The repository root, whether running from src/ (tests) or dist/src/ (compiled). */
+export const PROJECT_ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
+const DEFAULTS_FILE = path.join(PROJECT_ROOT, 'config', 'default.json');
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+const tunablesSchema = z
+  .object({
+    server: z.object({ shutdownTimeoutMs: positiveInt, requestBodyLimitKb: positiveInt }).strict(),
+    database: z
+      .object({ poolMax: positiveInt, idleTimeoutMs: positiveInt, statementTimeoutMs: positiveInt, healthCheckTimeoutMs: positiveInt })
+      .strict(),
+    sending: z
+      .object({
+        defaultDailyLimit: positiveInt,
+        defaultHourlyLimit: positiveInt,
+        minGapSeconds: nonNegativeInt,
+        gapJitterPct: z.number().min(0).max(100),
+        claimBatchSize: positiveInt,
+        leaseMs: positiveInt,
+        maxAttempts: positiveInt,
+        retryBaseSeconds: positiveInt,
+        retryMaxSeconds: positiveInt,
+        globalPerMinute: positiveInt,
+        recipientDomainDailyLimit: positiveInt,
+        senderDomainDailyLimit: positiveInt,
+        unknownPolicy: z.enum(['hold', 'requeue']),
+      })
+      .strict(),
+    warmup: z
+      .object({
+        curve: z.string().regex(/^\d+(,\d+)*$/, 'expected comma-separated daily limits such as "20,40,80"'),
+        growthPctPerDay: z.number().min(0),
+        deferralSlowdownPct: z.number().min(0).max(100),
+      })
+      .strict(),
+    health: z
+      .object({
+        bounceRateThresholdPct: z.number().min(0).max(100),
+        bounceWindowSends: positiveInt,
+        consecutiveFailuresToPause: positiveInt,
+        cooldownMinutes: positiveInt,
+      })
+      .strict(),
+    circuitBreaker: z.object({ failuresToOpen: positiveInt, openSeconds: positiveInt }).strict(),
+    orchestrator: z
+      .object({
+        reconcileIntervalMs: positiveInt,
+        heartbeatIntervalMs: positiveInt,
+        heartbeatStaleMs: positiveInt,
+        startBatchSize: positiveInt,
+        maxRestartsPerHour: nonNegativeInt,
+        nodeLeaseMs: positiveInt,
+      })
+      .strict(),
+    tracking: z.object({ eventFlushMs: positiveInt, eventBatchSize: positiveInt }).strict(),
+    auth: z
+      .object({ accessTokenTtlSeconds: positiveInt, refreshTokenTtlSeconds: positiveInt, loginAttemptsPerMinute: positiveInt })
+      .strict(),
+  })
+  .strict();
+
+export type Tunables = z.infer<typeof tunablesSchema>;
+
+const envSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .refine(isPostgresUrl, 'expected a URL such as postgres://user:password@host:5432/dbname')
+    .optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  BASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().min(1).optional(),
+  CONFIG_FILE: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only').optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  CREDENTIALS_KEYS: z.string().optional(),
+});
+
+export interface Config extends Tunables {
+  databaseUrl: string | undefined;
+  port: number;
+  host: string;
+  baseUrl: string;
+  dataDir: string;
+  logLevel: string;
+  nodeId: string;
+  jwtSecret: string;
+  credentialKeys: CredentialKey[];
+  /** Password of the embedded Postgres superuser (only used without DATABASE_URL). */
+  embeddedPostgresPassword: string;
+}
+
+/** A configuration problem found at start; main prints its message as one line. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function isPostgresUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '' && url.pathname.length > 1;
+  } catch {
+    return false;
+  }
+}
+
+function describeIssues(error: z.ZodError, prefix: string): string {
+  return error.issues.map((issue) => `${[prefix, ...issue.path].filter(Boolean).join('.')}: ${issue.message}`).join('; ');
+}
+
+/** Deep-merges plain objects; arrays and scalars from `overlay` replace those in `base`. */
+function mergeDeep(base: unknown, overlay: unknown): unknown {
+  if (isPlainObject(base) && isPlainObject(overlay)) {
+    const merged: Record<string, unknown> = { ...base };
+    for (const [key, value] of Object.entries(overlay)) merged[key] = mergeDeep(base[key], value);
+    return merged;
+  }
+  return overlay === undefined ? base : overlay;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function readJsonFile(file: string, label: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${label} (${file}) cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${label} (${file}) is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Validates the tunables: defaults, overlaid by an optional override object. */
+export function parseTunables(overrides: unknown = {}): Tunables {
+  const result = tunablesSchema.safeParse(mergeDeep(readJsonFile(DEFAULTS_FILE, 'config/default.json'), overrides));
+  if (!result.success) throw new ConfigError(`Invalid configuration: ${describeIssues(result.error, '')}`);
+  return result.data;
+}
+
+/**
+ * Builds the whole configuration. `env` defaults to process.env; tests pass their own.
+ * Generates the embedded default's secrets into DATA_DIR on first use.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsedEnv = envSchema.safeParse(env);
+  if (!parsedEnv.success) throw new ConfigError(`Invalid environment: ${describeIssues(parsedEnv.error, '')}`);
+  const e = parsedEnv.data;
+
+  const tunables = parseTunables(e.CONFIG_FILE ? readJsonFile(e.CONFIG_FILE, 'CONFIG_FILE') : {});
+  const dataDir = path.resolve(PROJECT_ROOT, e.DATA_DIR ?? '.data');
+  let generated: GeneratedSecrets;
+  try {
+    generated = loadOrCreateGeneratedSecrets(dataDir);
+  } catch (error) {
+    if (error instanceof DataDirError) throw new ConfigError(error.message);
+    throw error;
+  }
+
+  let credentialKeys: CredentialKey[];
+  try {
+    credentialKeys = e.CREDENTIALS_KEYS ? parseCredentialKeys(e.CREDENTIALS_KEYS) : [generated.credentialKey];
+  } catch (error) {
+    throw new ConfigError(`Invalid environment: CREDENTIALS_KEYS: ${(error as Error).message}`);
+  }
+
+  return {
+    ...tunables,
+    databaseUrl: e.DATABASE_URL,
+    port: e.PORT,
+    host: e.HOST,
+    baseUrl: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    dataDir,
+    logLevel: e.LOG_LEVEL,
+    nodeId: e.NODE_ID ?? generated.nodeId,
+    jwtSecret: e.JWT_SECRET ?? generated.jwtSecret,
+    credentialKeys,
+    embeddedPostgresPassword: generated.embeddedPostgresPassword,
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Kysely over a pg Pool. Type parsers are set once here: int8 (counts, identity ids) as
+ * number, and date as its plain 'YYYY-MM-DD' text so a calendar day never shifts with the
+ * process time zone.
+ */
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database';
+
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => Number.parseFloat(value));
+pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
+
+export type Db = Kysely<Database>;
+/** What repositories accept: the database or an open transaction. */
+export type DbOrTx = Kysely<Database> | Transaction<Database>;
+
+export interface DbOptions {
+  poolMax: number;
+  idleTimeoutMs: number;
+  statementTimeoutMs?: number;
+  applicationName?: string;
+}
+
+export function createDb(connectionString: string, options: DbOptions): Db {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolMax,
+    idleTimeoutMillis: options.idleTimeoutMs,
+    connectionTimeoutMillis: 10_000,
+    statement_timeout: options.statementTimeoutMs,
+    application_name: options.applicationName ?? 'outreach',
+  });
+  // An idle client losing its server (restart, network) must not crash the process;
+  // the next query gets a fresh connection or a clear error.
+  pool.on('error', () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,452 @@
+/**
+ * The one Database interface Kysely is typed with; mirrors db/migrations. Column names are
+ * snake_case as in SQL. int8 columns are parsed to number and date columns stay strings
+ * (see connection.ts).
+ */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T = Record<string, unknown>> = ColumnType<T, T | string | undefined, T | string>;
+type Numeric = ColumnType<number, number | string | undefined, number | string>;
+
+export type UserRole = 'owner' | 'client_admin' | 'client_viewer';
+export type TransportKind = 'smtp' | 'gmail' | 'sink';
+export type AccountStatus = 'active' | 'paused' | 'suspended' | 'disabled' | 'crashed';
+export type CampaignStatus = 'draft' | 'running' | 'paused' | 'completed' | 'cancelled';
+export type CampaignContactStatus = 'active' | 'replied' | 'bounced' | 'unsubscribed' | 'finished' | 'cancelled';
+export type QueueStatus =
+  | 'queued'
+  | 'claimed'
+  | 'sending'
+  | 'sent'
+  | 'bounced'
+  | 'failed'
+  | 'unknown'
+  | 'held'
+  | 'suppressed'
+  | 'cancelled';
+export type SendOutcome = 'accepted' | 'transient' | 'recipient_permanent' | 'sender_blocked' | 'auth' | 'unknown' | 'reconciled';
+export type SuppressionReason = 'unsubscribed' | 'hard_bounce' | 'complaint' | 'manual';
+export type RateScope = 'account' | 'sender_domain' | 'recipient_domain' | 'campaign' | 'client' | 'global';
+export type RateWindow = 'day' | 'hour' | 'minute';
+
+export interface ClientsTable {
+  id: Generated<string>;
+  name: string;
+  postal_address: Generated<string>;
+  tracking_domain: string | null;
+  daily_limit: number | null;
+  settings: Json;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  client_id: string | null;
+  email: string;
+  password_hash: string;
+  role: UserRole;
+  token_version: Generated<number>;
+  disabled_at: NullableTimestamp;
+  last_login_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RefreshTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  token_hash: string;
+  expires_at: Date | string;
+  revoked_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface SenderDomainsTable {
+  id: Generated<string>;
+  client_id: string;
+  domain: string;
+  dkim_selector: string | null;
+  dkim_private_key_encrypted: string | null;
+  spf_status: Generated<string>;
+  dkim_status: Generated<string>;
+  dmarc_status: Generated<string>;
+  dns_checked_at: NullableTimestamp;
+  dns_check_details: Json;
+  daily_limit: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SenderAccountsTable {
+  id: Generated<string>;
+  client_id: string;
+  domain_id: string | null;
+  email: string;
+  display_name: Generated<string>;
+  transport: TransportKind;
+  transport_settings: Json;
+  credentials_encrypted: string | null;
+  status: Generated<AccountStatus>;
+  pause_reason: string | null;
+  paused_until: NullableTimestamp;
+  daily_limit: Generated<number>;
+  hourly_limit: Generated<number>;
+  min_gap_seconds: Generated<number>;
+  warmup_enabled: Generated<boolean>;
+  warmup_curve: string | null;
+  warmup_started_on: string | null;
+  health_score: Numeric;
+  consecutive_failures: Generated<number>;
+  probe_pending: Generated<boolean>;
+  next_send_at: NullableTimestamp;
+  time_zone: Generated<string>;
+  owner_node_id: string | null;
+  owner_lease_expires_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CampaignsTable {
+  id: Generated<string>;
+  client_id: string;
+  name: string;
+  status: Generated<CampaignStatus>;
+  time_zone: Generated<string>;
+  use_recipient_time_zone: Generated<boolean>;
+  send_days: ColumnType<number[], number[] | undefined, number[]>;
+  window_start_minute: Generated<number>;
+  window_end_minute: Generated<number>;
+  daily_limit: number | null;
+  track_opens: Generated<boolean>;
+  track_clicks: Generated<boolean>;
+  stop_on_reply: Generated<boolean>;
+  started_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CampaignSendersTable {
+  campaign_id: string;
+  account_id: string;
+}
+
+export interface SequenceStepsTable {
+  id: Generated<string>;
+  campaign_id: string;
+  step_number: number;
+  subject: string;
+  body_html: Generated<string>;
+  body_text: Generated<string>;
+  delay_minutes: Generated<number>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ContactsTable {
+  id: Generated<string>;
+  client_id: string;
+  email: string;
+  email_domain: string;
+  first_name: Generated<string>;
+  last_name: Generated<string>;
+  company: Generated<string>;
+  time_zone: string | null;
+  custom_fields: Json<Record<string, string>>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CampaignContactsTable {
+  campaign_id: string;
+  contact_id: string;
+  status: Generated<CampaignContactStatus>;
+  account_id: string | null;
+  thread_message_id: string | null;
+  added_at: Timestamp;
+}
+
+export interface EmailQueueTable {
+  id: Generated<number>;
+  client_id: string;
+  campaign_id: string;
+  contact_id: string;
+  step_id: string;
+  step_number: number;
+  account_id: string | null;
+  to_email: string;
+  recipient_domain: string;
+  status: Generated<QueueStatus>;
+  run_after: Timestamp;
+  attempts: Generated<number>;
+  message_id: string;
+  lease_token: string | null;
+  lease_expires_at: NullableTimestamp;
+  last_error: string | null;
+  priority: Generated<number>;
+  sent_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SendLogsTable {
+  id: Generated<number>;
+  queue_id: number;
+  client_id: string;
+  campaign_id: string;
+  account_id: string | null;
+  message_id: string;
+  attempt: number;
+  outcome: SendOutcome;
+  smtp_code: number | null;
+  enhanced_code: string | null;
+  response: string | null;
+  provider_message_id: string | null;
+  duration_ms: number | null;
+  created_at: Timestamp;
+}
+
+export interface SuppressionsTable {
+  id: Generated<number>;
+  client_id: string;
+  email: string;
+  reason: SuppressionReason;
+  source: Generated<string>;
+  created_at: Timestamp;
+}
+
+export interface BouncesTable {
+  id: Generated<number>;
+  client_id: string;
+  queue_id: number | null;
+  account_id: string | null;
+  email: string;
+  bounce_type: 'hard' | 'soft';
+  code: string | null;
+  diagnostic: string | null;
+  source: Generated<string>;
+  received_at: Timestamp;
+}
+
+export interface ComplaintsTable {
+  id: Generated<number>;
+  client_id: string;
+  queue_id: number | null;
+  account_id: string | null;
+  email: string;
+  source: Generated<string>;
+  received_at: Timestamp;
+}
+
+export interface RepliesTable {
+  id: Generated<number>;
+  client_id: string;
+  queue_id: number | null;
+  campaign_id: string | null;
+  contact_id: string | null;
+  account_id: string | null;
+  from_email: string;
+  subject: Generated<string>;
+  snippet: Generated<string>;
+  message_id: string | null;
+  received_at: Timestamp;
+}
+
+export interface LinksTable {
+  id: Generated<number>;
+  client_id: string;
+  campaign_id: string;
+  step_id: string;
+  url: string;
+  created_at: Timestamp;
+}
+
+export interface OpenEventsTable {
+  id: Generated<number>;
+  client_id: string;
+  campaign_id: string;
+  queue_id: number;
+  ip: string | null;
+  user_agent: string | null;
+  automated_reason: string | null;
+  occurred_at: Timestamp;
+}
+
+export interface ClickEventsTable {
+  id: Generated<number>;
+  client_id: string;
+  campaign_id: string;
+  queue_id: number;
+  link_id: number;
+  ip: string | null;
+  user_agent: string | null;
+  automated_reason: string | null;
+  occurred_at: Timestamp;
+}
+
+export interface SponsorsTable {
+  id: Generated<string>;
+  client_id: string;
+  name: string;
+  delivery_url: string | null;
+  delivery_secret_encrypted: string | null;
+  status: Generated<'active' | 'disabled'>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SponsorApiKeysTable {
+  id: Generated<string>;
+  sponsor_id: string;
+  key_prefix: string;
+  key_hash: string;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface OffersTable {
+  id: Generated<string>;
+  client_id: string;
+  sponsor_id: string;
+  name: string;
+  description: Generated<string>;
+  landing_url: string | null;
+  payout_cents: number | null;
+  lead_fields: Json<string[]>;
+  status: Generated<'active' | 'paused' | 'archived'>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface LeadsTable {
+  id: Generated<string>;
+  client_id: string;
+  sponsor_id: string;
+  offer_id: string | null;
+  idempotency_key: string;
+  email: string;
+  data: Json;
+  source_queue_id: number | null;
+  created_at: Timestamp;
+}
+
+export interface LeadDeliveriesTable {
+  id: Generated<number>;
+  lead_id: string;
+  status: Generated<'pending' | 'delivering' | 'delivered' | 'failed'>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  lease_expires_at: NullableTimestamp;
+  last_error: string | null;
+  delivered_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface NodesTable {
+  id: string;
+  hostname: string;
+  pid: number;
+  started_at: Timestamp;
+  last_heartbeat_at: Timestamp;
+}
+
+export interface WorkerHeartbeatsTable {
+  account_id: string;
+  node_id: string | null;
+  pid: number | null;
+  state: string;
+  details: Json;
+  beat_at: Timestamp;
+}
+
+export interface RateCountersTable {
+  scope: RateScope;
+  scope_key: string;
+  window_kind: RateWindow;
+  window_start: Date | string;
+  count: Generated<number>;
+}
+
+export interface CircuitBreakersTable {
+  scope: 'provider' | 'recipient_domain';
+  scope_key: string;
+  consecutive_failures: Generated<number>;
+  opened_until: NullableTimestamp;
+  updated_at: Timestamp;
+}
+
+export interface AlertsTable {
+  id: Generated<number>;
+  client_id: string | null;
+  account_id: string | null;
+  severity: 'info' | 'warning' | 'critical';
+  code: string;
+  message: string;
+  details: Json;
+  created_at: Timestamp;
+  resolved_at: NullableTimestamp;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  client_id: string | null;
+  actor_type: 'user' | 'system' | 'worker' | 'sponsor';
+  actor_id: string | null;
+  action: string;
+  entity_type: string;
+  entity_id: string | null;
+  details: Json;
+  created_at: Timestamp;
+}
+
+export interface RuntimeSettingsTable {
+  key: string;
+  value: Json<unknown>;
+  updated_at: Timestamp;
+}
+
+export interface Database {
+  clients: ClientsTable;
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  sender_domains: SenderDomainsTable;
+  sender_accounts: SenderAccountsTable;
+  campaigns: CampaignsTable;
+  campaign_senders: CampaignSendersTable;
+  sequence_steps: SequenceStepsTable;
+  contacts: ContactsTable;
+  campaign_contacts: CampaignContactsTable;
+  email_queue: EmailQueueTable;
+  send_logs: SendLogsTable;
+  suppressions: SuppressionsTable;
+  bounces: BouncesTable;
+  complaints: ComplaintsTable;
+  replies: RepliesTable;
+  links: LinksTable;
+  open_events: OpenEventsTable;
+  click_events: ClickEventsTable;
+  sponsors: SponsorsTable;
+  sponsor_api_keys: SponsorApiKeysTable;
+  offers: OffersTable;
+  leads: LeadsTable;
+  lead_deliveries: LeadDeliveriesTable;
+  nodes: NodesTable;
+  worker_heartbeats: WorkerHeartbeatsTable;
+  rate_counters: RateCountersTable;
+  circuit_breakers: CircuitBreakersTable;
+  alerts: AlertsTable;
+  audit_log: AuditLogTable;
+  runtime_settings: RuntimeSettingsTable;
+}
+
+export type Client = Selectable<ClientsTable>;
+export type NewClient = Insertable<ClientsTable>;
+export type SenderAccount = Selectable<SenderAccountsTable>;
+export type NewSenderAccount = Insertable<SenderAccountsTable>;
+export type SenderAccountUpdate = Updateable<SenderAccountsTable>;
+export type Campaign = Selectable<CampaignsTable>;
+export type QueueRow = Selectable<EmailQueueTable>;

@@ -1,0 +1,51 @@
+/**
+ * Process entry for `npm start`. Any problem at start is printed as one line on stderr and
+ * the process exits 1; SIGTERM/SIGINT stop everything cleanly (a second signal forces exit).
+ */
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './logger';
+import { startServer } from './server';
+
+function failStart(message: string): never {
+  process.stderr.write(`outreach: cannot start: ${message}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    failStart(error instanceof ConfigError ? error.message : String(error));
+  }
+  const logger = createLogger(config.logLevel, { node: config.nodeId });
+
+  let server;
+  try {
+    server = await startServer(config, logger);
+  } catch (error) {
+    logger.debug('start failed', { error });
+    failStart((error as Error).message);
+  }
+
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info('shutting down', { signal });
+    server.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+void main();
