@@ -1,0 +1,92 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, parseTunables } from '../../src/config';
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-config-'));
+}
+
+function writeJson(dir: string, value: unknown): string {
+  const file = path.join(dir, 'override.json');
+  fs.writeFileSync(file, JSON.stringify(value));
+  return file;
+}
+
+describe('configuration', () => {
+  it('loads the defaults and fills deployment settings from the environment', () => {
+    const dir = tempDir();
+    const config = loadConfig({ DATA_DIR: dir, PORT: '4100', DATABASE_URL: 'postgres://u:p@db.internal:5433/outreach' });
+    expect(config.port).toBe(4100);
+    expect(config.baseUrl).toBe('http://localhost:4100');
+    expect(config.databaseUrl).toBe('postgres://u:p@db.internal:5433/outreach');
+    expect(config.sending.defaultDailyLimit).toBeGreaterThan(0);
+    expect(config.dataDir).toBe(dir);
+  });
+
+  it('generates the embedded secrets once, with mode 0600, and reuses them on the next start', () => {
+    const dir = tempDir();
+    const first = loadConfig({ DATA_DIR: dir });
+    const second = loadConfig({ DATA_DIR: dir });
+    const file = path.join(dir, 'secrets.json');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(first.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    expect(second.jwtSecret).toBe(first.jwtSecret);
+    expect(second.credentialKeys[0]?.key.equals(first.credentialKeys[0]!.key)).toBe(true);
+    expect(second.nodeId).toBe(first.nodeId);
+  });
+
+  it('prefers secrets given in the environment', () => {
+    const key = crypto.randomBytes(32).toString('base64');
+    const old = crypto.randomBytes(32).toString('base64');
+    const config = loadConfig({ DATA_DIR: tempDir(), JWT_SECRET: 'x'.repeat(40), CREDENTIALS_KEYS: `new:${key},old:${old}` });
+    expect(config.jwtSecret).toBe('x'.repeat(40));
+    expect(config.credentialKeys.map((k) => k.id)).toEqual(['new', 'old']);
+  });
+
+  it('overlays a CONFIG_FILE on the defaults', () => {
+    const dir = tempDir();
+    const config = loadConfig({ DATA_DIR: dir, CONFIG_FILE: writeJson(dir, { sending: { defaultDailyLimit: 7 } }) });
+    expect(config.sending.defaultDailyLimit).toBe(7);
+    expect(config.sending.defaultHourlyLimit).toBe(parseTunables().sending.defaultHourlyLimit);
+  });
+
+  it.each([
+    [{ DATABASE_URL: 'not a url' }, /DATABASE_URL/],
+    [{ DATABASE_URL: 'mysql://u@h/db' }, /DATABASE_URL/],
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ BASE_URL: 'nope' }, /BASE_URL/],
+    [{ JWT_SECRET: 'short' }, /JWT_SECRET: must be at least 32 characters/],
+    [{ CREDENTIALS_KEYS: 'k1:dG9vLXNob3J0' }, /CREDENTIALS_KEYS: key "k1" must be 32 bytes/],
+    [{ CREDENTIALS_KEYS: 'missing-colon' }, /CREDENTIALS_KEYS/],
+    [{ NODE_ID: 'has spaces' }, /NODE_ID/],
+  ])('refuses a bad environment %j with a message naming the key', (env, message) => {
+    expect(() => loadConfig({ DATA_DIR: tempDir(), ...env })).toThrow(message);
+    expect(() => loadConfig({ DATA_DIR: tempDir(), ...env })).toThrow(ConfigError);
+  });
+
+  it('names the key when a tunable has the wrong type', () => {
+    const dir = tempDir();
+    const file = writeJson(dir, { sending: { defaultDailyLimit: 'fifty' } });
+    expect(() => loadConfig({ DATA_DIR: dir, CONFIG_FILE: file })).toThrow(/sending\.defaultDailyLimit: .*number/);
+  });
+
+  it('refuses unknown tunables so typos do not pass silently', () => {
+    const dir = tempDir();
+    const file = writeJson(dir, { sending: { dailyLimt: 10 } });
+    expect(() => loadConfig({ DATA_DIR: dir, CONFIG_FILE: file })).toThrow(/sending.*dailyLimt/);
+  });
+
+  it('explains a CONFIG_FILE that is missing or not JSON', () => {
+    const dir = tempDir();
+    expect(() => loadConfig({ DATA_DIR: dir, CONFIG_FILE: path.join(dir, 'absent.json') })).toThrow(/CONFIG_FILE .* cannot be read: ENOENT/);
+    const broken = path.join(dir, 'broken.json');
+    fs.writeFileSync(broken, '{ nope');
+    expect(() => loadConfig({ DATA_DIR: dir, CONFIG_FILE: broken })).toThrow(/CONFIG_FILE .* is not valid JSON/);
+  });
+
+  it('refuses a data directory it cannot write', () => {
+    expect(() => loadConfig({ DATA_DIR: '/dev/null/outreach' })).toThrow(/Data directory \/dev\/null\/outreach is not writable/);
+  });
+});
