@@ -38,7 +38,7 @@ async function connectAndMigrate(connectionString: string, config: Config): Prom
   } catch (error) {
     await db.destroy();
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new Error(`Cannot connect to the database at ${describeDatabase(connectionString)}: ${reason}`);
+    throw new Error(`Cannot connect to the database at ${describeDatabase(connectionString)}: ${reason}`, { cause: error });
   }
   await migrateToLatest(db);
   return db;
@@ -69,7 +69,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   }).catch(async (error: NodeJS.ErrnoException) => {
     await db.destroy();
     await embedded?.stop();
-    throw new Error(`Cannot listen on ${config.host}:${config.port}: ${error.code ?? error.message}`);
+    throw new Error(`Cannot listen on ${config.host}:${config.port}: ${error.code ?? error.message}`, { cause: error });
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -51,7 +51,7 @@ async function stopLeftoverPostmaster(dataDir: string, logger: Logger): Promise<
   if (!fs.existsSync(pidFile)) return;
   const pid = Number.parseInt(fs.readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
   if (!Number.isInteger(pid) || pid <= 0) return;
-  let cmdline = '';
+  let cmdline: string;
   try {
     cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
   } catch {
@@ -129,7 +129,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await pg.start();
   } catch (error) {
     const detail = recentLog.filter((line) => /FATAL|ERROR|error/i.test(line)).slice(-1)[0] ?? (error ? String(error) : 'it exited early');
-    throw new Error(`Embedded Postgres in ${dataDir} failed to start: ${detail}`);
+    throw new Error(`Embedded Postgres in ${dataDir} failed to start: ${detail}`, { cause: error });
   }
   logger.info('embedded Postgres started', { port, dataDir });
   const connectionString = `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`;
