@@ -37,6 +37,9 @@ const tunablesSchema = z
         recipientDomainDailyLimit: positiveInt,
         senderDomainDailyLimit: positiveInt,
         unknownPolicy: z.enum(['hold', 'requeue']),
+        idlePollMs: positiveInt,
+        workerDbIdleTimeoutMs: positiveInt,
+        messageIdDomain: z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a domain name such as "mail.example.com"'),
       })
       .strict(),
     warmup: z
@@ -57,15 +60,50 @@ const tunablesSchema = z
     circuitBreaker: z.object({ failuresToOpen: positiveInt, openSeconds: positiveInt }).strict(),
     orchestrator: z
       .object({
+        enabled: z.boolean(),
         reconcileIntervalMs: positiveInt,
         heartbeatIntervalMs: positiveInt,
         heartbeatStaleMs: positiveInt,
         startBatchSize: positiveInt,
         maxRestartsPerHour: nonNegativeInt,
         nodeLeaseMs: positiveInt,
+        restartBackoffBaseMs: positiveInt,
+        restartBackoffMaxMs: positiveInt,
+        workerStopTimeoutMs: positiveInt,
+        workerLogs: z.enum(['file', 'none']),
+        workerLogMaxBytes: positiveInt,
+        sweepIntervalMs: positiveInt,
+        rateCounterRetentionDays: positiveInt,
+        alertRetentionDays: positiveInt,
       })
       .strict(),
-    tracking: z.object({ eventFlushMs: positiveInt, eventBatchSize: positiveInt }).strict(),
+    tracking: z
+      .object({
+        eventFlushMs: positiveInt,
+        eventBatchSize: positiveInt,
+        maxBufferedEvents: positiveInt,
+        publicRateLimitPerMinute: positiveInt,
+        scannerClickWindowSeconds: nonNegativeInt,
+        privacyProxyUserAgents: z.array(z.string().min(1)),
+        privacyProxyIpRanges: z.array(z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected CIDR such as "17.0.0.0/8"')),
+        scannerUserAgents: z.array(z.string().min(1)),
+      })
+      .strict(),
+    sponsors: z
+      .object({
+        apiRateLimitPerMinute: positiveInt,
+        leadBodyLimitKb: positiveInt,
+        deliveryIntervalMs: positiveInt,
+        deliveryBatchSize: positiveInt,
+        deliveryLeaseMs: positiveInt,
+        deliveryTimeoutMs: positiveInt,
+        deliveryMaxAttempts: positiveInt,
+        deliveryRetryBaseSeconds: positiveInt,
+        deliveryRetryMaxSeconds: positiveInt,
+      })
+      .strict(),
+    imports: z.object({ maxCsvBytes: positiveInt, maxReportedErrors: positiveInt, maxAccountRows: positiveInt }).strict(),
+    sink: z.object({ enabled: z.boolean(), host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict(),
     auth: z
       .object({ accessTokenTtlSeconds: positiveInt, refreshTokenTtlSeconds: positiveInt, loginAttemptsPerMinute: positiveInt })
       .strict(),
@@ -88,6 +126,7 @@ const envSchema = z.object({
   NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only').optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   CREDENTIALS_KEYS: z.string().optional(),
+  PM2_HOME: z.string().min(1).optional(),
 });
 
 export interface Config extends Tunables {
@@ -100,6 +139,8 @@ export interface Config extends Tunables {
   nodeId: string;
   jwtSecret: string;
   credentialKeys: CredentialKey[];
+  /** PM2's home (socket, pid, logs) for the workers' daemon; undefined = PM2's default (~/.pm2). */
+  pm2Home: string | undefined;
   /** Password of the embedded Postgres superuser (only used without DATABASE_URL). */
   embeddedPostgresPassword: string;
 }
@@ -194,6 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeId: e.NODE_ID ?? generated.nodeId,
     jwtSecret: e.JWT_SECRET ?? generated.jwtSecret,
     credentialKeys,
+    pm2Home: e.PM2_HOME,
     embeddedPostgresPassword: generated.embeddedPostgresPassword,
   };
 }

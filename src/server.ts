@@ -10,8 +10,13 @@ import { ensureDatabase, withDatabase } from './db/admin';
 import { createDb, type Db } from './db/connection';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded-postgres';
 import { migrateToLatest } from './db/migrate';
-import { createApp } from './http/app';
+import { createApp, createTrackingEventWriterFor } from './http/app';
 import type { Logger } from './logger';
+import { Orchestrator } from './orchestrator/orchestrator';
+import { Schedules } from './orchestrator/schedules';
+import { createSweep } from './orchestrator/sweep';
+import { startLeadDeliveryLoop } from './sponsors/lead-delivery.service';
+import { startSinkServer, type SinkServer } from './transports/sink-server';
 
 export interface RunningServer {
   url: string;
@@ -61,7 +66,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     throw error;
   }
 
-  const app = createApp({ config, db, logger });
+  let orchestrator: Orchestrator | undefined;
+  // Opens and clicks are buffered off the request path; the buffer is flushed on stop.
+  const trackingEvents = createTrackingEventWriterFor({ config, db, logger });
+  const app = createApp({ config, db, logger, trackingEvents, orchestrator: () => orchestrator });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -75,6 +83,43 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info('server listening', { port, database: describeDatabase(connectionString), embedded: Boolean(embedded) });
 
+  // The dev sink: `sink` accounts deliver here and the captured mail is kept in the database.
+  // A convenience, so a port already taken is reported and the server goes on without it.
+  let sink: SinkServer | undefined;
+  if (config.sink.enabled) {
+    sink = await startSinkServer(db, { host: config.sink.host, port: config.sink.port, onError: (error) => logger.warn('sink error', { error: error.message }) }).catch(
+      (error: NodeJS.ErrnoException) => {
+        logger.warn('dev SMTP sink not started', { host: config.sink.host, port: config.sink.port, reason: error.code ?? error.message });
+        return undefined;
+      },
+    );
+    if (sink) logger.info('dev SMTP sink listening', { host: sink.host, port: sink.port });
+  }
+
+  // One PM2 worker per active account owned by this node, and the timed jobs around them.
+  let schedules: Schedules | undefined;
+  if (config.orchestrator.enabled) {
+    const workerDb = connectionString;
+    orchestrator = new Orchestrator({ db, connectionString: workerDb, config, logger });
+    const started = orchestrator;
+    schedules = new Schedules({ db, config, logger, sweep: createSweep(config, logger), onNewDay: () => started.requestReconcile() });
+    try {
+      await orchestrator.start();
+      await schedules.start();
+    } catch (error) {
+      await schedules.stop();
+      await orchestrator.stop().catch(() => undefined);
+      server.close();
+      await sink?.close();
+      await db.destroy();
+      await embedded?.stop();
+      throw new Error(`Cannot start the orchestrator: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  // Sponsor leads leave through an outbox, retried until delivered.
+  const leadDeliveries = startLeadDeliveryLoop(db, config, logger);
+
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -84,6 +129,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       const forced = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
       await closed;
       clearTimeout(forced);
+      // Workers drain (SIGTERM: finish the send in flight, release claims) before the database goes.
+      await schedules?.stop();
+      await orchestrator?.stop().catch((error: unknown) => logger.error('orchestrator stop failed', { error: (error as Error).message }));
+      await sink?.close();
+      await leadDeliveries.stop();
+      await trackingEvents.stop();
       await db.destroy();
       await embedded?.stop();
       logger.info('server stopped');

@@ -4,7 +4,15 @@
  */
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial';
+import * as m0002 from './0002_sending_engine';
+import * as m0003 from './0003_sink_messages';
+import * as m0005 from './0005_tracking_sponsors';
+import * as m0006 from './0006_orchestrator_notify';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_sending_engine': m0002,
+  '0003_sink_messages': m0003,
+  '0005_tracking_sponsors': m0005,
+  '0006_orchestrator_notify': m0006,
 };

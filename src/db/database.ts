@@ -107,6 +107,8 @@ export interface SenderAccountsTable {
   owner_lease_expires_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** 0002: start of the current health period (bounce rate, complaints). */
+  resumed_at: NullableTimestamp;
 }
 
 export interface CampaignsTable {
@@ -190,6 +192,9 @@ export interface EmailQueueTable {
   sent_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** 0002: the mailbox holding the claim, and when its limit counters were reserved. */
+  claimed_by_account_id: string | null;
+  claimed_at: NullableTimestamp;
 }
 
 export interface SendLogsTable {
@@ -331,6 +336,8 @@ export interface LeadsTable {
   email: string;
   data: Json;
   source_queue_id: number | null;
+  /** 0005: hash of the validated request, to tell a retry from a conflicting reuse of the key. */
+  request_hash: string | null;
   created_at: Timestamp;
 }
 
@@ -341,6 +348,8 @@ export interface LeadDeliveriesTable {
   attempts: Generated<number>;
   next_attempt_at: Timestamp;
   lease_expires_at: NullableTimestamp;
+  /** 0005: who holds the delivery attempt. */
+  lease_token: string | null;
   last_error: string | null;
   delivered_at: NullableTimestamp;
   created_at: Timestamp;
@@ -409,6 +418,17 @@ export interface RuntimeSettingsTable {
   updated_at: Timestamp;
 }
 
+export interface SinkMessagesTable {
+  id: Generated<number>;
+  mail_from: Generated<string>;
+  rcpt_to: ColumnType<string[], string[] | undefined, string[]>;
+  message_id: string | null;
+  subject: Generated<string>;
+  raw: string;
+  size_bytes: number;
+  received_at: Timestamp;
+}
+
 export interface Database {
   clients: ClientsTable;
   users: UsersTable;
@@ -441,6 +461,7 @@ export interface Database {
   alerts: AlertsTable;
   audit_log: AuditLogTable;
   runtime_settings: RuntimeSettingsTable;
+  sink_messages: SinkMessagesTable;
 }
 
 export type Client = Selectable<ClientsTable>;

@@ -2,6 +2,14 @@ import express, { type Express } from 'express';
 import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
+import { landingRoutes } from '../sponsors/landing.routes';
+import { createPublicGuards } from '../tracking/public-guards';
+import { createTrackingEventWriter, type TrackingEventWriter } from '../tracking/tracking-event.writer';
+import { installPixelFastPath } from '../tracking/pixel.fast-path';
+import { trackingPixel, trackingRoutes } from '../tracking/tracking.routes';
+import type { Orchestrator } from '../orchestrator/orchestrator';
+import { workersRoutes } from '../orchestrator/workers.routes';
+import { adminApiRoutes, createAuthServiceFromConfig } from './api';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
 import { healthRoutes } from './health.routes';
 
@@ -9,14 +17,39 @@ export interface AppDeps {
   config: Config;
   db: Db;
   logger: Logger;
+  /** Batched open/click writer; the server passes its own so it can flush it on stop. */
+  trackingEvents?: TrackingEventWriter;
+  /** The node's orchestrator, once started (GET /api/workers shows its processes). */
+  orchestrator?: () => Orchestrator | undefined;
 }
 
-export function createApp({ config, db, logger }: AppDeps): Express {
+export function createTrackingEventWriterFor({ config, db, logger }: AppDeps): TrackingEventWriter {
+  const t = config.tracking;
+  return createTrackingEventWriter({
+    db,
+    logger,
+    flushMs: t.eventFlushMs,
+    batchSize: t.eventBatchSize,
+    maxBuffered: t.maxBufferedEvents,
+    scannerClickWindowSeconds: t.scannerClickWindowSeconds,
+  });
+}
+
+export function createApp(deps: AppDeps): Express {
+  const { config, db, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // Recipient-facing endpoints first: the open pixel is the hottest path and needs no body parser.
+  const publicGuards = createPublicGuards(config.tracking.publicRateLimitPerMinute);
+  const trackingEvents = deps.trackingEvents ?? createTrackingEventWriterFor(deps);
+  installPixelFastPath(app, trackingPixel({ config, logger, events: trackingEvents, guards: publicGuards }));
+  app.use(trackingRoutes({ db, config, logger, events: trackingEvents, guards: publicGuards }));
+  app.use(landingRoutes(db, config, publicGuards));
   app.use(express.json({ limit: `${config.server.requestBodyLimitKb}kb` }));
   app.use(healthRoutes(db, config.database.healthCheckTimeoutMs));
+  app.use('/api', workersRoutes({ db, config, auth: createAuthServiceFromConfig(config, db), orchestrator: deps.orchestrator ?? (() => undefined) }));
+  app.use('/api', adminApiRoutes({ config, db, logger }));
   app.use(notFoundHandler());
   app.use(errorMiddleware(logger));
   return app;

@@ -1,0 +1,111 @@
+import { sql, type Selectable } from 'kysely';
+import { ownedBy, type ClientScope } from '../auth/client-scope';
+import type { DbOrTx } from '../db/connection';
+import type { AccountStatus, SenderAccountsTable, TransportKind } from '../db/database';
+
+/** Every column except the encrypted credentials, which never leave the repository layer for the API. */
+const API_COLUMNS = [
+  'id', 'client_id', 'domain_id', 'email', 'display_name', 'transport', 'transport_settings', 'status', 'pause_reason', 'paused_until',
+  'daily_limit', 'hourly_limit', 'min_gap_seconds', 'warmup_enabled', 'warmup_curve', 'warmup_started_on', 'health_score', 'time_zone',
+  'created_at', 'updated_at',
+] as const;
+
+export type AccountView = Pick<Selectable<SenderAccountsTable>, (typeof API_COLUMNS)[number]> & { has_credentials: boolean };
+
+export interface AccountFields {
+  domainId?: string | null;
+  displayName?: string;
+  transportSettings?: Record<string, unknown>;
+  credentialsEncrypted?: string | null;
+  status?: AccountStatus;
+  dailyLimit?: number;
+  hourlyLimit?: number;
+  minGapSeconds?: number;
+  warmupEnabled?: boolean;
+  warmupCurve?: string | null;
+  timeZone?: string;
+}
+
+export interface NewAccount extends AccountFields {
+  email: string;
+  transport: TransportKind;
+}
+
+function columns(f: AccountFields) {
+  return {
+    ...(f.domainId === undefined ? {} : { domain_id: f.domainId }),
+    ...(f.displayName === undefined ? {} : { display_name: f.displayName }),
+    ...(f.transportSettings === undefined ? {} : { transport_settings: JSON.stringify(f.transportSettings) }),
+    ...(f.credentialsEncrypted === undefined ? {} : { credentials_encrypted: f.credentialsEncrypted }),
+    ...(f.status === undefined ? {} : { status: f.status, ...(f.status === 'active' ? { pause_reason: null, paused_until: null } : {}) }),
+    ...(f.dailyLimit === undefined ? {} : { daily_limit: f.dailyLimit }),
+    ...(f.hourlyLimit === undefined ? {} : { hourly_limit: f.hourlyLimit }),
+    ...(f.minGapSeconds === undefined ? {} : { min_gap_seconds: f.minGapSeconds }),
+    ...(f.warmupEnabled === undefined ? {} : { warmup_enabled: f.warmupEnabled }),
+    ...(f.warmupCurve === undefined ? {} : { warmup_curve: f.warmupCurve }),
+    ...(f.timeZone === undefined ? {} : { time_zone: f.timeZone }),
+  };
+}
+
+function selectView(db: DbOrTx) {
+  return db
+    .selectFrom('sender_accounts')
+    .select(API_COLUMNS)
+    .select(sql<boolean>`credentials_encrypted is not null`.as('has_credentials'));
+}
+
+export async function listAccounts(db: DbOrTx, scope: ClientScope, page: { limit: number; offset: number; status?: AccountStatus }): Promise<AccountView[]> {
+  let query = selectView(db).where(ownedBy(scope));
+  if (page.status) query = query.where('status', '=', page.status);
+  return query.orderBy('email').limit(page.limit).offset(page.offset).execute();
+}
+
+export async function getAccount(db: DbOrTx, scope: ClientScope, id: string): Promise<AccountView | undefined> {
+  return selectView(db).where('id', '=', id).where(ownedBy(scope)).executeTakeFirst();
+}
+
+/** The encrypted credentials of one account (for a test send); never returned by the API. */
+export async function getAccountCredentials(db: DbOrTx, scope: ClientScope, id: string): Promise<string | null | undefined> {
+  const row = await db.selectFrom('sender_accounts').select('credentials_encrypted').where('id', '=', id).where(ownedBy(scope)).executeTakeFirst();
+  return row?.credentials_encrypted;
+}
+
+export async function insertAccounts(db: DbOrTx, clientId: string, accounts: NewAccount[]): Promise<AccountView[]> {
+  if (accounts.length === 0) return [];
+  const inserted = await db
+    .insertInto('sender_accounts')
+    .values(accounts.map((a) => ({ client_id: clientId, email: a.email, transport: a.transport, ...columns(a) })))
+    .returning('id')
+    .execute();
+  const ids = inserted.map((r) => r.id);
+  return selectView(db).where('id', 'in', ids).orderBy('email').execute();
+}
+
+export async function updateAccount(db: DbOrTx, scope: ClientScope, id: string, fields: AccountFields): Promise<AccountView | undefined> {
+  const row = await db
+    .updateTable('sender_accounts')
+    .set({ ...columns(fields), updated_at: new Date() })
+    .where('id', '=', id)
+    .where(ownedBy(scope))
+    .returning('id')
+    .executeTakeFirst();
+  return row ? getAccount(db, scope, id) : undefined;
+}
+
+export async function deleteAccount(db: DbOrTx, scope: ClientScope, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('sender_accounts').where('id', '=', id).where(ownedBy(scope)).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/** Which of these ids are accounts of this client (the rest are foreign or unknown). */
+export async function ownedAccountIds(db: DbOrTx, clientId: string, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom('sender_accounts').select('id').where('client_id', '=', clientId).where('id', 'in', ids).execute();
+  return new Set(rows.map((r) => r.id));
+}
+
+export async function existingAccountEmails(db: DbOrTx, emails: string[]): Promise<Set<string>> {
+  if (emails.length === 0) return new Set();
+  const rows = await db.selectFrom('sender_accounts').select('email').where('email', 'in', emails).execute();
+  return new Set(rows.map((r) => r.email.toLowerCase()));
+}

@@ -1,0 +1,150 @@
+/**
+ * Creating sender accounts, one or hundreds from a CSV. Credentials are encrypted here, the
+ * only place that sees them in clear besides the worker that sends; each account is linked to
+ * the client's sender domain of its address when there is one.
+ */
+import type { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import type { z } from 'zod';
+import type { CredentialCipher } from '../crypto/credential-cipher';
+import type { Db } from '../db/connection';
+import { AppError } from '../http/app-error';
+import { fieldIssues } from '../http/validation';
+import { emailDomain } from '../contacts/email-address';
+import { findDomainsByName } from '../domains/domain.repository';
+import { existingAccountEmails, insertAccounts, type AccountView, type NewAccount } from './account.repository';
+import { createAccountBody } from './account.schemas';
+
+export type CreateAccountInput = z.output<typeof createAccountBody>;
+
+export function toNewAccount(input: CreateAccountInput, cipher: CredentialCipher): NewAccount {
+  return {
+    email: input.email,
+    transport: input.transport,
+    transportSettings: input.transportSettings,
+    credentialsEncrypted: 'credentials' in input && input.credentials ? cipher.encrypt(JSON.stringify(input.credentials)) : null,
+    displayName: input.displayName,
+    domainId: input.domainId,
+    dailyLimit: input.dailyLimit,
+    hourlyLimit: input.hourlyLimit,
+    minGapSeconds: input.minGapSeconds,
+    warmupEnabled: input.warmupEnabled,
+    warmupCurve: input.warmupCurve,
+    timeZone: input.timeZone,
+  };
+}
+
+/** Fills domain_id from the client's sender domains where the caller did not set it. */
+export async function linkDomains(db: Db, clientId: string, accounts: NewAccount[]): Promise<void> {
+  const domains = await findDomainsByName(db, clientId, [...new Set(accounts.map((a) => emailDomain(a.email)))]);
+  for (const account of accounts) if (account.domainId === undefined) account.domainId = domains.get(emailDomain(account.email)) ?? null;
+}
+
+export interface AccountImportRow {
+  line: number;
+  email: string;
+  status: 'created' | 'skipped' | 'invalid';
+  accountId?: string;
+  errors?: Array<{ path: string; message: string }>;
+}
+
+/** CSV columns; the credentials columns are write-only like the API's `credentials`. */
+export const ACCOUNT_CSV_COLUMNS = [
+  'email', 'display_name', 'transport', 'smtp_host', 'smtp_port', 'smtp_secure', 'smtp_user', 'smtp_password',
+  'imap_host', 'imap_port', 'daily_limit', 'hourly_limit', 'min_gap_seconds', 'warmup', 'time_zone',
+] as const;
+
+function rowToInput(row: Record<string, string>): unknown {
+  const num = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : Number(value));
+  const bool = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : /^(true|yes|1)$/i.test(value.trim()));
+  const text = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+  const transport = (row.transport ?? 'smtp').trim().toLowerCase() || 'smtp';
+  return {
+    email: row.email ?? '',
+    transport,
+    displayName: text(row.display_name),
+    dailyLimit: num(row.daily_limit),
+    hourlyLimit: num(row.hourly_limit),
+    minGapSeconds: num(row.min_gap_seconds),
+    warmupEnabled: bool(row.warmup),
+    timeZone: text(row.time_zone),
+    ...(transport === 'smtp'
+      ? {
+          transportSettings: {
+            host: row.smtp_host ?? '',
+            port: num(row.smtp_port) ?? 587,
+            secure: bool(row.smtp_secure) ?? false,
+            ...(text(row.imap_host) ? { imap: { host: row.imap_host, port: num(row.imap_port) ?? 993 } } : {}),
+          },
+          credentials: { user: row.smtp_user || row.email || '', pass: row.smtp_password ?? '' },
+        }
+      : {}),
+  };
+}
+
+/**
+ * Imports accounts from a CSV. Rows are independent: valid ones are created together (one
+ * transaction), invalid ones and addresses that already exist are reported per line.
+ */
+export async function importAccountsCsv(
+  db: Db,
+  input: Readable,
+  options: { clientId: string; cipher: CredentialCipher; maxRows: number },
+): Promise<{ created: number; skipped: number; invalid: number; rows: AccountImportRow[] }> {
+  const parser = parse({ bom: true, columns: (header: string[]) => header.map((h) => h.trim().toLowerCase().replace(/[\s-]+/g, '_')), skip_empty_lines: true, info: true, relax_column_count: true });
+  input.on('error', (error) => parser.destroy(error));
+  input.pipe(parser);
+
+  const rows: AccountImportRow[] = [];
+  const valid: Array<{ report: AccountImportRow; account: NewAccount }> = [];
+  const seen = new Set<string>();
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      if (rows.length >= options.maxRows) throw new AppError(413, 'too_many_rows', `At most ${options.maxRows} accounts per file`);
+      if (!('email' in record)) throw new AppError(400, 'invalid_csv_header', 'The CSV header has no "email" column');
+      const parsed = createAccountBody.safeParse(rowToInput(record));
+      const report: AccountImportRow = { line: info.lines, email: (record.email ?? '').trim().toLowerCase(), status: 'invalid' };
+      rows.push(report);
+      if (!parsed.success) {
+        // Never echo credential values back: only paths and messages.
+        report.errors = fieldIssues(parsed.error);
+        continue;
+      }
+      if (seen.has(parsed.data.email)) {
+        report.status = 'skipped';
+        report.errors = [{ path: 'email', message: 'appears earlier in the file' }];
+        continue;
+      }
+      seen.add(parsed.data.email);
+      valid.push({ report, account: toNewAccount(parsed.data, options.cipher) });
+    }
+  } catch (error) {
+    const csv = error as { code?: string; lines?: number; message?: string };
+    if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
+      throw new AppError(400, 'malformed_csv', `The file is not valid CSV (line ${csv.lines ?? '?'}); nothing was imported`, { line: csv.lines ?? null, reason: csv.code });
+    }
+    throw error;
+  }
+  if (rows.length === 0) throw new AppError(400, 'invalid_csv_header', 'The file has no rows: expected a header row with an "email" column and one account per line');
+
+  const existing = await existingAccountEmails(db, valid.map((v) => v.account.email));
+  const toCreate = valid.filter(({ report, account }) => {
+    if (!existing.has(account.email)) return true;
+    report.status = 'skipped';
+    report.errors = [{ path: 'email', message: 'an account with this address exists' }];
+    return false;
+  });
+  await linkDomains(db, options.clientId, toCreate.map((v) => v.account));
+  const created: AccountView[] = await db.transaction().execute((trx) => insertAccounts(trx, options.clientId, toCreate.map((v) => v.account)));
+  const idByEmail = new Map(created.map((a) => [a.email, a.id]));
+  for (const { report, account } of toCreate) {
+    report.status = 'created';
+    report.accountId = idByEmail.get(account.email);
+  }
+  return {
+    created: created.length,
+    skipped: rows.filter((r) => r.status === 'skipped').length,
+    invalid: rows.filter((r) => r.status === 'invalid').length,
+    rows,
+  };
+}

@@ -1,0 +1,119 @@
+/** Clients (tenants). The owner creates and deletes them; a client's admin edits its own. */
+import { z } from 'zod';
+import type { Db } from '../db/connection';
+import { AppError } from '../http/app-error';
+import type { ApiRouter } from '../http/api-router';
+import { isUniqueViolation } from '../http/db-errors';
+import { idParams, nonEmptyLine, pagination } from '../http/validation';
+import { deleteClient, getClient, insertClient, listClients, updateClient, type ClientRow } from './client.repository';
+
+const hostname = z
+  .string()
+  .max(253)
+  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a host name such as track.example.com')
+  .transform((value) => value.toLowerCase());
+
+const clientFields = z.object({
+  name: nonEmptyLine(200),
+  // Printed in every message footer; multi-line is fine, control characters are not.
+  postalAddress: z.string().max(500).refine((value) => !/[\x00-\x09\x0b-\x1f\x7f]/.test(value), { message: 'must not contain control characters' }),
+  trackingDomain: hostname.nullable(),
+  dailyLimit: z.number().int().positive().max(10_000_000).nullable(),
+});
+
+const clientOut = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  postalAddress: z.string(),
+  trackingDomain: z.string().nullable(),
+  dailyLimit: z.number().nullable(),
+  createdAt: z.string(),
+});
+
+function present(client: ClientRow): z.infer<typeof clientOut> {
+  return {
+    id: client.id,
+    name: client.name,
+    postalAddress: client.postal_address,
+    trackingDomain: client.tracking_domain,
+    dailyLimit: client.daily_limit,
+    createdAt: client.created_at.toISOString(),
+  };
+}
+
+const conflict = () => new AppError(409, 'conflict', 'A client with this name exists', { issues: [{ path: 'name', message: 'already taken' }] });
+
+export function registerClientRoutes(api: ApiRouter, db: Db): void {
+  api.route({
+    method: 'get',
+    path: '/clients',
+    tag: 'clients',
+    summary: 'List clients (a client user sees their own)',
+    query: pagination,
+    response: z.object({ clients: z.array(clientOut) }),
+    handler: async ({ scope, query }) => ({ clients: (await listClients(db, scope, query)).map(present) }),
+  });
+  api.route({
+    method: 'post',
+    path: '/clients',
+    tag: 'clients',
+    summary: 'Create a client',
+    access: 'owner',
+    body: clientFields.partial().required({ name: true }).strict(),
+    response: clientOut,
+    errors: [409],
+    handler: async ({ body }) => {
+      try {
+        return present(await insertClient(db, body));
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict();
+        throw error;
+      }
+    },
+  });
+  api.route({
+    method: 'get',
+    path: '/clients/:id',
+    tag: 'clients',
+    summary: 'Get a client',
+    params: idParams,
+    response: clientOut,
+    handler: async ({ scope, params }) => {
+      const client = await getClient(db, scope, params.id);
+      if (!client) throw new AppError(404, 'not_found', 'Client not found');
+      return present(client);
+    },
+  });
+  api.route({
+    method: 'patch',
+    path: '/clients/:id',
+    tag: 'clients',
+    summary: 'Update a client',
+    params: idParams,
+    body: clientFields.partial().strict(),
+    response: clientOut,
+    errors: [409],
+    handler: async ({ scope, params, body }) => {
+      try {
+        const client = await updateClient(db, scope, params.id, body);
+        if (!client) throw new AppError(404, 'not_found', 'Client not found');
+        return present(client);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict();
+        throw error;
+      }
+    },
+  });
+  api.route({
+    method: 'delete',
+    path: '/clients/:id',
+    tag: 'clients',
+    summary: 'Delete a client and everything it owns',
+    access: 'owner',
+    params: idParams,
+    status: 204,
+    handler: async ({ params }) => {
+      if (!(await deleteClient(db, params.id))) throw new AppError(404, 'not_found', 'Client not found');
+    },
+  });
+}

@@ -1,0 +1,62 @@
+/**
+ * The admin API under /api: every route module registers on one ApiRouter, and the OpenAPI
+ * document is generated from that same registry.
+ */
+import type { Router } from 'express';
+import { createAccessTokenService } from '../auth/access-token';
+import { registerAuthRoutes } from '../auth/auth.routes';
+import { createAuthService, type AuthService } from '../auth/auth.service';
+import { registerClientRoutes } from '../clients/client.routes';
+import type { Config } from '../config';
+import type { Db } from '../db/connection';
+import type { Logger } from '../logger';
+import { registerSponsorAdminRoutes } from '../sponsors/sponsor-admin.routes';
+import { registerSponsorApiRoutes } from '../sponsors/sponsor-api.routes';
+import { registerAccountRoutes } from '../accounts/account.routes';
+import { registerCampaignRoutes } from '../campaigns/campaign.routes';
+import { registerContactRoutes } from '../contacts/contact.routes';
+import { registerDomainRoutes } from '../domains/domain.routes';
+import { registerStatsRoutes } from '../stats/stats.routes';
+import { registerSuppressionRoutes } from '../suppressions/suppression.routes';
+import { registerUserRoutes } from '../users/user.routes';
+import { ApiRouter } from './api-router';
+import { buildOpenApiDocument, createOpenApiRegistry } from './openapi';
+
+export interface ApiDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+}
+
+export function createAuthServiceFromConfig(config: Config, db: Db): AuthService {
+  return createAuthService(db, createAccessTokenService(config.jwtSecret, config.auth.accessTokenTtlSeconds), config.auth.refreshTokenTtlSeconds);
+}
+
+export function adminApiRoutes({ config, db }: ApiDeps): Router {
+  const registry = createOpenApiRegistry();
+  const auth = createAuthServiceFromConfig(config, db);
+  const api = new ApiRouter(registry, auth);
+
+  registerAuthRoutes(api, auth, config.auth.loginAttemptsPerMinute);
+  registerClientRoutes(api, db);
+  registerUserRoutes(api, db);
+  registerDomainRoutes(api, db, config);
+  registerAccountRoutes(api, db, config);
+  registerCampaignRoutes(api, db, config);
+  registerContactRoutes(api, db, config);
+  registerSuppressionRoutes(api, db, config);
+  registerStatsRoutes(api, db);
+  // Sponsor API (X-Api-Key) before sponsor admin, so /sponsors/offers is not taken for an id.
+  registerSponsorApiRoutes(api, db, config);
+  registerSponsorAdminRoutes(api, db, config);
+
+  // Routes mounted by other routers under /api, listed so the document covers all of /api.
+  api.document({ method: 'get', path: '/workers', tag: 'orchestrator', summary: 'Worker processes run by this node and their state', access: 'owner' });
+
+  let document: ReturnType<typeof buildOpenApiDocument> | undefined;
+  api.router.get('/openapi.json', (_req, res) => {
+    document ??= buildOpenApiDocument(registry);
+    res.json(document);
+  });
+  return api.router;
+}

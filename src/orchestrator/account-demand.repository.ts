@@ -1,0 +1,93 @@
+/**
+ * What the reconcile loop needs to know about the accounts a node owns: may it send (status),
+ * is there work due, and how much has it sent today. One query for all owned accounts.
+ */
+import { sql } from 'kysely';
+import type { DbOrTx } from '../db/connection';
+import type { AccountStatus } from '../db/database';
+
+export interface AccountDemand {
+  accountId: string;
+  clientId: string;
+  email: string;
+  status: AccountStatus;
+  pauseReason: string | null;
+  /** A paused account due a probe send: its worker runs to send the probe. */
+  probePending: boolean;
+  timeZone: string;
+  dailyLimit: number;
+  warmupEnabled: boolean;
+  warmupCurve: string | null;
+  warmupStartedOn: string | null;
+  healthScore: number;
+  /** Queue rows this account could claim now or within `horizonMs` (or already holds). */
+  hasWork: boolean;
+  /**
+   * Sends counted against today's account limit (the sending engine's 'account'/'day'
+   * counter, reserved at claim time; its day is the UTC day).
+   */
+  sentToday: number;
+}
+
+export async function listAccountDemand(db: DbOrTx, accountIds: string[], horizonMs: number): Promise<AccountDemand[]> {
+  if (accountIds.length === 0) return [];
+  const horizon = sql`now() + make_interval(secs => ${horizonMs / 1000})`;
+  const { rows } = await sql<{
+    id: string;
+    client_id: string;
+    email: string;
+    status: AccountStatus;
+    pause_reason: string | null;
+    probe_pending: boolean;
+    time_zone: string;
+    daily_limit: number;
+    warmup_enabled: boolean;
+    warmup_curve: string | null;
+    warmup_started_on: string | null;
+    health_score: number;
+    has_work: boolean;
+    sent_today: number;
+  }>`
+    select a.id, a.client_id, a.email, a.status, a.pause_reason, a.probe_pending, a.time_zone, a.daily_limit, a.warmup_enabled,
+      a.warmup_curve, a.warmup_started_on, a.health_score,
+      (
+        exists (
+          select 1 from email_queue q
+          where q.account_id = a.id and q.status in ('claimed', 'sending')
+        )
+        or exists (
+          select 1 from email_queue q join campaigns c on c.id = q.campaign_id and c.status = 'running'
+          where q.account_id = a.id and q.status = 'queued' and q.run_after <= ${horizon}
+        )
+        or exists (
+          select 1 from campaign_senders cs
+          join campaigns c on c.id = cs.campaign_id and c.status = 'running'
+          join email_queue q on q.campaign_id = cs.campaign_id and q.account_id is null and q.status = 'queued'
+          where cs.account_id = a.id and q.run_after <= ${horizon}
+        )
+      ) as has_work,
+      coalesce((
+        select rc.count from rate_counters rc
+        where rc.scope = 'account' and rc.scope_key = a.id::text and rc.window_kind = 'day'
+          and rc.window_start = date_trunc('day', now() at time zone 'UTC') at time zone 'UTC'
+      ), 0)::int as sent_today
+    from sender_accounts a
+    where a.id in (${sql.join(accountIds)})
+    order by a.id`.execute(db);
+  return rows.map((r) => ({
+    accountId: r.id,
+    clientId: r.client_id,
+    email: r.email,
+    status: r.status,
+    pauseReason: r.pause_reason,
+    probePending: r.probe_pending,
+    timeZone: r.time_zone,
+    dailyLimit: r.daily_limit,
+    warmupEnabled: r.warmup_enabled,
+    warmupCurve: r.warmup_curve,
+    warmupStartedOn: r.warmup_started_on,
+    healthScore: Number(r.health_score),
+    hasWork: r.has_work,
+    sentToday: r.sent_today,
+  }));
+}

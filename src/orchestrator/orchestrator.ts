@@ -1,0 +1,416 @@
+/**
+ * Keeps exactly one PM2 worker alive for every account this node owns that should be
+ * sending, and none for the others.
+ *
+ * Per owned account (judged at each reconcile):
+ *   idle      no process; starts one when active + work due + quota left (and not backing off)
+ *   running   process online; stopped when paused/suspended/disabled/crashed, out of quota,
+ *             out of work or the lease is lost; restarted when it misses heartbeats
+ *   exited    the process ended by itself: a clean exit (its last status said 'stopped') just
+ *             goes back to idle; anything else is a crash
+ *   backoff   after a crash: restarted after base × 2^(restarts this hour), capped; after
+ *             maxRestartsPerHour restarts in an hour the account becomes 'crashed' instead
+ *
+ * Reconciles run every reconcileIntervalMs, at once on a Postgres notification (account or
+ * campaign status change; the server LISTENs, workers never do), and when a worker exits.
+ * Reconciles never overlap; a request during one runs one more afterwards.
+ */
+import path from 'node:path';
+import pg from 'pg';
+import { PROJECT_ROOT, type Config } from '../config';
+import type { Db } from '../db/connection';
+import type { Logger } from '../logger';
+import type { AcquiredLease } from './account-lease.repository';
+import { listAccountDemand, type AccountDemand } from './account-demand.repository';
+import { describeFdShortage, readFdLimit } from './fd-limit';
+import { NodeLeases } from './node-leases';
+import { findNodes } from './node.repository';
+import { Pm2Supervisor, terminateOrphans, WORKER_MARKER_VAR, type WorkerProcess } from './pm2-supervisor';
+import { isProcessAlive, readEnvironVariable } from './proc-stats';
+import { hasQuotaLeft } from './quota';
+import { countRecentRestarts, listHeartbeats, listHeartbeatsOfNode, markAccountCrashed, recordWorkerRestart } from './worker.repository';
+
+export const ORCHESTRATOR_CHANNEL = 'outreach_orchestrator';
+const HOUR_MS = 3_600_000;
+/** Worker states (heartbeat row or last status message) that mean "I stopped on purpose". */
+const CLEAN_EXIT_STATES = new Set(['stopped', 'stopping', 'inactive']);
+
+export interface OrchestratorOptions {
+  db: Db;
+  /** What workers connect to (with the embedded default: the server's own connection string). */
+  connectionString: string;
+  config: Config;
+  logger: Logger;
+  /** Compiled worker entry; defaults to dist/workers/send-worker.js. */
+  workerScript?: string;
+  /** Extra environment for workers (e.g. CONFIG_FILE in tests). */
+  workerEnv?: Record<string, string>;
+  /** Recovers expired claims (the sending engine's sweeper); run every sweepIntervalMs. */
+  sweep?: (db: Db, now: Date) => Promise<unknown>;
+  /** Set false to not LISTEN (then only the interval and worker exits trigger reconciles). */
+  listen?: boolean;
+}
+
+export interface WorkerSnapshot {
+  process: WorkerProcess | undefined;
+  lastMessageAt: number | undefined;
+  backoffUntilMs: number | undefined;
+}
+
+export class Orchestrator {
+  readonly supervisor: Pm2Supervisor;
+  readonly leases: NodeLeases;
+  private readonly config: Config;
+  private readonly logger: Logger;
+  private readonly db: Db;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private listener: pg.Client | undefined;
+  private listenRetry: NodeJS.Timeout | undefined;
+  private readonly backoffUntil = new Map<string, number>();
+  private readonly backoffTimers = new Set<NodeJS.Timeout>();
+  private readonly lastMessage = new Map<string, { atMs: number; state?: string }>();
+  /** Accounts whose process we are stopping on purpose: their exit is not a crash. */
+  private readonly stopping = new Set<string>();
+  private lastProcesses: WorkerProcess[] = [];
+  private lastReconcileAt: Date | undefined;
+
+  constructor(private readonly options: OrchestratorOptions) {
+    this.config = options.config;
+    this.logger = options.logger.child({ component: 'orchestrator' });
+    this.db = options.db;
+    const o = this.config.orchestrator;
+    this.supervisor = new Pm2Supervisor({
+      pm2Home: this.config.pm2Home,
+      scriptPath: options.workerScript ?? path.join(PROJECT_ROOT, 'dist', 'workers', 'send-worker.js'),
+      cwd: PROJECT_ROOT,
+      env: {
+        DATABASE_URL: options.connectionString,
+        NODE_ID: this.config.nodeId,
+        DATA_DIR: this.config.dataDir,
+        LOG_LEVEL: this.config.logLevel,
+        ...(this.config.pm2Home ? { PM2_HOME: this.config.pm2Home } : {}),
+        ...options.workerEnv,
+      },
+      logMode: o.workerLogs,
+      logDir: path.join(this.config.dataDir, 'logs'),
+      startBatchSize: o.startBatchSize,
+      stopTimeoutMs: o.workerStopTimeoutMs,
+      logger: this.logger,
+    });
+    this.leases = new NodeLeases(
+      this.db,
+      this.config.nodeId,
+      o.nodeLeaseMs,
+      {
+        onLost: (ids) => this.stopAccounts(ids, 'lease lost'),
+        onAcquired: (leases) => this.adoptLeases(leases),
+        shed: (count) => this.shed(count),
+      },
+      this.logger,
+    );
+    this.wireSupervisorEvents();
+  }
+
+  async start(): Promise<void> {
+    await this.supervisor.ensureConnected(false);
+    await this.killOwnOrphans();
+    await this.leases.start();
+    this.checkFdLimit(this.leases.ownedIds().length);
+    if (this.options.listen !== false) await this.listen();
+    this.scheduleReconcile(0);
+    this.logger.info('orchestrator started', { node: this.config.nodeId, pm2Home: this.supervisor.pm2Home, accounts: this.leases.ownedIds().length });
+  }
+
+  private checkFdLimit(workerCount: number): void {
+    const shortage = describeFdShortage(readFdLimit(this.supervisor.getDaemonPid() ?? 'self') ?? readFdLimit('self'), workerCount);
+    if (shortage) this.logger.error(shortage);
+  }
+
+  /** Asks for a reconcile now (coalesced with one in progress). */
+  requestReconcile(): void {
+    this.scheduleReconcile(0);
+  }
+
+  private scheduleReconcile(delayMs: number): void {
+    if (this.stopped) return;
+    if (delayMs === 0 && this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.reconcileTimer);
+    this.reconcileTimer = setTimeout(() => void this.reconcile(), delayMs);
+  }
+
+  /** Runs one reconcile (or joins the one in progress and runs one more after it). */
+  async reconcile(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    clearTimeout(this.reconcileTimer);
+    this.running = this.runReconcile()
+      .catch((error: unknown) => {
+        this.logger.error('reconcile failed', { error: (error as Error).message, stack: (error as Error).stack });
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.scheduleReconcile(0);
+        } else {
+          this.scheduleReconcile(this.config.orchestrator.reconcileIntervalMs);
+        }
+      });
+    return this.running;
+  }
+
+  private async runReconcile(): Promise<void> {
+    if (this.stopped) return;
+    if (this.supervisor.connected && !this.supervisor.isDaemonAlive()) await this.recoverDaemon();
+    const o = this.config.orchestrator;
+    const now = new Date();
+    const processes = await this.supervisor.list();
+    this.lastProcesses = processes;
+    const byAccount = new Map(processes.map((p) => [p.accountId, p]));
+
+    const toStop: { proc: WorkerProcess; reason: string }[] = [];
+    for (const proc of processes) if (!this.leases.isOwned(proc.accountId)) toStop.push({ proc, reason: 'not owned by this node' });
+
+    const owned = this.leases.ownedIds();
+    const demand = await listAccountDemand(this.db, owned, o.reconcileIntervalMs);
+    const beats = new Map((await listHeartbeats(this.db, owned)).map((h) => [h.accountId, h]));
+    const toStart: AccountDemand[] = [];
+
+    for (const account of demand) {
+      const proc = byAccount.get(account.accountId);
+      const why = this.reasonNotToRun(account, now);
+      if (proc) {
+        const alive = (proc.status === 'online' || proc.status === 'launching') && proc.pid > 0 && isProcessAlive(proc.pid);
+        if (!alive) {
+          const beat = beats.get(account.accountId);
+          const lastState = this.lastMessage.get(account.accountId)?.state ?? beat?.state;
+          const clean = this.stopping.has(account.accountId) || (lastState !== undefined && CLEAN_EXIT_STATES.has(lastState));
+          await this.supervisor.stopWorker(proc.pmId);
+          this.stopping.delete(account.accountId);
+          if (!clean) await this.handleCrash(account, `process ${proc.status === 'errored' ? 'errored' : 'exited'} unexpectedly`);
+          else if (!why && !this.inBackoff(account.accountId, now)) toStart.push(account);
+          continue;
+        }
+        if (why) {
+          toStop.push({ proc, reason: why });
+          continue;
+        }
+        const uptimeMs = now.getTime() - proc.startedAtMs;
+        const lastBeatMs = Math.max(beats.get(account.accountId)?.beatAt.getTime() ?? 0, this.lastMessage.get(account.accountId)?.atMs ?? 0);
+        if (uptimeMs > o.heartbeatStaleMs && now.getTime() - lastBeatMs > o.heartbeatStaleMs) {
+          this.logger.warn('worker missed its heartbeats; restarting it', { account: account.accountId, pid: proc.pid });
+          this.stopping.add(account.accountId);
+          await this.supervisor.stopWorker(proc.pmId);
+          this.stopping.delete(account.accountId);
+          await this.handleCrash(account, 'heartbeats missed');
+        }
+      } else if (!why && !this.inBackoff(account.accountId, now)) {
+        toStart.push(account);
+      }
+    }
+
+    for (const { proc } of toStop) this.stopping.add(proc.accountId);
+    await Promise.all(
+      toStop.map(async ({ proc, reason }) => {
+        this.logger.info('stopping worker', { account: proc.accountId, reason });
+        await this.supervisor.stopWorker(proc.pmId).catch((error: unknown) => this.logger.warn('stop failed', { error: (error as Error).message }));
+        this.stopping.delete(proc.accountId);
+      }),
+    );
+
+    if (toStart.length > 0) {
+      this.checkFdLimit(processes.length + toStart.length);
+      const started = await this.supervisor.startWorkers(
+        toStart.map((a) => ({ id: a.accountId, email: a.email })),
+        (id) => !this.stopped && this.leases.isOwned(id),
+      );
+      this.logger.info('workers started', { count: started.length, wanted: toStart.length });
+    }
+    this.lastReconcileAt = now;
+  }
+
+  /** undefined when the account should have a running worker, else why not. */
+  private reasonNotToRun(account: AccountDemand, now: Date): string | undefined {
+    if (!this.leases.isOwned(account.accountId)) return 'not owned by this node';
+    const probing = account.status === 'paused' && account.probePending;
+    if (account.status !== 'active' && !probing) return `account ${account.status}`;
+    if (!account.hasWork) return 'no work due';
+    if (!hasQuotaLeft(account, this.config.warmup, now)) return 'daily quota used';
+    return undefined;
+  }
+
+  private inBackoff(accountId: string, now: Date): boolean {
+    const until = this.backoffUntil.get(accountId);
+    if (until === undefined) return false;
+    if (until <= now.getTime()) {
+      this.backoffUntil.delete(accountId);
+      return false;
+    }
+    return true;
+  }
+
+  private async handleCrash(account: AccountDemand, reason: string): Promise<void> {
+    const o = this.config.orchestrator;
+    const restarts = await countRecentRestarts(this.db, account.accountId, HOUR_MS);
+    if (restarts >= o.maxRestartsPerHour) {
+      const changed = await markAccountCrashed(this.db, { accountId: account.accountId, nodeId: this.config.nodeId, reason, restartsLastHour: restarts });
+      this.backoffUntil.delete(account.accountId);
+      this.logger.error('worker keeps crashing; account marked crashed', { account: account.accountId, reason, restarts, changed });
+      return;
+    }
+    const delayMs = Math.min(o.restartBackoffBaseMs * 2 ** restarts, o.restartBackoffMaxMs);
+    await recordWorkerRestart(this.db, { accountId: account.accountId, clientId: account.clientId, nodeId: this.config.nodeId, reason, restartNumber: restarts + 1 });
+    this.backoffUntil.set(account.accountId, Date.now() + delayMs);
+    this.logger.warn('worker crashed; restarting after backoff', { account: account.accountId, reason, restartNumber: restarts + 1, delayMs });
+    const timer = setTimeout(() => {
+      this.backoffTimers.delete(timer);
+      this.requestReconcile();
+    }, delayMs + 10);
+    this.backoffTimers.add(timer);
+  }
+
+  /** Stops the workers of these accounts (lease lost or handed back). */
+  private async stopAccounts(accountIds: string[], reason: string): Promise<void> {
+    const ids = new Set(accountIds);
+    const procs = (await this.supervisor.list().catch(() => this.lastProcesses)).filter((p) => ids.has(p.accountId));
+    for (const p of procs) this.stopping.add(p.accountId);
+    if (procs.length > 0) this.logger.info('stopping workers', { count: procs.length, reason });
+    await this.supervisor.stopWorkers(procs.map((p) => p.pmId));
+    for (const p of procs) this.stopping.delete(p.accountId);
+  }
+
+  /** Gives away accounts to even out between nodes: ones without a worker first. */
+  private async shed(count: number): Promise<string[]> {
+    const procs = await this.supervisor.list();
+    const withWorker = new Set(procs.map((p) => p.accountId));
+    const owned = this.leases.ownedIds();
+    const chosen = [...owned.filter((id) => !withWorker.has(id)), ...owned.filter((id) => withWorker.has(id))].slice(0, count);
+    await this.stopAccounts(chosen, 'handed to another node');
+    return chosen;
+  }
+
+  /**
+   * Newly acquired leases: if the previous owner was a node on this same machine that died,
+   * its workers may still run (their daemon outlived it); kill them by pid before ours start.
+   */
+  private async adoptLeases(leases: AcquiredLease[]): Promise<void> {
+    const previous = [...new Set(leases.map((l) => l.previousNodeId).filter((id): id is string => id !== null))];
+    if (previous.length > 0) {
+      const sameHost = new Set((await findNodes(this.db, previous)).filter((n) => n.hostname === this.leases.hostname).map((n) => n.id));
+      const accountIds = new Set(leases.filter((l) => l.previousNodeId && sameHost.has(l.previousNodeId)).map((l) => l.accountId));
+      if (accountIds.size > 0) {
+        const beats = (await listHeartbeats(this.db, [...accountIds])).filter((h) => h.pid && h.nodeId && sameHost.has(h.nodeId));
+        await this.killMarkedPids(beats.map((h) => ({ pid: h.pid ?? 0, accountId: h.accountId })));
+      }
+    }
+    this.requestReconcile();
+  }
+
+  /** At start: workers a previous run of this node left behind outside our daemon. */
+  private async killOwnOrphans(): Promise<void> {
+    const managed = new Set((await this.supervisor.list()).map((p) => p.pid));
+    const beats = (await listHeartbeatsOfNode(this.db, this.config.nodeId)).filter((h) => h.pid && !managed.has(h.pid));
+    await this.killMarkedPids(beats.map((h) => ({ pid: h.pid ?? 0, accountId: h.accountId })));
+  }
+
+  private async killMarkedPids(candidates: { pid: number; accountId: string }[]): Promise<void> {
+    const orphans = candidates.filter((c) => c.pid > 0 && c.pid !== process.pid && readEnvironVariable(c.pid, WORKER_MARKER_VAR) === c.accountId);
+    if (orphans.length === 0) return;
+    this.logger.warn('terminating orphaned workers', { count: orphans.length, pids: orphans.map((o) => o.pid) });
+    await terminateOrphans(orphans.map((o) => o.pid), this.config.orchestrator.workerStopTimeoutMs);
+  }
+
+  private async recoverDaemon(): Promise<void> {
+    const known = [
+      ...this.lastProcesses.map((p) => ({ pid: p.pid, accountId: p.accountId })),
+      ...(await listHeartbeatsOfNode(this.db, this.config.nodeId)).map((h) => ({ pid: h.pid ?? 0, accountId: h.accountId })),
+    ];
+    this.logger.error('PM2 daemon is gone; terminating its orphaned workers and starting a new daemon', { known: known.length });
+    const killed = await this.supervisor.recoverFromDaemonDeath(known);
+    this.lastProcesses = [];
+    this.stopping.clear();
+    this.logger.warn('PM2 daemon recovered', { orphansTerminated: killed, daemonPid: this.supervisor.getDaemonPid() });
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: `outreach-orchestrator-${this.config.nodeId}` });
+    const retry = () => {
+      client.removeAllListeners();
+      client.end().catch(() => undefined);
+      if (this.listener === client) this.listener = undefined;
+      if (!this.stopped) this.listenRetry = setTimeout(() => void this.listen().catch(() => retry()), 5000);
+    };
+    client.on('error', retry);
+    client.on('notification', (message) => this.onNotification(message.payload));
+    try {
+      await client.connect();
+      await client.query(`listen ${ORCHESTRATOR_CHANNEL}`);
+      this.listener = client;
+    } catch (error) {
+      this.logger.warn('cannot LISTEN for account changes; relying on the reconcile interval', { error: (error as Error).message });
+      retry();
+    }
+  }
+
+  private onNotification(payload: string | undefined): void {
+    let change: { table?: string; id?: string; status?: string } = {};
+    try {
+      change = JSON.parse(payload ?? '{}') as typeof change;
+    } catch {
+      // a malformed payload still means "something changed"
+    }
+    this.requestReconcile();
+    // A campaign (re)started: running workers may have been sleeping for lack of work.
+    if (change.table === 'campaigns' && change.status === 'running') {
+      for (const proc of this.lastProcesses) if (proc.status === 'online') void this.supervisor.nudge(proc.pmId).catch(() => undefined);
+    }
+  }
+
+  /** Worker process messages (heartbeat/status) and exits, relayed from PM2's bus. */
+  private wireSupervisorEvents(): void {
+    this.supervisor.onMessage(({ accountId, message }) => {
+      const state = typeof message.state === 'string' ? message.state : undefined;
+      const previous = this.lastMessage.get(accountId);
+      this.lastMessage.set(accountId, { atMs: Date.now(), state: state ?? previous?.state });
+    });
+    this.supervisor.onExit(() => this.requestReconcile());
+  }
+
+  snapshot(): { processes: WorkerProcess[]; lastReconcileAt: Date | undefined; backoffUntil: Map<string, number>; lastMessage: Map<string, { atMs: number; state?: string }> } {
+    return { processes: this.lastProcesses, lastReconcileAt: this.lastReconcileAt, backoffUntil: this.backoffUntil, lastMessage: this.lastMessage };
+  }
+
+  /**
+   * Clean stop: stop every worker (SIGTERM: each finishes its send and releases its claims),
+   * hand the leases back, remove the node, disconnect from PM2 (the daemon stays for others).
+   */
+  async stop(options: { killDaemon?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.reconcileTimer);
+    clearTimeout(this.listenRetry);
+    for (const timer of this.backoffTimers) clearTimeout(timer);
+    await this.running?.catch(() => undefined);
+    await this.leases.stop(false);
+    if (this.supervisor.isDaemonAlive()) {
+      const procs = await this.supervisor.list().catch(() => [] as WorkerProcess[]);
+      for (const p of procs) this.stopping.add(p.accountId);
+      await this.supervisor.stopWorkers(procs.map((p) => p.pmId));
+    }
+    await this.leases.stop(true).catch((error: unknown) => this.logger.warn('releasing leases failed', { error: (error as Error).message }));
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+    if (options.killDaemon) await this.supervisor.killDaemon();
+    else await this.supervisor.disconnect();
+    this.logger.info('orchestrator stopped');
+  }
+}

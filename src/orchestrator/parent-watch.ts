@@ -1,0 +1,67 @@
+/**
+ * For the worker: notices that its supervision is gone so it never goes on sending
+ * unsupervised. A worker is supervised when (a) its PM2 daemon is alive (the daemon is its
+ * parent and holds its IPC channel) and (b) the orchestrator that started it is alive.
+ * When either disappears, `onLost` is called once; the worker should then stop like on
+ * SIGTERM (finish the send in flight, release its claims, exit 0).
+ *
+ * Usage in the worker:
+ *   const stopWatch = watchParent({ supervisorPid: supervisorPidFromArgs(process.argv), onLost: (reason) => shutdown(reason) });
+ */
+
+export interface ParentWatchOptions {
+  /** pid of the orchestrator (server) process; `--supervisor-pid` on the worker's command line. */
+  supervisorPid?: number;
+  /** How often to look; a lost parent is noticed within this time. */
+  intervalMs?: number;
+  onLost(reason: 'ipc_disconnected' | 'parent_changed' | 'supervisor_gone'): void;
+}
+
+export const SUPERVISOR_PID_FLAG = '--supervisor-pid';
+
+export function supervisorPidFromArgs(argv: readonly string[]): number | undefined {
+  const index = argv.indexOf(SUPERVISOR_PID_FLAG);
+  if (index < 0) return undefined;
+  const pid = Number.parseInt(argv[index + 1] ?? '', 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else; only ESRCH means gone.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Starts watching; returns a function that stops watching. */
+export function watchParent(options: ParentWatchOptions): () => void {
+  const initialParentPid = process.ppid;
+  let done = false;
+  const lost = (reason: 'ipc_disconnected' | 'parent_changed' | 'supervisor_gone') => {
+    if (done) return;
+    done = true;
+    stop();
+    options.onLost(reason);
+  };
+  const onDisconnect = () => lost('ipc_disconnected');
+  // Only a process started with an IPC channel (PM2 fork mode) can lose it.
+  const hadChannel = process.connected === true;
+  if (hadChannel) process.once('disconnect', onDisconnect);
+  const timer = setInterval(() => {
+    if (hadChannel && !process.connected) lost('ipc_disconnected');
+    else if (process.ppid !== initialParentPid) lost('parent_changed');
+    else if (options.supervisorPid !== undefined && !isAlive(options.supervisorPid)) lost('supervisor_gone');
+  }, options.intervalMs ?? 2000);
+  timer.unref();
+  function stop() {
+    clearInterval(timer);
+    process.removeListener('disconnect', onDisconnect);
+  }
+  return () => {
+    done = true;
+    stop();
+  };
+}

@@ -1,0 +1,384 @@
+/**
+ * Talks to PM2 through its programmatic API: starts one worker process per account, stops
+ * them, lists them, nudges them, and relays their process messages. The daemon is a single
+ * point of failure, so the supervisor also notices when it died and, before a new daemon is
+ * spawned, kills the orphaned workers it had (they must not go on sending unsupervised).
+ *
+ * Workers run the compiled dist/workers/send-worker.js (no TypeScript loader), in PM2's own
+ * namespace, with pmx/automation off and autorestart off: the orchestrator decides about
+ * restarts itself (with backoff and an hourly cap).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pm2Module from 'pm2';
+import type { Logger } from '../logger';
+import { SUPERVISOR_PID_FLAG } from './parent-watch';
+import { isProcessAlive, readEnvironVariable } from './proc-stats';
+
+export const WORKER_NAMESPACE = 'outreach-workers';
+/** Set in every worker's environment so an orphan can be told from an unrelated process that got its pid. */
+export const WORKER_MARKER_VAR = 'OUTREACH_WORKER_ACCOUNT';
+
+export type WorkerProcessStatus = 'online' | 'launching' | 'stopping' | 'stopped' | 'errored' | 'one-launch-status' | string;
+
+export interface WorkerProcess {
+  name: string;
+  accountId: string;
+  pmId: number;
+  pid: number;
+  status: WorkerProcessStatus;
+  /** When the current process started (ms since epoch). */
+  startedAtMs: number;
+  restarts: number;
+  memoryBytes: number;
+  cpuPct: number;
+}
+
+export interface WorkerMessage {
+  accountId: string;
+  pmId: number;
+  message: Record<string, unknown>;
+}
+
+export interface SupervisorOptions {
+  pm2Home: string | undefined;
+  scriptPath: string;
+  cwd: string;
+  /** Environment the workers need beyond the daemon's (DATABASE_URL, NODE_ID, …). */
+  env: Record<string, string>;
+  logMode: 'file' | 'none';
+  logDir: string;
+  startBatchSize: number;
+  stopTimeoutMs: number;
+  logger: Logger;
+}
+
+interface Pm2ProcessDescription {
+  name?: string;
+  pid?: number;
+  pm_id?: number;
+  monit?: { memory?: number; cpu?: number };
+  pm2_env?: { name?: string; pm_id?: number; status?: string; pm_uptime?: number; restart_time?: number; namespace?: string; args?: string[] | string; env?: Record<string, string> };
+}
+
+interface Pm2Bus {
+  on(event: string, listener: (packet: { data?: unknown; raw?: unknown; event?: string; process?: { pm_id?: number; name?: string; namespace?: string } }) => void): void;
+  close?(): void;
+}
+
+type Callback<T> = (error: Error | null | undefined, result: T) => void;
+
+/** The part of PM2's API used here (its typings lack the `custom` constructor). */
+interface Pm2Api {
+  pm2_home: string;
+  connect(cb: Callback<unknown>): void;
+  disconnect(cb?: () => void): void;
+  start(config: { apps: Record<string, unknown>[] }, cb: Callback<Pm2ProcessDescription[]>): void;
+  delete(id: number | string, cb: Callback<unknown>): void;
+  list(cb: Callback<Pm2ProcessDescription[]>): void;
+  launchBus(cb: Callback<Pm2Bus>): void;
+  sendDataToProcessId(id: number, packet: Record<string, unknown>, cb: Callback<unknown>): void;
+  killDaemon(cb: Callback<unknown>): void;
+}
+
+const Pm2Constructor = (pm2Module as unknown as { custom: new (options: Record<string, unknown>) => Pm2Api }).custom;
+
+function promisify<T>(fn: (cb: Callback<T>) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => fn((error, result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result))));
+}
+
+/** PM2 names must be readable in `pm2 ls` and unique: the account's address, made safe. */
+export function workerName(account: { id: string; email?: string | null }): string {
+  const label = (account.email ?? account.id).toLowerCase().replace(/[^a-z0-9@._+-]/g, '_');
+  return `w-${label}`;
+}
+
+function accountIdFromArgs(args: string[] | string | undefined): string | undefined {
+  const list = Array.isArray(args) ? args : typeof args === 'string' ? args.split(' ') : [];
+  const index = list.indexOf('--account');
+  return index >= 0 ? list[index + 1] : undefined;
+}
+
+export class Pm2Supervisor {
+  private api: Pm2Api | undefined;
+  private bus: Pm2Bus | undefined;
+  private daemonPid: number | undefined;
+  private readonly messageListeners: ((message: WorkerMessage) => void)[] = [];
+  private readonly exitListeners: ((event: { accountId: string; pmId: number }) => void)[] = [];
+
+  constructor(private readonly options: SupervisorOptions) {}
+
+  get pm2Home(): string | undefined {
+    return this.api?.pm2_home;
+  }
+
+  /** Connects to the daemon of PM2_HOME, spawning it when none runs, and subscribes to its bus. */
+  async connect(): Promise<void> {
+    const api = new Pm2Constructor(this.options.pm2Home ? { pm2_home: this.options.pm2Home, daemon_mode: true } : { daemon_mode: true });
+    await promisify((cb) => api.connect(cb));
+    this.api = api;
+    this.daemonPid = this.readDaemonPid();
+    if (this.options.logMode === 'file') fs.mkdirSync(this.options.logDir, { recursive: true });
+    const bus = await promisify<Pm2Bus>((cb) => api.launchBus(cb));
+    this.bus = bus;
+    const relay = (packet: { data?: unknown; raw?: unknown; process?: { pm_id?: number; namespace?: string } }, type?: string) => {
+      const pmId = packet.process?.pm_id;
+      if (pmId === undefined || packet.process?.namespace !== WORKER_NAMESPACE) return;
+      const accountId = this.accountByPmId.get(pmId);
+      if (!accountId) return;
+      const body = (packet.raw ?? packet.data) as Record<string, unknown> | undefined;
+      if (!body || typeof body !== 'object') return;
+      const message = type && body.type === undefined ? { ...body, type } : body;
+      for (const listener of this.messageListeners) listener({ accountId, pmId, message });
+    };
+    bus.on('process:msg', (packet) => relay(packet));
+    bus.on('heartbeat', (packet) => relay(packet, 'heartbeat'));
+    bus.on('status', (packet) => relay(packet, 'status'));
+    bus.on('process:event', (packet) => {
+      const pmId = packet.process?.pm_id;
+      if (packet.event !== 'exit' || pmId === undefined || packet.process?.namespace !== WORKER_NAMESPACE) return;
+      const accountId = this.accountByPmId.get(pmId);
+      if (accountId) for (const listener of this.exitListeners) listener({ accountId, pmId });
+    });
+  }
+
+  /** pm_id → account, filled from list() and start(): bus packets name only the pm_id. */
+  private readonly accountByPmId = new Map<number, string>();
+
+  onMessage(listener: (message: WorkerMessage) => void): void {
+    this.messageListeners.push(listener);
+  }
+
+  onExit(listener: (event: { accountId: string; pmId: number }) => void): void {
+    this.exitListeners.push(listener);
+  }
+
+  private requireApi(): Pm2Api {
+    if (!this.api) throw new Error('PM2 supervisor is not connected');
+    return this.api;
+  }
+
+  get connected(): boolean {
+    return this.api !== undefined;
+  }
+
+  /**
+   * Connects when there is a reason to: workers to start, or a daemon already running for
+   * this PM2_HOME (workers of an earlier run to adopt). A node with nothing to run never
+   * spawns a daemon.
+   */
+  async ensureConnected(requireDaemon: boolean): Promise<boolean> {
+    if (this.api) return true;
+    if (!requireDaemon && !this.daemonRunning()) return false;
+    await this.connect();
+    return true;
+  }
+
+  private daemonRunning(): boolean {
+    const home = this.options.pm2Home ?? path.join(os.homedir(), '.pm2');
+    try {
+      const pid = Number.parseInt(fs.readFileSync(path.join(home, 'pm2.pid'), 'utf8').trim(), 10);
+      return Number.isInteger(pid) && pid > 0 && isProcessAlive(pid);
+    } catch {
+      return false;
+    }
+  }
+
+  private readDaemonPid(): number | undefined {
+    const home = this.api?.pm2_home;
+    if (!home) return undefined;
+    try {
+      const pid = Number.parseInt(fs.readFileSync(path.join(home, 'pm2.pid'), 'utf8').trim(), 10);
+      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  getDaemonPid(): number | undefined {
+    return this.daemonPid;
+  }
+
+  /** False once the daemon this supervisor connected to has gone away. */
+  isDaemonAlive(): boolean {
+    return this.daemonPid !== undefined && isProcessAlive(this.daemonPid);
+  }
+
+  /** Our workers as PM2 sees them (other apps in the same daemon are ignored). */
+  async list(): Promise<WorkerProcess[]> {
+    if (!this.api) return [];
+    const api = this.api;
+    const all = await promisify<Pm2ProcessDescription[]>((cb) => api.list(cb));
+    const workers: WorkerProcess[] = [];
+    for (const proc of all) {
+      const env = proc.pm2_env ?? {};
+      if (env.namespace !== WORKER_NAMESPACE || proc.pm_id === undefined) continue;
+      const accountId = accountIdFromArgs(env.args);
+      if (!accountId) continue;
+      this.accountByPmId.set(proc.pm_id, accountId);
+      workers.push({
+        name: proc.name ?? '',
+        accountId,
+        pmId: proc.pm_id,
+        pid: proc.pid ?? 0,
+        status: env.status ?? 'unknown',
+        startedAtMs: env.pm_uptime ?? 0,
+        restarts: env.restart_time ?? 0,
+        memoryBytes: proc.monit?.memory ?? 0,
+        cpuPct: proc.monit?.cpu ?? 0,
+      });
+    }
+    return workers;
+  }
+
+  private appConfig(account: { id: string; email?: string | null }): Record<string, unknown> {
+    const name = workerName(account);
+    const logFile = this.options.logMode === 'file' ? path.join(this.options.logDir, `${name}.log`) : '/dev/null';
+    return {
+      name,
+      namespace: WORKER_NAMESPACE,
+      script: this.options.scriptPath,
+      args: ['--account', account.id, SUPERVISOR_PID_FLAG, String(process.pid)],
+      cwd: this.options.cwd,
+      interpreter: process.execPath,
+      exec_mode: 'fork',
+      instances: 1,
+      autorestart: false,
+      pmx: false,
+      automation: false,
+      vizion: false,
+      treekill: false,
+      kill_signal: 'SIGTERM',
+      kill_timeout: this.options.stopTimeoutMs,
+      out_file: logFile,
+      error_file: logFile,
+      merge_logs: true,
+      env: { ...this.options.env, [WORKER_MARKER_VAR]: account.id, disable_source_map_support: 'true' },
+    };
+  }
+
+  /**
+   * Starts workers in batches of `startBatchSize` (all of a batch in one call, so PM2 lists
+   * its processes once per batch, not once per worker). A batch's failure is logged and the
+   * rest go on; `shouldContinue` lets the caller stop between batches (e.g. lease lost).
+   */
+  async startWorkers(
+    accounts: { id: string; email?: string | null }[],
+    shouldContinue: (accountId: string) => boolean = () => true,
+  ): Promise<string[]> {
+    await this.ensureConnected(true);
+    const api = this.requireApi();
+    const started: string[] = [];
+    for (let i = 0; i < accounts.length; i += this.options.startBatchSize) {
+      const batch = accounts.slice(i, i + this.options.startBatchSize).filter((a) => shouldContinue(a.id));
+      if (batch.length === 0) continue;
+      try {
+        const byName = new Map(batch.map((a) => [workerName(a), a.id]));
+        const procs = await promisify<Pm2ProcessDescription[]>((cb) => api.start({ apps: batch.map((a) => this.appConfig(a)) }, cb));
+        for (const proc of procs ?? []) {
+          const accountId = byName.get(proc.pm2_env?.name ?? proc.name ?? '') ?? accountIdFromArgs(proc.pm2_env?.args);
+          const pmId = proc.pm2_env?.pm_id ?? proc.pm_id;
+          if (accountId && pmId !== undefined) {
+            this.accountByPmId.set(pmId, accountId);
+            started.push(accountId);
+          }
+        }
+      } catch (error) {
+        this.options.logger.error('starting a batch of workers failed', { accounts: batch.map((a) => a.id), error: (error as Error).message });
+        if (!this.isDaemonAlive()) break;
+      }
+    }
+    return started;
+  }
+
+  /** SIGTERM, wait up to kill_timeout for the in-flight send, then remove it from PM2. */
+  async stopWorker(pmId: number): Promise<void> {
+    if (!this.api) return;
+    const api = this.api;
+    try {
+      await promisify((cb) => api.delete(pmId, cb));
+    } catch (error) {
+      // Already gone is what we wanted.
+      if (!/not found|unknown/i.test((error as Error).message)) throw error;
+    }
+    this.accountByPmId.delete(pmId);
+  }
+
+  async stopWorkers(pmIds: number[], parallel = 20): Promise<void> {
+    for (let i = 0; i < pmIds.length; i += parallel) {
+      await Promise.all(
+        pmIds.slice(i, i + parallel).map((pmId) =>
+          this.stopWorker(pmId).catch((error: unknown) => this.options.logger.warn('stopping a worker failed', { pmId, error: (error as Error).message })),
+        ),
+      );
+    }
+  }
+
+  /** Wakes a worker (new work, resumed account) over PM2's process messages. */
+  async nudge(pmId: number): Promise<void> {
+    const api = this.requireApi();
+    await promisify((cb) => api.sendDataToProcessId(pmId, { type: 'nudge', topic: 'nudge', data: { type: 'nudge' } }, cb));
+  }
+
+  /**
+   * After the daemon died: terminates the workers it had (identified by pid AND by the
+   * marker in their environment, so a recycled pid is never hit), waits for them to finish
+   * their send, then connects again, which spawns a fresh daemon.
+   */
+  async recoverFromDaemonDeath(knownPids: { pid: number; accountId: string }[]): Promise<number> {
+    const orphans = knownPids.filter((p) => p.pid > 0 && readEnvironVariable(p.pid, WORKER_MARKER_VAR) === p.accountId);
+    await terminateOrphans(orphans.map((o) => o.pid), this.options.stopTimeoutMs);
+    try {
+      this.bus?.close?.();
+      this.api?.disconnect();
+    } catch {
+      // The old connection is dead anyway.
+    }
+    this.api = undefined;
+    this.bus = undefined;
+    this.accountByPmId.clear();
+    await this.connect();
+    return orphans.length;
+  }
+
+  async disconnect(): Promise<void> {
+    try {
+      this.bus?.close?.();
+    } catch {
+      // closing a dead bus
+    }
+    const api = this.api;
+    this.api = undefined;
+    if (api) await new Promise<void>((resolve) => api.disconnect(() => resolve()));
+  }
+
+  /** Stops the daemon itself (tests, and a server that owns a private PM2_HOME). */
+  async killDaemon(): Promise<void> {
+    if (!this.api) return;
+    const api = this.api;
+    await promisify((cb) => api.killDaemon(cb)).catch(() => undefined);
+    await this.disconnect();
+  }
+}
+
+/** SIGTERM, then SIGKILL for whatever is still alive after `timeoutMs`. */
+export async function terminateOrphans(pids: number[], timeoutMs: number): Promise<void> {
+  const alive = pids.filter((pid) => {
+    try {
+      process.kill(pid, 'SIGTERM');
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (alive.some(isProcessAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of alive.filter(isProcessAlive)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Timed jobs, with node-cron:
+ * - midnight in every account time zone (UTC always included): the day's quotas renew, so
+ *   reconcile at once (accounts stopped for "daily quota used" get workers again) and prune
+ *   limit counters too old to matter. Warm-up needs no stored "day" to advance: the
+ *   effective limit is computed from warmup_started_on and today's date in the account's zone.
+ * - every sweepIntervalMs: the sending engine's sweeper (expired claims back to the queue,
+ *   expired sends to 'unknown' and their reconciliation).
+ * - hourly: resolve 'worker_crashed' alerts of accounts running again, delete old resolved
+ *   alerts; rotate worker logs every 5 minutes.
+ * Zones are re-read hourly so a new account zone gets its own midnight.
+ */
+import path from 'node:path';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Config } from '../config';
+import type { Db } from '../db/connection';
+import type { Logger } from '../logger';
+import { rotateLogs } from './log-rotation';
+import { cleanUpAlerts, listAccountTimeZones, pruneRateCounters } from './maintenance.repository';
+
+export interface ScheduleDeps {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  sweep?: (db: Db, now: Date) => Promise<unknown>;
+  /** Called at midnight in any account zone (quotas renewed). */
+  onNewDay(timeZone: string): void;
+}
+
+/** node-cron takes seconds in its expression; intervals under a minute use the seconds field. */
+export function intervalExpression(intervalMs: number): string {
+  const seconds = Math.max(1, Math.round(intervalMs / 1000));
+  if (seconds < 60) return `*/${seconds} * * * * *`;
+  const minutes = Math.max(1, Math.round(seconds / 60));
+  return minutes < 60 ? `*/${minutes} * * * *` : '0 * * * *';
+}
+
+function isValidZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class Schedules {
+  private readonly tasks: ScheduledTask[] = [];
+  private readonly midnightTasks = new Map<string, ScheduledTask>();
+
+  constructor(private readonly deps: ScheduleDeps) {}
+
+  private guard(name: string, job: () => Promise<unknown>): () => Promise<void> {
+    return async () => {
+      try {
+        await job();
+      } catch (error) {
+        this.deps.logger.error('scheduled job failed', { job: name, error: (error as Error).message });
+      }
+    };
+  }
+
+  async start(): Promise<void> {
+    const { config, db, logger } = this.deps;
+    const o = config.orchestrator;
+    if (this.deps.sweep) {
+      const sweep = this.deps.sweep;
+      this.tasks.push(cron.schedule(intervalExpression(o.sweepIntervalMs), this.guard('sweeper', () => sweep(db, new Date())), { noOverlap: true, name: 'sweeper' }));
+    }
+    this.tasks.push(cron.schedule('0 * * * *', this.guard('alerts', () => cleanUpAlerts(db, o.alertRetentionDays)), { noOverlap: true, name: 'alert-cleanup' }));
+    this.tasks.push(cron.schedule('0 * * * *', this.guard('zones', () => this.refreshZones()), { noOverlap: true, name: 'zones' }));
+    if (o.workerLogs === 'file') {
+      const logDir = path.join(config.dataDir, 'logs');
+      this.tasks.push(cron.schedule('*/5 * * * *', this.guard('log-rotation', () => rotateLogs(logDir, o.workerLogMaxBytes)), { noOverlap: true, name: 'log-rotation' }));
+    }
+    await this.refreshZones();
+    logger.debug('schedules started', { zones: [...this.midnightTasks.keys()] });
+  }
+
+  /** One midnight job per distinct account time zone. */
+  async refreshZones(): Promise<void> {
+    const zones = new Set(['UTC', ...(await listAccountTimeZones(this.deps.db)).filter(isValidZone)]);
+    for (const zone of zones) {
+      if (this.midnightTasks.has(zone)) continue;
+      const task = cron.schedule('0 0 * * *', this.guard(`midnight ${zone}`, () => this.newDay(zone)), { timezone: zone, noOverlap: true, name: `midnight-${zone}` });
+      this.midnightTasks.set(zone, task);
+    }
+  }
+
+  /** What midnight in `zone` does (public so it can be run on demand). */
+  async newDay(zone: string): Promise<void> {
+    const pruned = await pruneRateCounters(this.deps.db, this.deps.config.orchestrator.rateCounterRetentionDays);
+    this.deps.logger.info('new sending day', { timeZone: zone, countersPruned: pruned });
+    this.deps.onNewDay(zone);
+  }
+
+  async stop(): Promise<void> {
+    for (const task of [...this.tasks, ...this.midnightTasks.values()]) await task.destroy();
+    this.tasks.length = 0;
+    this.midnightTasks.clear();
+  }
+}

@@ -1,0 +1,20 @@
+/** The sending engine's sweeper, bound to this server's config, for the schedule. */
+import type { Config } from '../config';
+import { createCredentialCipher } from '../crypto/credential-cipher';
+import type { Db } from '../db/connection';
+import type { Logger } from '../logger';
+import { sweepExpiredLeases, type SweepReport } from '../queue/sweeper';
+import { openAccountTransport } from '../sending/account-transport';
+
+export function createSweep(config: Config, logger: Logger): (db: Db, now: Date) => Promise<SweepReport> {
+  const cipher = createCredentialCipher(config.credentialKeys);
+  return async (db, now) => {
+    const report = await sweepExpiredLeases(db, now, {
+      unknownPolicy: config.sending.unknownPolicy,
+      transportFor: (accountId) => openAccountTransport(db, accountId, cipher),
+      logger,
+    });
+    if (Object.values(report).some((n) => n > 0)) logger.info('sweeper recovered expired claims', { ...report });
+    return report;
+  };
+}

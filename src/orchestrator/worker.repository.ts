@@ -1,0 +1,126 @@
+/**
+ * The orchestrator's records about workers: heartbeats (written by the workers themselves),
+ * restarts (audit_log rows with action 'worker.restarted', counted per hour) and the
+ * 'crashed' verdict (account status + alert + audit row, in one transaction).
+ */
+import { sql } from 'kysely';
+import type { Db, DbOrTx } from '../db/connection';
+
+export interface WorkerHeartbeat {
+  accountId: string;
+  nodeId: string | null;
+  pid: number | null;
+  state: string;
+  details: Record<string, unknown>;
+  beatAt: Date;
+}
+
+export async function listHeartbeats(db: DbOrTx, accountIds?: string[]): Promise<WorkerHeartbeat[]> {
+  if (accountIds && accountIds.length === 0) return [];
+  let query = db.selectFrom('worker_heartbeats').select(['account_id', 'node_id', 'pid', 'state', 'details', 'beat_at']);
+  if (accountIds) query = query.where('account_id', 'in', accountIds);
+  const rows = await query.execute();
+  return rows.map((r) => ({ accountId: r.account_id, nodeId: r.node_id, pid: r.pid, state: r.state, details: r.details, beatAt: r.beat_at }));
+}
+
+export async function listHeartbeatsOfNode(db: DbOrTx, nodeId: string): Promise<WorkerHeartbeat[]> {
+  const rows = await db
+    .selectFrom('worker_heartbeats')
+    .select(['account_id', 'node_id', 'pid', 'state', 'details', 'beat_at'])
+    .where('node_id', '=', nodeId)
+    .execute();
+  return rows.map((r) => ({ accountId: r.account_id, nodeId: r.node_id, pid: r.pid, state: r.state, details: r.details, beatAt: r.beat_at }));
+}
+
+export const RESTART_ACTION = 'worker.restarted';
+
+export async function recordWorkerRestart(
+  db: DbOrTx,
+  entry: { accountId: string; clientId: string; nodeId: string; reason: string; restartNumber: number },
+): Promise<void> {
+  await db
+    .insertInto('audit_log')
+    .values({
+      client_id: entry.clientId,
+      actor_type: 'system',
+      actor_id: `orchestrator:${entry.nodeId}`,
+      action: RESTART_ACTION,
+      entity_type: 'sender_account',
+      entity_id: entry.accountId,
+      details: { reason: entry.reason, restartNumber: entry.restartNumber },
+    })
+    .execute();
+}
+
+/** Restarts of this account's worker within the last `windowMs` (any node). */
+export async function countRecentRestarts(db: DbOrTx, accountId: string, windowMs: number): Promise<number> {
+  const row = await db
+    .selectFrom('audit_log')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('entity_type', '=', 'sender_account')
+    .where('entity_id', '=', accountId)
+    .where('action', '=', RESTART_ACTION)
+    .where('created_at', '>', sql<Date>`now() - make_interval(secs => ${windowMs / 1000})`)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function countRestartsByAccount(db: DbOrTx, accountIds: string[], windowMs: number): Promise<Map<string, number>> {
+  if (accountIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('audit_log')
+    .select(['entity_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('entity_type', '=', 'sender_account')
+    .where('entity_id', 'in', accountIds)
+    .where('action', '=', RESTART_ACTION)
+    .where('created_at', '>', sql<Date>`now() - make_interval(secs => ${windowMs / 1000})`)
+    .groupBy('entity_id')
+    .execute();
+  return new Map(rows.map((r) => [r.entity_id ?? '', Number(r.n)]));
+}
+
+/**
+ * Gives up on a worker that keeps crashing: the account becomes 'crashed' with the reason,
+ * and an alert + audit row say why. Only an account still 'active' is changed (an operator
+ * may have paused it meanwhile). Returns false when nothing changed.
+ */
+export async function markAccountCrashed(
+  db: Db,
+  entry: { accountId: string; nodeId: string; reason: string; restartsLastHour: number },
+): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const account = await tx
+      .updateTable('sender_accounts')
+      .set({ status: 'crashed', pause_reason: `worker_crashed: ${entry.reason}`, updated_at: sql`now()` })
+      .where('id', '=', entry.accountId)
+      .where('status', '=', 'active')
+      .returning(['id', 'client_id', 'email'])
+      .executeTakeFirst();
+    if (!account) return false;
+    const details = { reason: entry.reason, restartsLastHour: entry.restartsLastHour, nodeId: entry.nodeId };
+    await tx
+      .insertInto('alerts')
+      .values({
+        client_id: account.client_id,
+        account_id: account.id,
+        severity: 'critical',
+        code: 'worker_crashed',
+        message: `Worker for ${account.email} kept crashing (${entry.reason}); restarts stopped after ${entry.restartsLastHour} in an hour. Fix the cause, then set the account active again.`,
+        details,
+      })
+      .execute();
+    await tx
+      .insertInto('audit_log')
+      .values({
+        client_id: account.client_id,
+        actor_type: 'system',
+        actor_id: `orchestrator:${entry.nodeId}`,
+        action: 'account.crashed',
+        entity_type: 'sender_account',
+        entity_id: account.id,
+        details,
+      })
+      .execute();
+    return true;
+  });
+}

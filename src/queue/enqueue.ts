@@ -1,0 +1,158 @@
+/**
+ * Puts email into the queue: step 1 for a whole campaign when it starts, and each follow-up
+ * step when the previous step of that contact is recorded `sent` (in the same transaction).
+ *
+ * The Message-ID is fixed here, once per row, and kept across every retry: it is how a send
+ * whose outcome is unknown is looked up before any resend (invariant 2). Re-running either
+ * function adds nothing: (campaign, contact, step) is unique.
+ */
+import crypto from 'node:crypto';
+import { sql } from 'kysely';
+import { parseTunables } from '../config';
+import type { DbOrTx } from '../db/connection';
+
+export interface EnqueueOptions {
+  /** Domain for Message-IDs when the client has no tracking or sender domain. */
+  messageIdDomain?: string;
+}
+
+let defaultMessageIdDomain: string | undefined;
+function fallbackDomain(options: EnqueueOptions): string {
+  if (options.messageIdDomain) return options.messageIdDomain;
+  defaultMessageIdDomain ??= parseTunables().sending.messageIdDomain;
+  return defaultMessageIdDomain;
+}
+
+/** `<uuid@domain>`; the domain is lower-cased and stripped of anything not allowed there. */
+export function newMessageId(domain: string): string {
+  const clean = domain.toLowerCase().replace(/[^a-z0-9.-]/g, '') || 'localhost';
+  return `<${crypto.randomUUID()}@${clean}>`;
+}
+
+/** The client's domain for Message-IDs: its tracking domain, else its first sender domain. */
+async function messageIdDomainFor(db: DbOrTx, clientId: string, options: EnqueueOptions): Promise<string> {
+  const row = await db
+    .selectFrom('clients')
+    .select((eb) => [
+      'tracking_domain',
+      eb
+        .selectFrom('sender_domains')
+        .select('domain')
+        .whereRef('sender_domains.client_id', '=', 'clients.id')
+        .orderBy('created_at')
+        .limit(1)
+        .as('sender_domain'),
+    ])
+    .where('id', '=', clientId)
+    .executeTakeFirst();
+  return row?.tracking_domain || row?.sender_domain || fallbackDomain(options);
+}
+
+/**
+ * One queue row for step 1 per active contact of the campaign whose address is not
+ * suppressed for the campaign's client. Suppressed contacts are counted, not queued.
+ */
+export async function enqueueCampaign(
+  db: DbOrTx,
+  campaignId: string,
+  now: Date,
+  options: EnqueueOptions = {},
+): Promise<{ queued: number; skippedSuppressed: number }> {
+  const campaign = await db.selectFrom('campaigns').select(['id', 'client_id']).where('id', '=', campaignId).executeTakeFirst();
+  if (!campaign) throw new Error(`enqueueCampaign: no campaign ${campaignId}`);
+  const domain = (await messageIdDomainFor(db, campaign.client_id, options)).toLowerCase().replace(/[^a-z0-9.-]/g, '') || 'localhost';
+
+  // The uuid comes from Postgres so the whole campaign is one statement, however large.
+  const inserted = await sql<{ n: number; skipped: number }>`
+    with candidates as (
+      select cc.contact_id, ct.email, ct.email_domain,
+             exists (select 1 from suppressions s where s.client_id = ${campaign.client_id} and s.email = ct.email) as suppressed
+      from campaign_contacts cc
+      join contacts ct on ct.id = cc.contact_id and ct.client_id = ${campaign.client_id}
+      where cc.campaign_id = ${campaignId} and cc.status = 'active'
+    ),
+    step as (
+      select id from sequence_steps where campaign_id = ${campaignId} and step_number = 1
+    ),
+    ins as (
+      insert into email_queue (client_id, campaign_id, contact_id, step_id, step_number, to_email, recipient_domain, run_after, message_id)
+      select ${campaign.client_id}, ${campaignId}, c.contact_id, step.id, 1, c.email, c.email_domain, ${now},
+             '<' || gen_random_uuid() || '@' || ${domain} || '>'
+      from candidates c cross join step
+      where not c.suppressed
+      on conflict (campaign_id, contact_id, step_id) do nothing
+      returning 1
+    )
+    select (select count(*) from ins)::int as n, (select count(*) from candidates where suppressed)::int as skipped
+  `.execute(db);
+  const row = inserted.rows[0];
+  return { queued: row?.n ?? 0, skippedSuppressed: row?.skipped ?? 0 };
+}
+
+export interface SentRowForFollowUp {
+  id: number;
+  clientId: string;
+  campaignId: string;
+  contactId: string;
+  stepNumber: number;
+  messageId: string;
+  /** The mailbox that sent it: follow-ups stay with it, in its thread. */
+  accountId: string;
+  sentAt: Date;
+}
+
+/**
+ * Called in the transaction that records rows `sent`. Step 1 fixes the contact's mailbox and
+ * thread; the next step (if any) is queued for the same mailbox at sent time + its delay,
+ * unless the contact replied, bounced, unsubscribed or is suppressed. A contact with no
+ * further step is `finished`.
+ */
+export async function enqueueFollowUps(db: DbOrTx, rows: SentRowForFollowUp[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const ids = rows.map((r) => r.id);
+  const accounts = rows.map((r) => r.accountId);
+  const sentAts = rows.map((r) => r.sentAt.toISOString());
+
+  await sql`
+    update campaign_contacts cc
+    set account_id = coalesce(cc.account_id, v.account_id::uuid),
+        thread_message_id = coalesce(cc.thread_message_id, q.message_id)
+    from unnest(${ids}::bigint[], ${accounts}::text[]) as v(queue_id, account_id)
+    join email_queue q on q.id = v.queue_id
+    where q.step_number = 1 and cc.campaign_id = q.campaign_id and cc.contact_id = q.contact_id
+  `.execute(db);
+
+  const result = await sql<{ n: number }>`
+    with sent as (
+      select v.queue_id, v.account_id::uuid as account_id, v.sent_at::timestamptz as sent_at, q.client_id, q.campaign_id, q.contact_id,
+             q.step_number, q.to_email, q.recipient_domain, q.message_id
+      from unnest(${ids}::bigint[], ${accounts}::text[], ${sentAts}::text[]) as v(queue_id, account_id, sent_at)
+      join email_queue q on q.id = v.queue_id
+    ),
+    next_steps as (
+      select s.*, ns.id as next_step_id, ns.step_number as next_step_number, ns.delay_minutes
+      from sent s
+      join sequence_steps ns on ns.campaign_id = s.campaign_id and ns.step_number = s.step_number + 1
+      join campaign_contacts cc on cc.campaign_id = s.campaign_id and cc.contact_id = s.contact_id and cc.status = 'active'
+      where not exists (select 1 from suppressions x where x.client_id = s.client_id and x.email = s.to_email)
+    ),
+    finished as (
+      update campaign_contacts cc set status = 'finished'
+      from sent s
+      where cc.campaign_id = s.campaign_id and cc.contact_id = s.contact_id and cc.status = 'active'
+        and not exists (select 1 from sequence_steps ns where ns.campaign_id = s.campaign_id and ns.step_number = s.step_number + 1)
+      returning 1
+    ),
+    ins as (
+      insert into email_queue (client_id, campaign_id, contact_id, step_id, step_number, account_id, to_email, recipient_domain, run_after, message_id)
+      select n.client_id, n.campaign_id, n.contact_id, n.next_step_id, n.next_step_number, n.account_id, n.to_email, n.recipient_domain,
+             n.sent_at + make_interval(mins => n.delay_minutes),
+             '<' || gen_random_uuid() || '@' || split_part(trim(both '<>' from n.message_id), '@', 2) || '>'
+      from next_steps n
+      on conflict (campaign_id, contact_id, step_id) do nothing
+      returning 1
+    )
+    select (select count(*) from ins)::int as n, (select count(*) from finished)::int as finished
+  `.execute(db);
+  return result.rows[0]?.n ?? 0;
+}

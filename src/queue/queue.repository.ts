@@ -1,0 +1,305 @@
+/**
+ * email_queue rows and their states (DESIGN.md "Queue row states"):
+ *
+ *   queued ──claim──▶ claimed ──mark sending──▶ sending ──result──▶ sent | bounced | failed
+ *     ▲                 │                          │                 | queued (retry, run_after later)
+ *     └──release/expiry─┘                          ├─ unsure / lease expired ──▶ unknown
+ *                                                  │      unknown ──reconcile──▶ sent | queued | held
+ *   queued ──claim finds it suppressed──▶ suppressed; contact no longer active ──▶ cancelled
+ *
+ * Every change is one guarded `UPDATE … WHERE status IN (…) [AND lease_token = $me] RETURNING`,
+ * so a worker that lost its lease (sweeper, another worker) changes nothing.
+ */
+import { sql, type Updateable } from 'kysely';
+import type { DbOrTx } from '../db/connection';
+import type { EmailQueueTable, QueueStatus } from '../db/database';
+
+export interface CandidateRow {
+  id: number;
+  client_id: string;
+  campaign_id: string;
+  contact_id: string;
+  step_id: string;
+  step_number: number;
+  account_id: string | null;
+  to_email: string;
+  recipient_domain: string;
+  message_id: string;
+  attempts: number;
+  suppressed: boolean;
+  contact_status: string;
+  campaign_daily_limit: number | null;
+}
+
+export interface CandidateQuery {
+  accountId: string;
+  now: Date;
+  limit: number;
+  /** Recipient-domain counters are keyed `${senderDomain}>${recipientDomain}`. */
+  senderDomain: string;
+  recipientDomainDailyLimit: number;
+  dayStart: Date;
+  /** Only assigned rows (follow-ups, explicit assignment): used for probe sends too. */
+  pool: boolean;
+}
+
+/**
+ * Waiting rows this account may take now, locked with SKIP LOCKED: rows assigned to it, then
+ * unassigned step-1 rows of running campaigns whose sender pool includes it. Rows outside
+ * their campaign's sending window, to a recipient domain whose breaker is open or whose
+ * counter is full, or of a campaign at its daily limit are left for later.
+ */
+export async function selectClaimCandidates(db: DbOrTx, query: CandidateQuery): Promise<CandidateRow[]> {
+  if (query.limit <= 0) return [];
+  const assigned = await selectCandidates(db, query, 'assigned', query.limit);
+  if (!query.pool || assigned.length >= query.limit) return assigned;
+  const pooled = await selectCandidates(db, query, 'pool', query.limit - assigned.length);
+  return [...assigned, ...pooled];
+}
+
+async function selectCandidates(db: DbOrTx, q: CandidateQuery, kind: 'assigned' | 'pool', limit: number): Promise<CandidateRow[]> {
+  const ownership =
+    kind === 'assigned'
+      ? sql`q.account_id = ${q.accountId}`
+      : sql`q.account_id is null and q.campaign_id in (select cs.campaign_id from campaign_senders cs where cs.account_id = ${q.accountId})`;
+  const result = await sql<CandidateRow>`
+    select q.id, q.client_id, q.campaign_id, q.contact_id, q.step_id, q.step_number, q.account_id, q.to_email, q.recipient_domain,
+           q.message_id, q.attempts,
+           exists (select 1 from suppressions s where s.client_id = q.client_id and s.email = q.to_email) as suppressed,
+           cc.status as contact_status, c.daily_limit as campaign_daily_limit
+    from email_queue q
+    join campaigns c on c.id = q.campaign_id and c.status = 'running'
+    join campaign_contacts cc on cc.campaign_id = q.campaign_id and cc.contact_id = q.contact_id
+    left join contacts ct on c.use_recipient_time_zone and ct.id = q.contact_id
+    cross join lateral (
+      select extract(isodow from l)::smallint as dow, (extract(hour from l) * 60 + extract(minute from l))::int as minute
+      from (select ${q.now}::timestamptz at time zone coalesce(safe_time_zone(ct.time_zone), c.time_zone) as l) t
+    ) lt
+    where q.status = 'queued' and q.run_after <= ${q.now} and ${ownership}
+      and (
+        ((c.window_start_minute = c.window_end_minute or (c.window_start_minute = 0 and c.window_end_minute >= 1440)) and lt.dow = any(c.send_days))
+        or (c.window_start_minute < c.window_end_minute and lt.dow = any(c.send_days)
+            and lt.minute >= c.window_start_minute and lt.minute < c.window_end_minute)
+        or (c.window_start_minute > c.window_end_minute and (
+              (lt.minute >= c.window_start_minute and lt.dow = any(c.send_days))
+              or (lt.minute < c.window_end_minute and (case when lt.dow = 1 then 7 else lt.dow - 1 end)::smallint = any(c.send_days))))
+      )
+      and not exists (
+        select 1 from circuit_breakers b
+        where b.scope = 'recipient_domain' and b.scope_key = q.recipient_domain and b.opened_until > ${q.now}
+      )
+      and not exists (
+        select 1 from rate_counters r
+        where r.scope = 'recipient_domain' and r.scope_key = ${q.senderDomain} || '>' || q.recipient_domain
+          and r.window_kind = 'day' and r.window_start = ${q.dayStart} and r.count >= ${q.recipientDomainDailyLimit}
+      )
+      and (c.daily_limit is null or coalesce((
+        select r.count from rate_counters r
+        where r.scope = 'campaign' and r.scope_key = c.id::text and r.window_kind = 'day' and r.window_start = ${q.dayStart}
+      ), 0) < c.daily_limit)
+    order by q.priority desc, q.run_after, q.id
+    limit ${limit}
+    for update of q skip locked
+  `.execute(db);
+  return result.rows;
+}
+
+export async function markClaimed(
+  db: DbOrTx,
+  ids: number[],
+  claim: { leaseToken: string; accountId: string; now: Date; leaseExpiresAt: Date },
+): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .updateTable('email_queue')
+    .set({
+      status: 'claimed',
+      lease_token: claim.leaseToken,
+      lease_expires_at: claim.leaseExpiresAt,
+      claimed_by_account_id: claim.accountId,
+      claimed_at: claim.now,
+      updated_at: claim.now,
+    })
+    .where('id', 'in', ids)
+    .where('status', '=', 'queued')
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** Rows found unsendable at claim (suppressed address, contact no longer active). */
+export async function markUnsendable(db: DbOrTx, ids: number[], status: 'suppressed' | 'cancelled', reason: string, now: Date): Promise<number> {
+  if (ids.length === 0) return 0;
+  const rows = await db
+    .updateTable('email_queue')
+    .set({ status, last_error: reason, updated_at: now })
+    .where('id', 'in', ids)
+    .where('status', '=', 'queued')
+    .returning('id')
+    .execute();
+  return rows.length;
+}
+
+/** claimed → sending, just before the rows are handed to the transport; renews the lease. */
+export async function markSending(db: DbOrTx, ids: number[], leaseToken: string, now: Date, leaseExpiresAt: Date): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .updateTable('email_queue')
+    .set({ status: 'sending', lease_expires_at: leaseExpiresAt, updated_at: now })
+    .where('id', 'in', ids)
+    .where('status', '=', 'claimed')
+    .where('lease_token', '=', leaseToken)
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+export interface TransitionedRow {
+  id: number;
+  client_id: string;
+  campaign_id: string;
+  contact_id: string;
+  step_number: number;
+  account_id: string | null;
+  to_email: string;
+  recipient_domain: string;
+  message_id: string;
+  attempts: number;
+  claimed_by_account_id: string | null;
+  claimed_at: Date | null;
+}
+
+const RETURNED = [
+  'id',
+  'client_id',
+  'campaign_id',
+  'contact_id',
+  'step_number',
+  'account_id',
+  'to_email',
+  'recipient_domain',
+  'message_id',
+  'attempts',
+  'claimed_by_account_id',
+  'claimed_at',
+] as const;
+
+/**
+ * The one guarded state change: applies `patch` to row `id` only while it is in one of `from`
+ * and (when given) still holds `leaseToken`. Undefined when the guard did not match.
+ */
+export async function transition(
+  db: DbOrTx,
+  id: number,
+  from: QueueStatus[],
+  leaseToken: string | null,
+  patch: Updateable<EmailQueueTable>,
+): Promise<TransitionedRow | undefined> {
+  let query = db.updateTable('email_queue').set(patch).where('id', '=', id).where('status', 'in', from);
+  if (leaseToken !== null) query = query.where('lease_token', '=', leaseToken);
+  return query.returning(RETURNED).executeTakeFirst();
+}
+
+/** Many rows → sent at once (the fast path for a batch of accepted sends). */
+export async function markManySent(
+  db: DbOrTx,
+  items: Array<{ id: number; providerMessageId?: string }>,
+  leaseToken: string,
+  now: Date,
+): Promise<TransitionedRow[]> {
+  if (items.length === 0) return [];
+  const result = await sql<TransitionedRow>`
+    update email_queue q
+    set status = 'sent', sent_at = ${now}, attempts = q.attempts + 1, lease_token = null, lease_expires_at = null,
+        last_error = null, updated_at = ${now}
+    where q.id = any(${items.map((i) => i.id)}::bigint[]) and q.status in ('sending', 'unknown') and q.lease_token = ${leaseToken}
+    returning ${sql.join(RETURNED.map((c) => sql.ref(`q.${c}`)))}
+  `.execute(db);
+  return result.rows;
+}
+
+/**
+ * claimed → queued for rows never handed to the transport (shutdown, batch cut short).
+ * Returns the rows so their counter reservations can be released.
+ */
+export async function releaseClaims(db: DbOrTx, leaseToken: string, ids: number[] | undefined, now: Date): Promise<TransitionedRow[]> {
+  let query = db
+    .updateTable('email_queue')
+    .set({ status: 'queued', lease_token: null, lease_expires_at: null, updated_at: now })
+    .where('status', '=', 'claimed')
+    .where('lease_token', '=', leaseToken);
+  if (ids) {
+    if (ids.length === 0) return [];
+    query = query.where('id', 'in', ids);
+  }
+  return query.returning(RETURNED).execute();
+}
+
+export interface ExpiredLease {
+  id: number;
+  status: 'claimed' | 'sending';
+  lease_token: string;
+}
+
+export async function findExpiredLeases(db: DbOrTx, now: Date, limit: number): Promise<ExpiredLease[]> {
+  const rows = await db
+    .selectFrom('email_queue')
+    .select(['id', 'status', 'lease_token'])
+    .where('status', 'in', ['claimed', 'sending'])
+    .where('lease_expires_at', '<', now)
+    .orderBy('lease_expires_at')
+    .limit(limit)
+    .execute();
+  return rows.filter((r): r is ExpiredLease => r.lease_token !== null && (r.status === 'claimed' || r.status === 'sending'));
+}
+
+export interface UnknownRow {
+  id: number;
+  lease_token: string | null;
+  message_id: string;
+  claimed_by_account_id: string | null;
+  account_id: string | null;
+}
+
+export async function findUnknownRows(db: DbOrTx, limit: number): Promise<UnknownRow[]> {
+  return db
+    .selectFrom('email_queue')
+    .select(['id', 'lease_token', 'message_id', 'claimed_by_account_id', 'account_id'])
+    .where('status', '=', 'unknown')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+export async function countByStatus(db: DbOrTx, campaignId?: string): Promise<Record<string, number>> {
+  let query = db.selectFrom('email_queue').select((eb) => ['status', eb.fn.countAll<number>().as('n')]).groupBy('status');
+  if (campaignId) query = query.where('campaign_id', '=', campaignId);
+  const rows = await query.execute();
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/**
+ * Settles an `unknown` row from what the sender's Sent mail says: sent (found), queued (not
+ * found, or requeue policy), or held for an operator (cannot tell). Guarded by status and the
+ * lease token the row carried when read.
+ */
+export async function settleUnknown(
+  db: DbOrTx,
+  id: number,
+  leaseToken: string | null,
+  to: 'sent' | 'queued' | 'held',
+  now: Date,
+  note: string,
+): Promise<TransitionedRow | undefined> {
+  const result = await sql<TransitionedRow>`
+    update email_queue q
+    set status = ${to},
+        sent_at = case when ${to} = 'sent' then ${now}::timestamptz else q.sent_at end,
+        attempts = case when ${to} = 'sent' then q.attempts + 1 else q.attempts end,
+        run_after = case when ${to} = 'queued' then ${now}::timestamptz else q.run_after end,
+        lease_token = null, lease_expires_at = null, last_error = ${note}, updated_at = ${now}
+    where q.id = ${id} and q.status = 'unknown' and q.lease_token is not distinct from ${leaseToken}::uuid
+    returning ${sql.join(RETURNED.map((c) => sql.ref(`q.${c}`)))}
+  `.execute(db);
+  return result.rows[0];
+}

@@ -1,0 +1,134 @@
+/**
+ * Crash recovery, callable (the server runs it periodically; tests call it directly):
+ *   1. expired `claimed` rows (never handed to a transport) → `queued`, reservations released;
+ *   2. expired `sending` rows (the worker died mid-send) → `unknown`;
+ *   3. every `unknown` row is looked up in its sender's Sent mail by Message-ID:
+ *        found → `sent` (and its follow-up queued); not found → `queued`;
+ *        cannot tell (plain SMTP relay) → `held` for an operator, or `queued` when
+ *        sending.unknownPolicy is 'requeue' (accepting a possible duplicate).
+ *      A lookup that fails (mailbox unreachable) leaves the row `unknown` for the next sweep:
+ *      "cannot check now" is never taken as "not sent" (invariant 2).
+ */
+import type { Db, DbOrTx } from '../db/connection';
+import { insertSendLogs } from '../sending/send-log.repository';
+import { releaseReservation } from '../sending/result-recorder';
+import type { Transport } from '../transports/transport';
+import { enqueueFollowUps } from './enqueue';
+import { findExpiredLeases, findUnknownRows, settleUnknown, transition, type TransitionedRow } from './queue.repository';
+
+export interface SweepOptions {
+  unknownPolicy: 'hold' | 'requeue';
+  /**
+   * The transport of an account, for Sent-mail lookups; the sweeper closes it when done.
+   * Undefined (no such account, credentials unusable) counts as "cannot tell".
+   */
+  transportFor(accountId: string): Promise<Transport | undefined>;
+  /** Rows handled per step and sweep (default 500). */
+  limit?: number;
+  logger?: { warn(message: string, meta?: Record<string, unknown>): void };
+}
+
+export interface SweepReport {
+  requeuedClaims: number;
+  markedUnknown: number;
+  reconciledSent: number;
+  requeuedUnknown: number;
+  held: number;
+  lookupFailed: number;
+}
+
+async function accountEmail(db: DbOrTx, accountId: string | null): Promise<string> {
+  if (!accountId) return '';
+  const row = await db.selectFrom('sender_accounts').select('email').where('id', '=', accountId).executeTakeFirst();
+  return row?.email ?? '';
+}
+
+async function releaseFor(tx: DbOrTx, row: TransitionedRow): Promise<void> {
+  const accountId = row.claimed_by_account_id;
+  if (!accountId) return;
+  await releaseReservation(tx, row, { accountId, accountEmail: await accountEmail(tx, accountId) });
+}
+
+export async function sweepExpiredLeases(db: Db, now: Date, options: SweepOptions): Promise<SweepReport> {
+  const limit = options.limit ?? 500;
+  const report: SweepReport = { requeuedClaims: 0, markedUnknown: 0, reconciledSent: 0, requeuedUnknown: 0, held: 0, lookupFailed: 0 };
+
+  for (const lease of await findExpiredLeases(db, now, limit)) {
+    await db.transaction().execute(async (tx) => {
+      if (lease.status === 'claimed') {
+        const row = await transition(tx, lease.id, ['claimed'], lease.lease_token, { status: 'queued', lease_token: null, lease_expires_at: null, updated_at: now });
+        if (!row) return;
+        await releaseFor(tx, row);
+        report.requeuedClaims += 1;
+      } else {
+        // Keep the lease token: the worker, if it is only slow, can still record the truth.
+        const row = await transition(tx, lease.id, ['sending'], lease.lease_token, { status: 'unknown', last_error: 'lease expired while sending', updated_at: now });
+        if (!row) return;
+        await insertSendLogs(tx, [
+          { queueId: row.id, clientId: row.client_id, campaignId: row.campaign_id, accountId: row.claimed_by_account_id, messageId: row.message_id, attempt: row.attempts + 1, outcome: 'unknown', response: 'lease expired while sending', at: now },
+        ]);
+        report.markedUnknown += 1;
+      }
+    });
+  }
+
+  const unknown = await findUnknownRows(db, limit);
+  const byAccount = new Map<string, typeof unknown>();
+  for (const row of unknown) {
+    const accountId = row.claimed_by_account_id ?? row.account_id ?? '';
+    byAccount.set(accountId, [...(byAccount.get(accountId) ?? []), row]);
+  }
+
+  for (const [accountId, rows] of byAccount) {
+    let transport: Transport | undefined;
+    try {
+      transport = accountId ? await options.transportFor(accountId) : undefined;
+    } catch (error) {
+      options.logger?.warn('reconcile: transport unavailable', { accountId, error: (error as Error).message });
+    }
+    try {
+      for (const row of rows) {
+        let found: boolean | undefined;
+        try {
+          found = transport ? await transport.findSent(row.message_id) : undefined;
+        } catch (error) {
+          report.lookupFailed += 1;
+          options.logger?.warn('reconcile: Sent-mail lookup failed; row stays unknown', { queueId: row.id, error: (error as Error).message });
+          continue;
+        }
+        const to = found === true ? 'sent' : found === false || options.unknownPolicy === 'requeue' ? 'queued' : 'held';
+        const note = found === true ? 'found in Sent mail' : found === false ? 'not found in Sent mail' : 'delivery cannot be verified';
+        await db.transaction().execute(async (tx) => {
+          const settled = await settleUnknown(tx, row.id, row.lease_token, to, now, note);
+          if (!settled) return;
+          await insertSendLogs(tx, [
+            { queueId: settled.id, clientId: settled.client_id, campaignId: settled.campaign_id, accountId: settled.claimed_by_account_id, messageId: settled.message_id, attempt: settled.attempts, outcome: 'reconciled', response: note, at: now },
+          ]);
+          if (to === 'sent') {
+            await enqueueFollowUps(tx, [
+              {
+                id: settled.id,
+                clientId: settled.client_id,
+                campaignId: settled.campaign_id,
+                contactId: settled.contact_id,
+                stepNumber: settled.step_number,
+                messageId: settled.message_id,
+                accountId: settled.claimed_by_account_id ?? accountId,
+                sentAt: now,
+              },
+            ]);
+            report.reconciledSent += 1;
+          } else if (to === 'queued') {
+            await releaseFor(tx, settled);
+            report.requeuedUnknown += 1;
+          } else {
+            report.held += 1;
+          }
+        });
+      }
+    } finally {
+      await transport?.close().catch(() => undefined);
+    }
+  }
+  return report;
+}

@@ -1,0 +1,235 @@
+/**
+ * A sender account's sending state. Account states (sender_accounts.status):
+ *
+ *   active ──auto-pause (bounce rate, complaint, failures, blocked)──▶ paused (probe_pending,
+ *     paused_until = cool-down end) ──cool-down over, one probe send accepted──▶ active
+ *   active | paused ──auth failure──▶ suspended (operator must fix credentials)
+ *   disabled / manual pause (no probe_pending): the worker stops.
+ *
+ * Every automatic change writes an audit_log row (actor 'worker'); suspension also an alert.
+ */
+import { sql } from 'kysely';
+import type { DbOrTx } from '../db/connection';
+import type { AccountStatus, TransportKind } from '../db/database';
+
+export interface ClaimAccount {
+  id: string;
+  client_id: string;
+  email: string;
+  display_name: string;
+  transport: TransportKind;
+  transport_settings: Record<string, unknown>;
+  status: AccountStatus;
+  pause_reason: string | null;
+  paused_until: Date | null;
+  probe_pending: boolean;
+  daily_limit: number;
+  hourly_limit: number;
+  min_gap_seconds: number;
+  warmup_enabled: boolean;
+  warmup_curve: string | null;
+  warmup_started_on: string | null;
+  health_score: number;
+  next_send_at: Date | null;
+  resumed_at: Date | null;
+  created_at: Date;
+  client_daily_limit: number | null;
+  sender_domain_daily_limit: number | null;
+}
+
+/** Loads the account with what the claim needs; `lock` takes its row lock (serialises claims). */
+export async function loadAccountForClaim(db: DbOrTx, accountId: string, lock: boolean): Promise<ClaimAccount | undefined> {
+  const result = await sql<ClaimAccount>`
+    select a.id, a.client_id, a.email, a.display_name, a.transport, a.transport_settings, a.status, a.pause_reason, a.paused_until, a.probe_pending,
+           a.daily_limit, a.hourly_limit, a.min_gap_seconds, a.warmup_enabled, a.warmup_curve, a.warmup_started_on,
+           a.health_score, a.next_send_at, a.resumed_at, a.created_at,
+           cl.daily_limit as client_daily_limit,
+           (select d.daily_limit from sender_domains d where lower(d.domain) = lower(split_part(a.email, '@', 2))) as sender_domain_daily_limit
+    from sender_accounts a
+    join clients cl on cl.id = a.client_id
+    where a.id = ${accountId}
+    ${lock ? sql`for update of a` : sql``}
+  `.execute(db);
+  return result.rows[0];
+}
+
+export async function loadAccount(db: DbOrTx, accountId: string) {
+  return db.selectFrom('sender_accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
+}
+
+export async function setNextSendAt(db: DbOrTx, accountId: string, at: Date): Promise<void> {
+  await db.updateTable('sender_accounts').set({ next_send_at: at }).where('id', '=', accountId).execute();
+}
+
+export async function insertAudit(
+  db: DbOrTx,
+  entry: { clientId: string | null; actorId: string; action: string; entityType: string; entityId: string; details: Record<string, unknown>; now: Date },
+): Promise<void> {
+  await db
+    .insertInto('audit_log')
+    .values({
+      client_id: entry.clientId,
+      actor_type: 'worker',
+      actor_id: entry.actorId,
+      action: entry.action,
+      entity_type: entry.entityType,
+      entity_id: entry.entityId,
+      details: JSON.stringify(entry.details),
+      created_at: entry.now,
+    })
+    .execute();
+}
+
+/**
+ * active|paused → paused for a cool-down, then a probe. Only an active account (or one already
+ * paused for a probe) is auto-paused: a suspended or disabled one stays as the operator left it.
+ */
+export async function pauseAccount(
+  db: DbOrTx,
+  accountId: string,
+  pause: { reason: string; until: Date; now: Date; details: Record<string, unknown> },
+): Promise<boolean> {
+  const row = await db
+    .updateTable('sender_accounts')
+    .set({ status: 'paused', pause_reason: pause.reason, paused_until: pause.until, probe_pending: true, updated_at: pause.now })
+    .where('id', '=', accountId)
+    .where((eb) => eb.or([eb('status', '=', 'active'), eb.and([eb('status', '=', 'paused'), eb('probe_pending', '=', true)])]))
+    .returning(['client_id'])
+    .executeTakeFirst();
+  if (!row) return false;
+  await insertAudit(db, {
+    clientId: row.client_id,
+    actorId: accountId,
+    action: 'account.auto_paused',
+    entityType: 'sender_account',
+    entityId: accountId,
+    details: { reason: pause.reason, pausedUntil: pause.until.toISOString(), ...pause.details },
+    now: pause.now,
+  });
+  return true;
+}
+
+/** Credentials refused: suspended until an operator fixes them; raises a critical alert. */
+export async function suspendAccount(db: DbOrTx, accountId: string, suspension: { reason: string; now: Date; response: string }): Promise<boolean> {
+  const row = await db
+    .updateTable('sender_accounts')
+    .set({ status: 'suspended', pause_reason: suspension.reason, probe_pending: false, updated_at: suspension.now })
+    .where('id', '=', accountId)
+    .where('status', 'in', ['active', 'paused'])
+    .returning(['client_id', 'email'])
+    .executeTakeFirst();
+  if (!row) return false;
+  await db
+    .insertInto('alerts')
+    .values({
+      client_id: row.client_id,
+      account_id: accountId,
+      severity: 'critical',
+      code: 'account_auth_failed',
+      message: `Sender ${row.email} was suspended: its credentials were refused`,
+      details: JSON.stringify({ reason: suspension.reason, response: suspension.response }),
+      created_at: suspension.now,
+    })
+    .execute();
+  await insertAudit(db, {
+    clientId: row.client_id,
+    actorId: accountId,
+    action: 'account.suspended',
+    entityType: 'sender_account',
+    entityId: accountId,
+    details: { reason: suspension.reason, response: suspension.response },
+    now: suspension.now,
+  });
+  return true;
+}
+
+/** A probe send went through: the account sends again and its health period restarts. */
+export async function resumeAfterProbe(db: DbOrTx, accountId: string, now: Date): Promise<boolean> {
+  const row = await db
+    .updateTable('sender_accounts')
+    .set({ status: 'active', pause_reason: null, paused_until: null, probe_pending: false, consecutive_failures: 0, resumed_at: now, updated_at: now })
+    .where('id', '=', accountId)
+    .where('status', '=', 'paused')
+    .where('probe_pending', '=', true)
+    .returning(['client_id'])
+    .executeTakeFirst();
+  if (!row) return false;
+  await insertAudit(db, { clientId: row.client_id, actorId: accountId, action: 'account.resumed', entityType: 'sender_account', entityId: accountId, details: { after: 'probe' }, now });
+  return true;
+}
+
+/** Success resets the failure run; returns nothing to keep the accepted path one statement. */
+export async function resetConsecutiveFailures(db: DbOrTx, accountId: string): Promise<void> {
+  await db.updateTable('sender_accounts').set({ consecutive_failures: 0 }).where('id', '=', accountId).where('consecutive_failures', '>', 0).execute();
+}
+
+export async function incrementConsecutiveFailures(db: DbOrTx, accountId: string): Promise<number> {
+  const row = await db
+    .updateTable('sender_accounts')
+    .set((eb) => ({ consecutive_failures: eb('consecutive_failures', '+', 1) }))
+    .where('id', '=', accountId)
+    .returning('consecutive_failures')
+    .executeTakeFirst();
+  return row?.consecutive_failures ?? 0;
+}
+
+export async function setHealthScore(db: DbOrTx, accountId: string, score: number): Promise<void> {
+  await db.updateTable('sender_accounts').set({ health_score: score.toFixed(2) }).where('id', '=', accountId).execute();
+}
+
+export interface RecentSendStats {
+  attempts: number;
+  accepted: number;
+  bounced: number;
+  transient: number;
+  auth: number;
+  senderBlocked: number;
+  complaints: number;
+}
+
+/**
+ * Outcomes of the account's last `windowSends` attempts since `since` (its health period), and
+ * complaints received since then.
+ */
+export async function recentSendStats(db: DbOrTx, accountId: string, since: Date, windowSends: number): Promise<RecentSendStats> {
+  const result = await sql<RecentSendStats>`
+    with recent as (
+      select outcome from send_logs
+      where account_id = ${accountId} and created_at >= ${since}
+        and outcome in ('accepted', 'transient', 'recipient_permanent', 'sender_blocked', 'auth')
+      order by id desc limit ${windowSends}
+    )
+    select count(*)::int as attempts,
+           count(*) filter (where outcome = 'accepted')::int as accepted,
+           count(*) filter (where outcome = 'recipient_permanent')::int as bounced,
+           count(*) filter (where outcome = 'transient')::int as transient,
+           count(*) filter (where outcome = 'auth')::int as auth,
+           count(*) filter (where outcome = 'sender_blocked')::int as "senderBlocked",
+           (select count(*)::int from complaints c where c.account_id = ${accountId} and c.received_at >= ${since}) as complaints
+    from recent
+  `.execute(db);
+  return result.rows[0] ?? { attempts: 0, accepted: 0, bounced: 0, transient: 0, auth: 0, senderBlocked: 0, complaints: 0 };
+}
+
+export async function countComplaintsSince(db: DbOrTx, accountId: string, since: Date): Promise<number> {
+  const row = await db
+    .selectFrom('complaints')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('account_id', '=', accountId)
+    .where('received_at', '>=', since)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+export async function upsertHeartbeat(
+  db: DbOrTx,
+  beat: { accountId: string; nodeId: string | null; pid: number; state: string; details: Record<string, unknown>; now: Date },
+): Promise<void> {
+  await db
+    .insertInto('worker_heartbeats')
+    .values({ account_id: beat.accountId, node_id: beat.nodeId, pid: beat.pid, state: beat.state, details: JSON.stringify(beat.details), beat_at: beat.now })
+    .onConflict((oc) =>
+      oc.column('account_id').doUpdateSet({ node_id: beat.nodeId, pid: beat.pid, state: beat.state, details: JSON.stringify(beat.details), beat_at: beat.now }),
+    )
+    .execute();
+}

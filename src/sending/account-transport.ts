@@ -1,0 +1,46 @@
+/**
+ * Opens the transport of one account: decrypts its credentials (and its sender domain's DKIM
+ * key) with the credential cipher and lets loadTransport load only the module it needs.
+ * Used by the worker at start and by the sweeper for Sent-mail lookups. Secrets stay in
+ * memory only; errors name what is wrong, never a value (invariant 6).
+ */
+import type { CredentialCipher } from '../crypto/credential-cipher';
+import type { DbOrTx } from '../db/connection';
+import type { SenderAccount } from '../db/database';
+import { loadTransport, type LoadTransportOptions } from '../transports/load-transport';
+import type { Transport } from '../transports/transport';
+import { senderDomainOf } from './limits';
+
+export class AccountTransportError extends Error {
+  override name = 'AccountTransportError';
+}
+
+export async function loadDkimFor(db: DbOrTx, email: string, cipher: CredentialCipher): Promise<LoadTransportOptions['dkim']> {
+  const domain = await db
+    .selectFrom('sender_domains')
+    .select(['domain', 'dkim_selector', 'dkim_private_key_encrypted'])
+    .where((eb) => eb(eb.fn('lower', ['domain']), '=', senderDomainOf(email)))
+    .executeTakeFirst();
+  if (!domain?.dkim_selector || !domain.dkim_private_key_encrypted) return undefined;
+  return { domainName: domain.domain.toLowerCase(), keySelector: domain.dkim_selector, privateKey: cipher.decrypt(domain.dkim_private_key_encrypted) };
+}
+
+export function transportForAccount(account: SenderAccount, cipher: CredentialCipher, options: LoadTransportOptions = {}): Transport {
+  let credentials: unknown;
+  if (account.credentials_encrypted) {
+    try {
+      credentials = cipher.decrypt(account.credentials_encrypted);
+    } catch (error) {
+      throw new AccountTransportError(`credentials of account ${account.id} cannot be decrypted: ${(error as Error).message}`);
+    }
+  }
+  return loadTransport(account, credentials, options);
+}
+
+/** For the sweeper: undefined when the account is gone. */
+export async function openAccountTransport(db: DbOrTx, accountId: string, cipher: CredentialCipher, options: LoadTransportOptions = {}): Promise<Transport | undefined> {
+  const account = await db.selectFrom('sender_accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
+  if (!account) return undefined;
+  const dkim = account.transport === 'smtp' ? await loadDkimFor(db, account.email, cipher) : undefined;
+  return transportForAccount(account, cipher, { ...options, ...(dkim ? { dkim } : {}) });
+}

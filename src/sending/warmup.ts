@@ -1,0 +1,68 @@
+/**
+ * Warm-up: a new mailbox may send only a little per day at first, more each day. The curve is
+ * the account's own `warmup_curve` when set, else config `warmup.curve`; after the listed days
+ * the limit grows by `growthPctPerDay` per day (0 = warm-up is over: no warm-up cap).
+ *
+ * Curve formats: "20,40,80" (limit per day since the start), "20+20%" (20, then +20 %/day),
+ * "20+50" (20, then +50/day).
+ */
+export interface WarmupSettings {
+  curve: string;
+  growthPctPerDay: number;
+}
+
+export interface WarmupAccount {
+  warmup_enabled: boolean;
+  warmup_curve: string | null;
+  /** 'YYYY-MM-DD'; null = starts today. */
+  warmup_started_on: string | null;
+}
+
+const DAY_MS = 86_400_000;
+
+export interface WarmupCurve {
+  days: number[];
+  growthPctPerDay: number;
+  growthPerDay: number;
+}
+
+export function parseWarmupCurve(text: string, growthPctPerDay = 0): WarmupCurve {
+  const trimmed = text.replace(/\s+/g, '');
+  const growth = /^(\d+)\+(\d+(?:\.\d+)?)(%?)$/.exec(trimmed);
+  if (growth) {
+    const start = Number(growth[1]);
+    const step = Number(growth[2]);
+    return growth[3] === '%' ? { days: [start], growthPctPerDay: step, growthPerDay: 0 } : { days: [start], growthPctPerDay: 0, growthPerDay: step };
+  }
+  if (!/^\d+(,\d+)*$/.test(trimmed)) throw new Error(`invalid warm-up curve "${text}": expected "20,40,80", "20+20%" or "20+50"`);
+  return { days: trimmed.split(',').map(Number), growthPctPerDay, growthPerDay: 0 };
+}
+
+/** Whole days from the warm-up start to `now` (UTC calendar days; never negative). */
+export function warmupDay(startedOn: string | null, now: Date): number {
+  if (!startedOn) return 0;
+  const start = Date.parse(`${startedOn}T00:00:00Z`);
+  if (Number.isNaN(start)) return 0;
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return Math.max(0, Math.floor((today - start) / DAY_MS));
+}
+
+/** The warm-up cap for `now`, or Infinity when warm-up is off or complete. */
+export function warmupDailyLimit(account: WarmupAccount, settings: WarmupSettings, now: Date): number {
+  if (!account.warmup_enabled) return Infinity;
+  let curve: WarmupCurve;
+  try {
+    curve = parseWarmupCurve(account.warmup_curve ?? settings.curve, account.warmup_curve ? 0 : settings.growthPctPerDay);
+  } catch {
+    // A bad per-account curve must not lift the cap: fall back to the configured one.
+    curve = parseWarmupCurve(settings.curve, settings.growthPctPerDay);
+  }
+  const day = warmupDay(account.warmup_started_on, now);
+  const listed = curve.days[day];
+  if (listed !== undefined) return listed;
+  const last = curve.days[curve.days.length - 1] ?? 0;
+  const beyond = day - (curve.days.length - 1);
+  if (curve.growthPerDay > 0) return Math.floor(last + curve.growthPerDay * beyond);
+  if (curve.growthPctPerDay > 0) return Math.floor(last * (1 + curve.growthPctPerDay / 100) ** beyond);
+  return Infinity;
+}

@@ -1,0 +1,144 @@
+/**
+ * Delivers stored leads to each sponsor's delivery_url from the lead_deliveries outbox (states
+ * in lead.repository.ts). One pass claims due rows with a lease, POSTs each lead as JSON
+ * signed with the sponsor's delivery secret, and records the outcome under the lease. A 2xx
+ * is delivered; anything else (status, timeout, network error) is retried with exponential
+ * backoff and jitter until deliveryMaxAttempts, then `failed`.
+ *
+ * The receiver may see a lead more than once only if it answered 2xx and we crashed before
+ * recording it; every request carries the lead id (X-Outreach-Lead-Id, Idempotency-Key) so
+ * the receiver can drop such a repeat.
+ *
+ * Signature: X-Outreach-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>.
+ */
+import crypto from 'node:crypto';
+import type { Config } from '../config';
+import { createCredentialCipher, type CredentialCipher } from '../crypto/credential-cipher';
+import type { Db } from '../db/connection';
+import type { Logger } from '../logger';
+import { claimDueDeliveries, loadDeliveryContent, markAttemptFailed, markDelivered, type ClaimedDelivery } from './lead.repository';
+
+export interface LeadDeliveryOptions {
+  cipher: CredentialCipher;
+  batchSize: number;
+  leaseMs: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  retryBaseSeconds: number;
+  retryMaxSeconds: number;
+  logger?: Logger;
+  /** 0..1; tests may pin the jitter. */
+  random?: () => number;
+}
+
+export interface LeadDeliveryPassResult {
+  claimed: number;
+  delivered: number;
+  retrying: number;
+  failed: number;
+}
+
+export function leadDeliveryOptionsFrom(config: Config, logger?: Logger): LeadDeliveryOptions {
+  const s = config.sponsors;
+  return {
+    cipher: createCredentialCipher(config.credentialKeys),
+    batchSize: s.deliveryBatchSize,
+    leaseMs: s.deliveryLeaseMs,
+    timeoutMs: s.deliveryTimeoutMs,
+    maxAttempts: s.deliveryMaxAttempts,
+    retryBaseSeconds: s.deliveryRetryBaseSeconds,
+    retryMaxSeconds: s.deliveryRetryMaxSeconds,
+    logger,
+  };
+}
+
+export function signDelivery(secret: string, body: string, unixSeconds: number): string {
+  const mac = crypto.createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
+  return `t=${unixSeconds},v1=${mac}`;
+}
+
+/** Backoff after attempt n (1-based): base·2^(n-1) seconds, capped, ±20 % jitter. */
+export function retryDelaySeconds(attempt: number, baseSeconds: number, maxSeconds: number, random: () => number = Math.random): number {
+  const raw = Math.min(baseSeconds * 2 ** Math.max(0, attempt - 1), maxSeconds);
+  return raw * (0.8 + 0.4 * random());
+}
+
+async function deliverOne(db: Db, claim: ClaimedDelivery, now: Date, fetchImpl: typeof fetch, options: LeadDeliveryOptions): Promise<void> {
+  const content = await loadDeliveryContent(db, claim.leadId);
+  if (!content?.deliveryUrl || !content.deliverySecretEncrypted) throw new Error('sponsor has no delivery URL');
+  const { lead } = content;
+  const body = JSON.stringify({
+    id: lead.id,
+    offerId: lead.offer_id,
+    offerName: content.offerName,
+    email: lead.email,
+    data: lead.data,
+    createdAt: lead.created_at.toISOString(),
+  });
+  const secret = options.cipher.decrypt(content.deliverySecretEncrypted);
+  const response = await fetchImpl(content.deliveryUrl, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      'User-Agent': 'outreach-lead-delivery/1',
+      'X-Outreach-Lead-Id': lead.id,
+      'Idempotency-Key': lead.id,
+      'X-Outreach-Signature': signDelivery(secret, body, Math.floor(now.getTime() / 1000)),
+    },
+    body,
+    // A redirect is not a delivery, and following it could send the lead somewhere else.
+    redirect: 'manual',
+    signal: AbortSignal.timeout(options.timeoutMs),
+  });
+  await response.body?.cancel().catch(() => undefined);
+  if (response.status < 200 || response.status > 299) throw new Error(`sponsor endpoint answered HTTP ${response.status}`);
+}
+
+/** One pass of the outbox: claim, deliver, record. `now` is the pass's clock. */
+export async function runLeadDeliveries(
+  db: Db,
+  now: Date,
+  fetchImpl: typeof fetch | undefined,
+  options: LeadDeliveryOptions,
+): Promise<LeadDeliveryPassResult> {
+  const result: LeadDeliveryPassResult = { claimed: 0, delivered: 0, retrying: 0, failed: 0 };
+  const claims = await claimDueDeliveries(db, now, options.batchSize, options.leaseMs);
+  result.claimed = claims.length;
+  await Promise.all(
+    claims.map(async (claim) => {
+      try {
+        await deliverOne(db, claim, now, fetchImpl ?? fetch, options);
+        if (await markDelivered(db, claim.id, claim.leaseToken, new Date())) result.delivered += 1;
+      } catch (error) {
+        const message = error instanceof Error ? (error.name === 'TimeoutError' ? 'timed out' : error.message) : String(error);
+        const exhausted = claim.attempts >= options.maxAttempts;
+        const next = exhausted ? null : new Date(now.getTime() + retryDelaySeconds(claim.attempts, options.retryBaseSeconds, options.retryMaxSeconds, options.random) * 1000);
+        if (await markAttemptFailed(db, claim.id, claim.leaseToken, message, next)) {
+          if (exhausted) result.failed += 1;
+          else result.retrying += 1;
+        }
+        options.logger?.warn('lead delivery attempt failed', { leadId: claim.leadId, attempt: claim.attempts, error: message, willRetry: !exhausted });
+      }
+    }),
+  );
+  return result;
+}
+
+/** The server's delivery loop: a pass every deliveryIntervalMs, never two at once. */
+export function startLeadDeliveryLoop(db: Db, config: Config, logger: Logger): { stop(): Promise<void> } {
+  const options = leadDeliveryOptionsFrom(config, logger);
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = runLeadDeliveries(db, new Date(), undefined, options)
+      .catch((error: unknown) => logger.error('lead delivery pass failed', { error: (error as Error).message }))
+      .finally(() => (running = undefined));
+  }, config.sponsors.deliveryIntervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

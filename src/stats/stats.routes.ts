@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { getCampaign } from '../campaigns/campaign.repository';
+import type { Db } from '../db/connection';
+import { AppError } from '../http/app-error';
+import type { ApiRouter } from '../http/api-router';
+import { idParams } from '../http/validation';
+import { accountStats, campaignStats } from './stats.repository';
+
+const countsOut = z.object({
+  queued: z.number(),
+  sent: z.number(),
+  bounced: z.number(),
+  opened: z.number(),
+  clicked: z.number(),
+  replied: z.number(),
+  unsubscribed: z.number(),
+});
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD').refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), { message: 'not a date' });
+const DAY_MS = 86_400_000;
+
+export function registerStatsRoutes(api: ApiRouter, db: Db, clock: () => Date = () => new Date()): void {
+  api.route({
+    method: 'get',
+    path: '/campaigns/:id/stats',
+    tag: 'stats',
+    summary: 'Campaign figures: totals, per step, per sender account and per day',
+    params: idParams,
+    response: z.object({
+      totals: countsOut,
+      steps: z.array(countsOut.extend({ stepNumber: z.number() })),
+      accounts: z.array(countsOut.extend({ accountId: z.uuid().nullable() })),
+      days: z.array(countsOut.extend({ day: z.string() })),
+    }),
+    handler: async ({ scope, params }) => {
+      const campaign = await getCampaign(db, scope, params.id);
+      if (!campaign) throw new AppError(404, 'not_found', 'Campaign not found');
+      return campaignStats(db, campaign.id);
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/stats/accounts',
+    tag: 'stats',
+    summary: 'Figures per sender account across campaigns (default: the last 30 days)',
+    query: z.object({ from: day.optional(), to: day.optional() }),
+    response: z.object({ from: z.string(), to: z.string(), accounts: z.array(countsOut.extend({ accountId: z.uuid(), email: z.string() })) }),
+    handler: async ({ scope, query }) => {
+      const to = query.to ? new Date(Date.parse(`${query.to}T00:00:00Z`) + DAY_MS) : new Date(clock().getTime() + 1);
+      const from = query.from ? new Date(`${query.from}T00:00:00Z`) : new Date(to.getTime() - 30 * DAY_MS);
+      if (from >= to) throw new AppError(400, 'validation_failed', 'Invalid query', { issues: [{ path: 'query.from', message: 'must be before "to"' }] });
+      return { from: from.toISOString(), to: to.toISOString(), accounts: await accountStats(db, scope, from, to) };
+    },
+  });
+}

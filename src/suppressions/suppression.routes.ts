@@ -1,0 +1,166 @@
+/** Suppression list: add, remove, import (CSV), export (CSV, safe to open in a spreadsheet). */
+import { parse } from 'csv-parse';
+import { stringify } from 'csv-stringify';
+import { z } from 'zod';
+import { clientForCreate } from '../auth/client-scope';
+import type { Config } from '../config';
+import { normalizeEmail } from '../contacts/email-address';
+import type { Db } from '../db/connection';
+import { AppError } from '../http/app-error';
+import type { ApiRouter } from '../http/api-router';
+import { receiveCsv } from '../http/csv-upload';
+import { emailAddress, pagination, uuid } from '../http/validation';
+import { spreadsheetSafe } from './csv-safe';
+import { addSuppressions, allSuppressions, deleteSuppression, getSuppression, listSuppressions, type SuppressionRow } from './suppression-list.repository';
+
+const reasonSchema = z.enum(['unsubscribed', 'hard_bounce', 'complaint', 'manual']);
+const suppressionOut = z.object({ id: z.number(), clientId: z.uuid(), email: z.string(), reason: reasonSchema, source: z.string(), createdAt: z.string() });
+const suppressionParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+
+/** The recipient's own choices (unsubscribe, complaint) are never undone from the admin side. */
+const PROTECTED_REASONS = new Set(['unsubscribed', 'complaint']);
+const IMPORT_BATCH = 5000;
+
+const present = (s: SuppressionRow): z.infer<typeof suppressionOut> => ({
+  id: s.id,
+  clientId: s.client_id,
+  email: s.email,
+  reason: s.reason,
+  source: s.source,
+  createdAt: s.created_at.toISOString(),
+});
+
+export function registerSuppressionRoutes(api: ApiRouter, db: Db, config: Config): void {
+  api.route({
+    method: 'get',
+    path: '/suppressions',
+    tag: 'suppressions',
+    summary: 'List suppressed addresses',
+    query: pagination.extend({ search: z.string().max(254).optional(), reason: reasonSchema.optional() }),
+    response: z.object({ suppressions: z.array(suppressionOut) }),
+    handler: async ({ scope, query }) => ({ suppressions: (await listSuppressions(db, scope, query)).map(present) }),
+  });
+
+  api.route({
+    method: 'post',
+    path: '/suppressions',
+    tag: 'suppressions',
+    summary: 'Suppress an address (manual)',
+    body: z.object({ email: emailAddress, clientId: uuid.optional() }).strict(),
+    response: z.object({ email: z.string(), added: z.boolean() }),
+    handler: async ({ scope, auth, body }) => {
+      const clientId = await clientForCreate(db, scope, body.clientId);
+      const added = await db.transaction().execute((trx) => addSuppressions(trx, clientId, [body.email], 'manual', `api:user:${auth.userId}`));
+      return { email: body.email, added: added > 0 };
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/suppressions/import',
+    tag: 'suppressions',
+    summary: 'Suppress every address in a CSV (an "email" column, or the first column)',
+    upload: { contentType: 'multipart/form-data', description: 'The CSV as the "file" part, or the raw file with Content-Type: text/csv' },
+    status: 200,
+    response: z.object({
+      rows: z.number(),
+      added: z.number(),
+      alreadySuppressed: z.number(),
+      invalid: z.number(),
+      errors: z.array(z.object({ line: z.number(), message: z.string() })),
+    }),
+    errors: [413, 415],
+    handler: async ({ req, scope, auth }) => {
+      const clientId = await clientForCreate(db, scope);
+      return receiveCsv(req, config.imports.maxCsvBytes, async ({ stream }) => {
+        const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true, info: true });
+        stream.on('error', (error) => parser.destroy(error));
+        stream.pipe(parser);
+        const report = { rows: 0, added: 0, alreadySuppressed: 0, invalid: 0, errors: [] as Array<{ line: number; message: string }> };
+        const source = `import:user:${auth.userId}`;
+        try {
+          await db.transaction().execute(async (trx) => {
+            let emailColumn = -1;
+            let batch: string[] = [];
+            const flush = async () => {
+              const added = await addSuppressions(trx, clientId, batch, 'manual', source);
+              report.added += added;
+              report.alreadySuppressed += batch.length - added;
+              batch = [];
+            };
+            const seen = new Set<string>();
+            for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+              if (emailColumn < 0) {
+                const named = record.findIndex((h) => /^e-?mail(_address)?$/i.test(h.trim()));
+                emailColumn = named >= 0 ? named : 0;
+                // A file without a header starts with an address: count it as data.
+                if (named >= 0 || !normalizeEmail(record[0] ?? '')) continue;
+              }
+              report.rows++;
+              const email = normalizeEmail(record[emailColumn] ?? '');
+              if (!email) {
+                report.invalid++;
+                if (report.errors.length < config.imports.maxReportedErrors) report.errors.push({ line: info.lines, message: 'not a valid email address' });
+                continue;
+              }
+              if (seen.has(email)) {
+                report.alreadySuppressed++;
+                continue;
+              }
+              seen.add(email);
+              batch.push(email);
+              if (batch.length >= IMPORT_BATCH) await flush();
+            }
+            await flush();
+          });
+        } catch (error) {
+          const csv = error as { code?: string; lines?: number };
+          if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
+            throw new AppError(400, 'malformed_csv', `The file is not valid CSV (line ${csv.lines ?? '?'}); nothing was imported`, { line: csv.lines ?? null, reason: csv.code });
+          }
+          throw error;
+        }
+        return report;
+      });
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/suppressions/export',
+    tag: 'suppressions',
+    summary: 'Download the suppression list as CSV',
+    responseContentType: 'text/csv',
+    handler: async ({ res, scope }) => {
+      res.status(200).type('text/csv; charset=utf-8').attachment('suppressions.csv');
+      const csv = stringify({ header: true, columns: ['email', 'reason', 'source', 'created_at', 'client_id'] });
+      csv.pipe(res);
+      for await (const row of allSuppressions(db, scope)) {
+        const ok = csv.write([row.email, row.reason, row.source, row.created_at.toISOString(), row.client_id].map(spreadsheetSafe));
+        if (!ok) await new Promise((resolve) => csv.once('drain', resolve));
+      }
+      await new Promise<void>((resolve) => {
+        res.once('finish', resolve);
+        csv.end();
+      });
+    },
+  });
+
+  api.route({
+    method: 'delete',
+    path: '/suppressions/:id',
+    tag: 'suppressions',
+    summary: 'Remove a manual or hard-bounce suppression (unsubscribes and complaints stay)',
+    params: suppressionParams,
+    status: 204,
+    errors: [409],
+    handler: async ({ scope, params }) => {
+      const suppression = await getSuppression(db, scope, params.id);
+      if (!suppression) throw new AppError(404, 'not_found', 'Suppression not found');
+      if (PROTECTED_REASONS.has(suppression.reason)) {
+        throw new AppError(409, 'protected_suppression', `A suppression for reason "${suppression.reason}" is the recipient's choice and cannot be removed`);
+      }
+      await deleteSuppression(db, scope, params.id);
+    },
+  });
+}

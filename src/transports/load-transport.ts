@@ -1,0 +1,136 @@
+/**
+ * Builds the transport an account needs from its row and its decrypted credentials, loading
+ * ONLY that transport's module: an SMTP worker never loads the Google client code and a Gmail
+ * worker never loads the SMTP pool (1,200 workers share one machine; see DESIGN "Processes").
+ * The requires are therefore lazy and inside the switch.
+ *
+ * Shapes (validated; errors name the field, never a value):
+ *   smtp  transport_settings {host, port, secure?, requireTLS?, maxConnections?,
+ *                             imap?: {host, port, secure?, sentMailbox?}}
+ *         credentials        {user, pass, imapUser?, imapPass?}
+ *   gmail credentials        a Google service-account key {type: "service_account",
+ *                             client_email, private_key, private_key_id?} (domain-wide
+ *                             delegation, subject = account email) or
+ *                             {type: "oauth2", client_id, client_secret, refresh_token}
+ *   sink  transport_settings {host?, port?} or options.sink; no credentials
+ */
+import { z } from 'zod';
+import type { SenderAccount } from '../db/database';
+import type { GmailTransportOptions } from './gmail.transport';
+import type { DkimSettings } from './mime';
+import type { SmtpTransportOptions } from './smtp.transport';
+import type { SinkTransportOptions } from './sink.transport';
+import type { Transport } from './transport';
+
+export class TransportConfigError extends Error {
+  override name = 'TransportConfigError';
+}
+
+export interface LoadTransportOptions {
+  /** The sender domain's DKIM key, decrypted by the caller (SMTP only; Google signs Gmail API mail). */
+  dkim?: DkimSettings;
+  /** Test/emulator overrides for the Gmail API root and token endpoint. */
+  gmailRootUrl?: string;
+  gmailTokenUrl?: string;
+  /** Default address of the dev sink when the account's settings do not name one. */
+  sink?: { host: string; port: number };
+  /** Lets the sink transport answer findSent from captured mail. */
+  db?: SinkTransportOptions['db'];
+  /** Overrides transport_settings.maxConnections. */
+  maxConnections?: number;
+}
+
+const port = z.number().int().min(1).max(65535);
+const smtpSettingsSchema = z.object({
+  host: z.string().min(1),
+  port,
+  secure: z.boolean().optional(),
+  requireTLS: z.boolean().optional(),
+  maxConnections: z.number().int().positive().optional(),
+  imap: z.object({ host: z.string().min(1), port, secure: z.boolean().optional(), sentMailbox: z.string().min(1).optional() }).optional(),
+});
+const smtpCredentialsSchema = z.object({ user: z.string().min(1), pass: z.string().min(1), imapUser: z.string().optional(), imapPass: z.string().optional() });
+const gmailCredentialsSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('service_account'), client_email: z.string().min(1), private_key: z.string().min(1), private_key_id: z.string().optional() }),
+  z.object({ type: z.literal('oauth2'), client_id: z.string().min(1), client_secret: z.string().min(1), refresh_token: z.string().min(1) }),
+]);
+const sinkSettingsSchema = z.object({ host: z.string().min(1).optional(), port: port.optional() });
+
+type AccountForTransport = Pick<SenderAccount, 'id' | 'email' | 'transport' | 'transport_settings'>;
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    // Paths and messages only: a zod message never echoes the value, but keep it that way.
+    const fields = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`).join('; ');
+    throw new TransportConfigError(`${what} invalid: ${fields}`);
+  }
+  return result.data;
+}
+
+function parseCredentials(credentials: unknown): unknown {
+  if (typeof credentials !== 'string') return credentials;
+  try {
+    return JSON.parse(credentials);
+  } catch {
+    throw new TransportConfigError('credentials are not valid JSON');
+  }
+}
+
+export function loadTransport(account: AccountForTransport, credentials: unknown, options: LoadTransportOptions = {}): Transport {
+  switch (account.transport) {
+    case 'smtp': {
+      const settings = parse(smtpSettingsSchema, account.transport_settings, 'SMTP settings');
+      const secret = parse(smtpCredentialsSchema, parseCredentials(credentials), 'SMTP credentials');
+      const transportOptions: SmtpTransportOptions = {
+        host: settings.host,
+        port: settings.port,
+        secure: settings.secure ?? settings.port === 465,
+        requireTLS: settings.requireTLS ?? false,
+        auth: { user: secret.user, pass: secret.pass },
+        maxConnections: options.maxConnections ?? settings.maxConnections ?? 1,
+        ...(options.dkim ? { dkim: options.dkim } : {}),
+        ...(settings.imap
+          ? {
+              imap: {
+                host: settings.imap.host,
+                port: settings.imap.port,
+                secure: settings.imap.secure ?? settings.imap.port === 993,
+                auth: { user: secret.imapUser ?? secret.user, pass: secret.imapPass ?? secret.pass },
+                ...(settings.imap.sentMailbox ? { sentMailbox: settings.imap.sentMailbox } : {}),
+              },
+            }
+          : {}),
+      };
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { createSmtpTransport } = require('./smtp.transport') as typeof import('./smtp.transport');
+      return createSmtpTransport(transportOptions);
+    }
+    case 'gmail': {
+      const secret = parse(gmailCredentialsSchema, parseCredentials(credentials), 'Gmail credentials');
+      const transportOptions: GmailTransportOptions = {
+        userEmail: account.email,
+        auth:
+          secret.type === 'service_account'
+            ? { kind: 'service_account', clientEmail: secret.client_email, privateKey: secret.private_key, ...(secret.private_key_id ? { privateKeyId: secret.private_key_id } : {}) }
+            : { kind: 'oauth2', clientId: secret.client_id, clientSecret: secret.client_secret, refreshToken: secret.refresh_token },
+        ...(options.gmailRootUrl ? { rootUrl: options.gmailRootUrl } : {}),
+        ...(options.gmailTokenUrl ? { tokenUrl: options.gmailTokenUrl } : {}),
+      };
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { createGmailTransport } = require('./gmail.transport') as typeof import('./gmail.transport');
+      return createGmailTransport(transportOptions);
+    }
+    case 'sink': {
+      const settings = parse(sinkSettingsSchema, account.transport_settings ?? {}, 'sink settings');
+      const host = settings.host ?? options.sink?.host;
+      const sinkPort = settings.port ?? options.sink?.port;
+      if (!host || !sinkPort) throw new TransportConfigError('sink settings invalid: host and port are needed (account settings or options.sink)');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { createSinkTransport } = require('./sink.transport') as typeof import('./sink.transport');
+      return createSinkTransport({ host, port: sinkPort, ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}), ...(options.db ? { db: options.db } : {}) });
+    }
+    default:
+      throw new TransportConfigError(`unknown transport kind "${String(account.transport)}"`);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Turns an OutgoingMessage into RFC 822 bytes with nodemailer's MailComposer, so the SMTP,
+ * Gmail and sink transports put exactly the same message on the wire, and DKIM-signs it when
+ * the sender domain has a key.
+ */
+import DKIM from 'nodemailer/lib/dkim';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type { OutgoingMessage } from './transport';
+
+export interface DkimSettings {
+  domainName: string;
+  keySelector: string;
+  /** PEM; never logged. */
+  privateKey: string;
+}
+
+/** Defence in depth: message-builder already strips CR/LF, but a transport must never emit a header break. */
+const oneLine = (value: string): string => value.replace(/[\r\n\0]+/g, ' ');
+
+export async function composeMessage(message: OutgoingMessage): Promise<Buffer> {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(message.headers)) {
+    // Header names are ours (never from contacts) but keep them to RFC 5322 field-name chars.
+    if (/^[!-9;-~]+$/.test(key)) headers[key] = oneLine(value);
+  }
+  const composer = new MailComposer({
+    from: { address: oneLine(message.from.address), name: oneLine(message.from.name) },
+    to: oneLine(message.to),
+    subject: oneLine(message.subject),
+    messageId: oneLine(message.messageId),
+    ...(message.inReplyTo ? { inReplyTo: oneLine(message.inReplyTo) } : {}),
+    ...(message.references?.length ? { references: message.references.map(oneLine) } : {}),
+    text: message.text,
+    html: message.html,
+    headers,
+    xMailer: false,
+    // Content comes from templates and contacts: never let it make nodemailer read files or URLs.
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  return composer.compile().build();
+}
+
+// nodemailer's default list plus List-Unsubscribe-Post and Feedback-ID: Gmail and Yahoo only
+// honour one-click unsubscribe when the signature covers both List-Unsubscribe headers.
+const SIGNED_HEADERS = [
+  'From', 'Sender', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'Cc', 'MIME-Version', 'Content-Type',
+  'Content-Transfer-Encoding', 'In-Reply-To', 'References', 'List-Id', 'List-Unsubscribe', 'List-Unsubscribe-Post', 'Feedback-ID',
+].join(':');
+
+/** Signs composed bytes; the signature covers From, To, Subject, Message-ID, List-Unsubscribe… */
+export async function signDkim(raw: Buffer, dkim: DkimSettings): Promise<Buffer> {
+  const signer = new DKIM({ domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: dkim.privateKey, headerFieldNames: SIGNED_HEADERS });
+  const stream = signer.sign(raw);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  return Buffer.concat(chunks);
+}
+
+/** The envelope sender and recipient: bare addresses, never display names. */
+export function envelopeOf(message: OutgoingMessage): { from: string; to: string[] } {
+  return { from: oneLine(message.from.address), to: [oneLine(message.to)] };
+}

@@ -1,0 +1,223 @@
+import { sql } from 'kysely';
+import { createDb } from '../../src/db/connection';
+import { claimBatch, type ClaimResult } from '../../src/queue/claim';
+import { enqueueCampaign } from '../../src/queue/enqueue';
+import { releaseClaims } from '../../src/queue/queue.repository';
+import { releaseReservation } from '../../src/sending/result-recorder';
+import { useTestDatabase } from '../helpers/database';
+import { addContacts, createAccount, createCampaign, createClient, liftedClaimSettings, queueRows } from './fixtures';
+
+const database = useTestDatabase();
+// A Monday.
+const MONDAY_NOON = new Date('2026-03-02T12:00:00Z');
+const minutes = (n: number) => n * 60_000;
+const at = (base: Date, ms: number) => new Date(base.getTime() + ms);
+
+/** Claims repeatedly at `now` until the account has to wait; returns how many rows it got. */
+async function claimAll(accountId: string, now: Date, settings = liftedClaimSettings()): Promise<{ total: number; last: ClaimResult }> {
+  let total = 0;
+  for (;;) {
+    const result = await claimBatch(database.db, accountId, now, settings);
+    if (result.kind !== 'claimed') return { total, last: result };
+    total += result.rows.length;
+  }
+}
+
+async function setup(options: { rows: number; account?: Parameters<typeof createAccount>[2]; campaign?: Partial<Parameters<typeof createCampaign>[2]>; domain?: string | ((i: number) => string); clientDailyLimit?: number }) {
+  const client = await createClient(database.db, { ...(options.clientDailyLimit ? { dailyLimit: options.clientDailyLimit } : {}) });
+  const account = await createAccount(database.db, client.id, options.account);
+  const campaign = await createCampaign(database.db, client.id, { senders: [account.id], ...options.campaign });
+  const contacts = await addContacts(database.db, client.id, campaign.id, options.rows, { ...(options.domain ? { domain: options.domain } : {}) });
+  await enqueueCampaign(database.db, campaign.id, at(MONDAY_NOON, -minutes(60)));
+  return { client, account, campaign, contacts };
+}
+
+describe('claiming with limits (controlled clock)', () => {
+  it('never claims more than the account daily limit in a UTC day, and claims again the next day', async () => {
+    const { account } = await setup({ rows: 10, account: { daily_limit: 3 } });
+    const day1 = await claimAll(account.id, MONDAY_NOON);
+    expect(day1.total).toBe(3);
+    expect(day1.last).toMatchObject({ kind: 'wait', reason: 'limit:account/day', until: new Date('2026-03-03T00:00:00Z') });
+    expect((await claimAll(account.id, at(MONDAY_NOON, minutes(11 * 60 + 59)))).total).toBe(0);
+    expect((await claimAll(account.id, new Date('2026-03-03T00:00:01Z'))).total).toBe(3);
+  });
+
+  it('respects the hourly limit', async () => {
+    const { account } = await setup({ rows: 10, account: { hourly_limit: 4 } });
+    expect((await claimAll(account.id, MONDAY_NOON)).total).toBe(4);
+    expect((await claimAll(account.id, at(MONDAY_NOON, minutes(59)))).total).toBe(0);
+    expect((await claimAll(account.id, at(MONDAY_NOON, minutes(60)))).total).toBe(4);
+  });
+
+  it('keeps the minimum gap between sends, with jitter', async () => {
+    const { account } = await setup({ rows: 5, account: { min_gap_seconds: 100 } });
+    const settings = liftedClaimSettings({ gapJitterPct: 20 });
+    const first = await claimBatch(database.db, account.id, MONDAY_NOON, settings, () => 1); // +20 %
+    expect(first.kind === 'claimed' && first.rows.length).toBe(1);
+    const early = await claimBatch(database.db, account.id, at(MONDAY_NOON, 119_000), settings, () => 0);
+    expect(early).toMatchObject({ kind: 'wait', reason: 'min_gap', until: at(MONDAY_NOON, 120_000) });
+    const onTime = await claimBatch(database.db, account.id, at(MONDAY_NOON, 120_000), settings, () => 0); // −20 %
+    expect(onTime.kind).toBe('claimed');
+    const next = await claimBatch(database.db, account.id, at(MONDAY_NOON, 120_000 + 79_000), settings);
+    expect(next).toMatchObject({ kind: 'wait', until: at(MONDAY_NOON, 200_000) });
+  });
+
+  it('shares the sender-domain daily limit between accounts of one domain', async () => {
+    const client = await createClient(database.db);
+    const domain = `shared-${Date.now()}.test`;
+    await database.db.insertInto('sender_domains').values({ client_id: client.id, domain, daily_limit: 5, dns_check_details: '{}' }).execute();
+    const a = await createAccount(database.db, client.id, { email: `a-${Date.now()}@${domain}` });
+    const b = await createAccount(database.db, client.id, { email: `b-${Date.now()}@${domain}` });
+    const campaign = await createCampaign(database.db, client.id, { senders: [a.id, b.id] });
+    await addContacts(database.db, client.id, campaign.id, 12);
+    await enqueueCampaign(database.db, campaign.id, MONDAY_NOON);
+    const fromA = await claimAll(a.id, MONDAY_NOON, liftedClaimSettings({ batchSize: 3 }));
+    const fromB = await claimAll(b.id, MONDAY_NOON, liftedClaimSettings({ batchSize: 3 }));
+    expect(fromA.total + fromB.total).toBe(5);
+    expect(fromB.last).toMatchObject({ kind: 'wait', reason: 'limit:sender_domain/day' });
+  });
+
+  it('caps each recipient domain per day and keeps sending to other domains', async () => {
+    const { account, campaign } = await setup({ rows: 10, domain: (i) => (i < 6 ? 'big.test' : 'small.test') });
+    const got = await claimAll(account.id, MONDAY_NOON, liftedClaimSettings({ recipientDomainDailyLimit: 2, batchSize: 3 }));
+    expect(got.total).toBe(4);
+    const claimed = (await queueRows(database.db, campaign.id)).filter((r) => r.status === 'claimed');
+    expect(claimed.filter((r) => r.recipient_domain === 'big.test')).toHaveLength(2);
+    expect(claimed.filter((r) => r.recipient_domain === 'small.test')).toHaveLength(2);
+  });
+
+  it('respects the campaign and the client daily limits', async () => {
+    const byCampaign = await setup({ rows: 6, campaign: { dailyLimit: 2 } });
+    expect((await claimAll(byCampaign.account.id, MONDAY_NOON)).total).toBe(2);
+    const byClient = await setup({ rows: 6, clientDailyLimit: 3 });
+    const got = await claimAll(byClient.account.id, MONDAY_NOON);
+    expect(got.total).toBe(3);
+    expect(got.last).toMatchObject({ kind: 'wait', reason: 'limit:client/day' });
+  });
+
+  it('respects the global per-minute limit across accounts', async () => {
+    const one = await setup({ rows: 5 });
+    const two = await setup({ rows: 5 });
+    const base = new Date('2026-03-02T15:30:00Z');
+    // Other tests in this file counted in other minutes; this minute starts empty.
+    const limited = liftedClaimSettings({ globalPerMinute: 3 });
+    const first = await claimAll(one.account.id, base, limited);
+    const second = await claimAll(two.account.id, at(base, 30_000), limited);
+    expect(first.total + second.total).toBe(3);
+    expect(second.last).toMatchObject({ kind: 'wait', reason: 'limit:global/minute', until: at(base, 60_000) });
+    expect((await claimAll(two.account.id, at(base, 60_000), limited)).total).toBe(3);
+  });
+
+  it('follows the warm-up curve from the warm-up start day', async () => {
+    const { account } = await setup({ rows: 30, account: { warmup_enabled: true, warmup_started_on: '2026-03-01', daily_limit: 100 } });
+    const settings = liftedClaimSettings({ warmup: { curve: '2,5,9', growthPctPerDay: 0 } });
+    expect((await claimAll(account.id, MONDAY_NOON, settings)).total).toBe(5); // day 1 since start
+    expect((await claimAll(account.id, new Date('2026-03-03T08:00:00Z'), settings)).total).toBe(9); // day 2
+  });
+
+  it('uses a per-account warm-up curve and lowers the limit with a poor health score', async () => {
+    const { account } = await setup({ rows: 30, account: { warmup_enabled: true, warmup_curve: '4+50%', warmup_started_on: '2026-03-01', daily_limit: 100 } });
+    expect((await claimAll(account.id, MONDAY_NOON)).total).toBe(6);
+    const poor = await setup({ rows: 30, account: { daily_limit: 10, health_score: 50 } });
+    expect((await claimAll(poor.account.id, MONDAY_NOON)).total).toBe(5);
+  });
+
+  it('claims only inside the campaign sending window, in the campaign time zone', async () => {
+    const window = { sendDays: [1, 2, 3, 4, 5], startMinute: 9 * 60, endMinute: 17 * 60, timeZone: 'America/New_York' };
+    const { account } = await setup({ rows: 3, campaign: { window } });
+    // Monday 08:59 in New York (EST, UTC−5).
+    expect((await claimAll(account.id, new Date('2026-03-02T13:59:00Z'))).total).toBe(0);
+    expect((await claimAll(account.id, new Date('2026-03-07T15:00:00Z'))).total).toBe(0); // Saturday 10:00
+    expect((await claimAll(account.id, new Date('2026-03-02T22:00:00Z'))).total).toBe(0); // Monday 17:00
+    expect((await claimAll(account.id, new Date('2026-03-02T14:00:00Z'))).total).toBe(3); // Monday 09:00
+  });
+
+  it('uses the recipient time zone when the campaign asks for it, and the campaign zone for unknown zones', async () => {
+    const window = { sendDays: [1, 2, 3, 4, 5, 6, 7], startMinute: 9 * 60, endMinute: 10 * 60, timeZone: 'UTC', useRecipientTimeZone: true };
+    const client = await createClient(database.db);
+    const account = await createAccount(database.db, client.id);
+    const campaign = await createCampaign(database.db, client.id, { senders: [account.id], window });
+    await addContacts(database.db, client.id, campaign.id, 2, { timeZone: 'Asia/Tokyo', domain: 'tokyo.test' });
+    await addContacts(database.db, client.id, campaign.id, 1, { timeZone: 'Not/AZone', domain: 'nowhere.test' });
+    await enqueueCampaign(database.db, campaign.id, new Date('2026-03-01T00:00:00Z'));
+    // 00:30 UTC = 09:30 in Tokyo: only the Tokyo contacts are inside their window.
+    await claimAll(account.id, new Date('2026-03-02T00:30:00Z'));
+    let rows = await queueRows(database.db, campaign.id);
+    expect(rows.filter((r) => r.status === 'claimed').map((r) => r.recipient_domain)).toEqual(['tokyo.test', 'tokyo.test']);
+    await claimAll(account.id, new Date('2026-03-02T09:30:00Z'));
+    rows = await queueRows(database.db, campaign.id);
+    expect(rows.every((r) => r.status === 'claimed')).toBe(true);
+  });
+
+  it('supports a window that spans midnight', async () => {
+    const window = { sendDays: [1], startMinute: 22 * 60, endMinute: 2 * 60, timeZone: 'UTC' };
+    const { account } = await setup({ rows: 2, campaign: { window } });
+    expect((await claimAll(account.id, new Date('2026-03-02T21:59:00Z'))).total).toBe(0);
+    expect((await claimAll(account.id, new Date('2026-03-03T01:00:00Z'))).total).toBe(2); // Tuesday 01:00 belongs to Monday's window
+  });
+});
+
+describe('claiming and suppression', () => {
+  it('turns rows of suppressed addresses into `suppressed` and never hands them out; an unsubscribe counts before the next claim', async () => {
+    const { client, account, campaign, contacts } = await setup({ rows: 4 });
+    await database.db.insertInto('suppressions').values({ client_id: client.id, email: contacts[0]!.email, reason: 'hard_bounce' }).execute();
+    const first = await claimBatch(database.db, account.id, MONDAY_NOON, liftedClaimSettings({ batchSize: 2 }));
+    expect(first.kind === 'claimed' && first.rows.map((r) => r.to_email)).toEqual([contacts[1]!.email]);
+    // Unsubscribe between two claims.
+    await database.db.insertInto('suppressions').values({ client_id: client.id, email: contacts[2]!.email, reason: 'unsubscribed' }).execute();
+    await database.db.updateTable('campaign_contacts').set({ status: 'replied' }).where('contact_id', '=', contacts[3]!.id).execute();
+    const second = await claimAll(account.id, MONDAY_NOON);
+    expect(second.total).toBe(0);
+    const byEmail = Object.fromEntries((await queueRows(database.db, campaign.id)).map((r) => [r.to_email, r.status]));
+    expect(byEmail).toEqual({ [contacts[0]!.email]: 'suppressed', [contacts[1]!.email]: 'claimed', [contacts[2]!.email]: 'suppressed', [contacts[3]!.email]: 'cancelled' });
+  });
+
+  it('does not claim for a campaign that is not running or for an account that is not active', async () => {
+    const { account, campaign } = await setup({ rows: 2 });
+    await database.db.updateTable('campaigns').set({ status: 'paused' }).where('id', '=', campaign.id).execute();
+    expect(await claimBatch(database.db, account.id, MONDAY_NOON, liftedClaimSettings())).toMatchObject({ kind: 'wait', reason: 'nothing_due' });
+    await database.db.updateTable('sender_accounts').set({ status: 'suspended', pause_reason: 'auth_failed' }).where('id', '=', account.id).execute();
+    expect(await claimBatch(database.db, account.id, MONDAY_NOON, liftedClaimSettings())).toEqual({ kind: 'inactive', status: 'suspended', reason: 'auth_failed' });
+    expect(await claimBatch(database.db, '00000000-0000-4000-8000-000000000000', MONDAY_NOON, liftedClaimSettings())).toMatchObject({ kind: 'inactive', status: 'missing' });
+  });
+
+  it('gives reservations back when claimed rows are released unsent', async () => {
+    const { account } = await setup({ rows: 4, account: { daily_limit: 2 } });
+    const claim = await claimBatch(database.db, account.id, MONDAY_NOON, liftedClaimSettings());
+    if (claim.kind !== 'claimed') throw new Error('expected a claim');
+    expect((await claimAll(account.id, MONDAY_NOON)).total).toBe(0);
+    await database.db.transaction().execute(async (tx) => {
+      for (const row of await releaseClaims(tx, claim.leaseToken, undefined, MONDAY_NOON)) await releaseReservation(tx, row, { accountId: account.id, accountEmail: account.email });
+    });
+    expect((await claimAll(account.id, MONDAY_NOON)).total).toBe(2);
+  });
+});
+
+describe('two processes racing for one account', () => {
+  it('never exceed a limit and never claim a row twice', async () => {
+    const { account, campaign } = await setup({ rows: 60, account: { daily_limit: 25, hourly_limit: 1000 }, domain: (i) => `d${i % 3}.test` });
+    // Two separate pools stand for two processes.
+    const other = createDb(database.url, { poolMax: 4, idleTimeoutMs: 1000 });
+    try {
+      const settings = liftedClaimSettings({ batchSize: 4, recipientDomainDailyLimit: 7 });
+      const claimers = [database.db, other, database.db, other].map(async (db) => {
+        const ids: number[] = [];
+        for (let i = 0; i < 15; i++) {
+          const result = await claimBatch(db, account.id, MONDAY_NOON, settings);
+          if (result.kind === 'claimed') ids.push(...result.rows.map((r) => r.id));
+        }
+        return ids;
+      });
+      const ids = (await Promise.all(claimers)).flat();
+      expect(new Set(ids).size).toBe(ids.length);
+      // 3 recipient domains × 7 = 21 < daily 25: the recipient-domain limit binds.
+      expect(ids.length).toBe(21);
+      const claimed = (await queueRows(database.db, campaign.id)).filter((r) => r.status === 'claimed');
+      expect(claimed).toHaveLength(21);
+      const counters = await sql<{ scope: string; count: number }>`select scope, count from rate_counters where scope_key = ${account.id}`.execute(database.db);
+      expect(counters.rows.every((c) => c.count === 21)).toBe(true);
+    } finally {
+      await other.destroy();
+    }
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * Process entry of one sender account's worker: `node dist/workers/send-worker.js --account <id>`.
+ * Started by the orchestrator (PM2), DATABASE_URL given by the parent. Holds one pooled
+ * Postgres connection only while working (pool max 1, short idle timeout) and never LISTENs:
+ * the parent wakes it with a `{type: 'nudge'}` IPC message.
+ *
+ * Exit codes: 0 after SIGTERM/SIGINT (send in flight finished, unsent claims released) and when
+ * its account is not active (logged on one line); 1 when it cannot start.
+ */
+import { ConfigError, loadConfig } from '../src/config';
+import { createCredentialCipher } from '../src/crypto/credential-cipher';
+import { createDb } from '../src/db/connection';
+import { createLogger } from '../src/logger';
+import { loadDkimFor, transportForAccount } from '../src/sending/account-transport';
+import { SendWorker, systemClock, type WorkerMessage } from '../src/sending/send-worker';
+import { trackingSignerFor } from '../src/tracking/tracking-signer';
+
+function fail(message: string): never {
+  process.stderr.write(`send-worker: cannot start: ${message}\n`);
+  process.exit(1);
+}
+
+function accountArgument(argv: string[]): string {
+  const index = argv.indexOf('--account');
+  const inline = argv.find((a) => a.startsWith('--account='));
+  const value = inline ? inline.slice('--account='.length) : index >= 0 ? argv[index + 1] : undefined;
+  if (!value || !/^[0-9a-f-]{36}$/i.test(value)) fail('usage: send-worker --account <account uuid>');
+  return value;
+}
+
+async function main(): Promise<void> {
+  const accountId = accountArgument(process.argv.slice(2));
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    fail(error instanceof ConfigError ? error.message : String(error));
+  }
+  if (!config.databaseUrl) fail('DATABASE_URL is not set (the orchestrator passes it to workers)');
+  const logger = createLogger(config.logLevel, { worker: 'send', accountId });
+  const db = createDb(config.databaseUrl, {
+    poolMax: 1,
+    idleTimeoutMs: config.sending.workerDbIdleTimeoutMs,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    applicationName: `send-worker:${accountId.slice(0, 8)}`,
+  });
+
+  const account = await db.selectFrom('sender_accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
+  if (!account || (account.status !== 'active' && !(account.status === 'paused' && account.probe_pending))) {
+    logger.warn(`account ${accountId} is not active (${account ? account.status : 'missing'}); worker exits`);
+    await db.destroy();
+    process.exit(0);
+  }
+  const cipher = createCredentialCipher(config.credentialKeys);
+  let transport;
+  try {
+    const dkim = account.transport === 'smtp' ? await loadDkimFor(db, account.email, cipher) : undefined;
+    transport = transportForAccount(account, cipher, { ...(dkim ? { dkim } : {}) });
+  } catch (error) {
+    await db.destroy();
+    fail((error as Error).message);
+  }
+
+  const notify = process.send ? (message: WorkerMessage) => process.send?.(message) : undefined;
+  const worker = new SendWorker(accountId, {
+    db,
+    transport,
+    clock: systemClock,
+    logger,
+    signer: trackingSignerFor(config),
+    random: Math.random,
+    ...(notify ? { notify } : {}),
+    settings: {
+      claim: {
+        batchSize: config.sending.claimBatchSize,
+        leaseMs: config.sending.leaseMs,
+        gapJitterPct: config.sending.gapJitterPct,
+        globalPerMinute: config.sending.globalPerMinute,
+        recipientDomainDailyLimit: config.sending.recipientDomainDailyLimit,
+        senderDomainDailyLimit: config.sending.senderDomainDailyLimit,
+        cooldownMinutes: config.health.cooldownMinutes,
+        warmup: config.warmup,
+      },
+      record: {
+        maxAttempts: config.sending.maxAttempts,
+        retryBaseSeconds: config.sending.retryBaseSeconds,
+        retryMaxSeconds: config.sending.retryMaxSeconds,
+        cooldownMinutes: config.health.cooldownMinutes,
+        health: config.health,
+        circuitBreaker: config.circuitBreaker,
+      },
+      idlePollMs: config.sending.idlePollMs,
+      heartbeatIntervalMs: config.orchestrator.heartbeatIntervalMs,
+      nodeId: config.nodeId,
+    },
+  });
+
+  const stop = (signal: string) => {
+    logger.info('stopping after the send in flight', { signal });
+    worker.stop();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('message', (message: unknown) => {
+    if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'nudge') worker.nudge();
+  });
+  // The IPC channel must not keep the process alive after the loop ends.
+  process.channel?.unref();
+
+  let exitCode = 0;
+  try {
+    const exit = await worker.run();
+    logger.info('worker stopped', { reason: exit.reason, detail: exit.detail, sent: exit.sent });
+  } catch (error) {
+    logger.error('worker failed', { error: (error as Error).message });
+    exitCode = 1;
+  } finally {
+    await transport.close().catch(() => undefined);
+    await db.destroy().catch(() => undefined);
+  }
+  process.exit(exitCode);
+}
+
+void main();
