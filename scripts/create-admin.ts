@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     if (generated) process.stdout.write(`Generated password (shown once, change it after logging in): ${password}\n`);
     process.stdout.write(`Log in: POST ${config.baseUrl}/api/auth/login with {"email":"${owner.email}","password":"…"}\n`);
   } catch (error) {
-    if (isUniqueViolation(error)) throw new Error(`a user with email ${email} already exists`);
+    if (isUniqueViolation(error)) throw new Error(`a user with email ${email} already exists`, { cause: error });
     throw error;
   } finally {
     await db.destroy();

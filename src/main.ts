@@ -20,23 +20,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel, { node: config.nodeId });
 
-  let server;
-  try {
-    server = await startServer(config, logger);
-  } catch (error) {
-    logger.debug('start failed', { error });
-    failStart((error as Error).message);
-  }
-
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
-      logger.warn('second signal: exiting now', { signal });
-      process.exit(1);
-    }
-    signalled = true;
-    logger.info('shutting down', { signal });
-    server.stop().then(
+  // Signals are handled from the start: one that arrives while the server is still starting
+  // (orchestrator, schedules) stops it as soon as it is up, instead of killing it half-way.
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let stopRequested: NodeJS.Signals | undefined;
+  const stopNow = (started: NonNullable<typeof server>) => {
+    started.stop().then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error('shutdown failed', { error });
@@ -44,8 +33,25 @@ async function main(): Promise<void> {
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopRequested) {
+      logger.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    stopRequested = signal;
+    logger.info('shutting down', { signal });
+    if (server) stopNow(server);
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+
+  try {
+    server = await startServer(config, logger);
+  } catch (error) {
+    logger.debug('start failed', { error });
+    failStart((error as Error).message);
+  }
+  if (stopRequested) stopNow(server);
 }
 
 void main();

@@ -10,6 +10,7 @@ import { ensureDatabase, withDatabase } from './db/admin';
 import { createDb, type Db } from './db/connection';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded-postgres';
 import { migrateToLatest } from './db/migrate';
+import { ownerSetupHint } from './auth/owner-setup';
 import { createApp, createTrackingEventWriterFor } from './http/app';
 import type { Logger } from './logger';
 import { Orchestrator } from './orchestrator/orchestrator';
@@ -67,6 +68,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   }
 
   let orchestrator: Orchestrator | undefined;
+  const hint = await ownerSetupHint(db, config.baseUrl);
+  if (hint) logger.warn(hint);
+
   // Opens and clicks are buffered off the request path; the buffer is flushed on stop.
   const trackingEvents = createTrackingEventWriterFor({ config, db, logger });
   const app = createApp({ config, db, logger, trackingEvents, orchestrator: () => orchestrator });

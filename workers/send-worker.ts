@@ -11,6 +11,7 @@ import { ConfigError, loadConfig } from '../src/config';
 import { createCredentialCipher } from '../src/crypto/credential-cipher';
 import { createDb } from '../src/db/connection';
 import { createLogger } from '../src/logger';
+import { supervisorPidFromArgs, watchParent } from '../src/orchestrator/parent-watch';
 import { loadDkimFor, transportForAccount } from '../src/sending/account-transport';
 import { SendWorker, systemClock, type WorkerMessage } from '../src/sending/send-worker';
 import { trackingSignerFor } from '../src/tracking/tracking-signer';
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   let transport;
   try {
     const dkim = account.transport === 'smtp' ? await loadDkimFor(db, account.email, cipher) : undefined;
-    transport = transportForAccount(account, cipher, { ...(dkim ? { dkim } : {}) });
+    transport = transportForAccount(account, cipher, { sink: { host: config.sink.host, port: config.sink.port }, ...(dkim ? { dkim } : {}) });
   } catch (error) {
     await db.destroy();
     fail((error as Error).message);
@@ -99,6 +100,10 @@ async function main(): Promise<void> {
     logger.info('stopping after the send in flight', { signal });
     worker.stop();
   };
+  // A worker whose supervisor (the PM2 daemon) died must not go on sending unsupervised.
+  const supervisorPid = supervisorPidFromArgs(process.argv);
+  const stopWatching =
+    supervisorPid !== undefined || process.send ? watchParent({ supervisorPid, onLost: (reason) => stop(`supervisor lost (${reason})`) }) : () => undefined;
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('message', (message: unknown) => {
@@ -115,6 +120,7 @@ async function main(): Promise<void> {
     logger.error('worker failed', { error: (error as Error).message });
     exitCode = 1;
   } finally {
+    stopWatching();
     await transport.close().catch(() => undefined);
     await db.destroy().catch(() => undefined);
   }

@@ -26,8 +26,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       return null;
     end $$;
 
-    create index email_queue_waiting_run_after_idx on email_queue (run_after) where status = 'queued';
-    create index send_logs_account_id_idx on send_logs (account_id, id);
   `.execute(db);
 }
 

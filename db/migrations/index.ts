@@ -6,6 +6,7 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial';
 import * as m0002 from './0002_sending_engine';
 import * as m0003 from './0003_sink_messages';
+import * as m0004 from './0004_admin_api';
 import * as m0005 from './0005_tracking_sponsors';
 import * as m0006 from './0006_orchestrator_notify';
 
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_sending_engine': m0002,
   '0003_sink_messages': m0003,
+  '0004_admin_api': m0004,
   '0005_tracking_sponsors': m0005,
   '0006_orchestrator_notify': m0006,
 };

@@ -24,7 +24,7 @@ async function writeCsv(file: string, rows: number): Promise<void> {
   let chunk = '';
   for (let i = 0; i < rows; i++) {
     // Every 1,000th row is invalid and every 500th repeats an earlier address.
-    const email = i % 1000 === 999 ? `broken-address-${i}` : i % 500 === 499 ? `person${i - 1}@example${i % 97}.com` : `person${i}@example${i % 97}.com`;
+    const email = i % 1000 === 999 ? `broken-address-${i}` : i % 500 === 499 ? `person${i - 1}@example${(i - 1) % 97}.com` : `person${i}@example${i % 97}.com`;
     chunk += `${email},First${i},"Last, ${i}",Company ${i % 5000},${i % 3 === 0 ? 'Europe/Berlin' : ''},plan-${i % 7}\n`;
     if (chunk.length > 1 << 16) {
       if (!out.write(chunk)) await once(out, 'drain');

@@ -3,9 +3,10 @@
  * write-only: validated here, encrypted (AES-256-GCM) before storage, never returned or logged.
  *
  * Stored credential JSON by transport:
- *   smtp   {"user","pass"}
- *   gmail  {"kind":"oauth2","clientId","clientSecret","refreshToken"} |
- *          {"kind":"service_account","clientEmail","privateKey","privateKeyId"?}
+ * (the shapes src/transports/load-transport.ts reads):
+ *   smtp   {"user","pass","imapUser"?,"imapPass"?}
+ *   gmail  a Google service-account key JSON {"type":"service_account","client_email","private_key",…}
+ *          (only the fields used are kept) | {"type":"oauth2","client_id","client_secret","refresh_token"}
  *   sink   none
  */
 import { z } from 'zod';
@@ -24,14 +25,18 @@ export const smtpSettings = z
     imap: z.object({ host, port, secure: z.boolean().default(true), sentMailbox: singleLine(200).optional() }).strict().optional(),
   })
   .strict();
-export const gmailSettings = z.object({ authKind: z.enum(['oauth2', 'service_account']) }).strict();
+export const gmailSettings = z.object({}).strict();
+export const sinkSettings = z.object({ host: host.optional(), port: port.optional() }).strict();
 
-export const smtpCredentials = z.object({ user: z.string().min(1).max(320), pass: z.string().min(1).max(1000) }).strict();
-export const gmailCredentials = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('oauth2'), clientId: z.string().min(1).max(500), clientSecret: z.string().min(1).max(500), refreshToken: z.string().min(1).max(2000) }).strict(),
+export const smtpCredentials = z
+  .object({ user: z.string().min(1).max(320), pass: z.string().min(1).max(1000), imapUser: z.string().min(1).max(320).optional(), imapPass: z.string().min(1).max(1000).optional() })
+  .strict();
+export const gmailCredentials = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('oauth2'), client_id: z.string().min(1).max(500), client_secret: z.string().min(1).max(500), refresh_token: z.string().min(1).max(2000) }).strict(),
+  // A service-account key file as Google issues it; fields the transport does not use are dropped.
   z
-    .object({ kind: z.literal('service_account'), clientEmail: emailAddress, privateKey: z.string().min(1).max(10_000), privateKeyId: z.string().max(200).optional() })
-    .strict(),
+    .object({ type: z.literal('service_account'), client_email: emailAddress, private_key: z.string().min(1).max(10_000), private_key_id: z.string().max(200).optional() })
+    .transform(({ type, client_email, private_key, private_key_id }) => ({ type, client_email, private_key, ...(private_key_id ? { private_key_id } : {}) })),
 ]);
 
 const limits = {
@@ -49,15 +54,15 @@ const common = z.object(limits).partial().extend({ email: emailAddress, clientId
 
 export const createAccountBody = z.discriminatedUnion('transport', [
   common.extend({ transport: z.literal('smtp'), transportSettings: smtpSettings, credentials: smtpCredentials }).strict(),
-  common.extend({ transport: z.literal('gmail'), transportSettings: gmailSettings, credentials: gmailCredentials }).strict(),
-  common.extend({ transport: z.literal('sink'), transportSettings: z.object({}).strict().default({}) }).strict(),
+  common.extend({ transport: z.literal('gmail'), transportSettings: gmailSettings.default({}), credentials: gmailCredentials }).strict(),
+  common.extend({ transport: z.literal('sink'), transportSettings: sinkSettings.default({}) }).strict(),
 ]);
 
 export const updateAccountBody = z
   .object({
     ...limits,
     status: z.enum(['active', 'paused', 'disabled']),
-    transportSettings: z.union([smtpSettings, gmailSettings]),
+    transportSettings: z.union([smtpSettings, sinkSettings]),
     credentials: z.union([smtpCredentials, gmailCredentials]),
   })
   .partial()

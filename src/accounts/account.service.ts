@@ -93,6 +93,7 @@ export async function importAccountsCsv(
 ): Promise<{ created: number; skipped: number; invalid: number; rows: AccountImportRow[] }> {
   const parser = parse({ bom: true, columns: (header: string[]) => header.map((h) => h.trim().toLowerCase().replace(/[\s-]+/g, '_')), skip_empty_lines: true, info: true, relax_column_count: true });
   input.on('error', (error) => parser.destroy(error));
+  parser.on('error', () => undefined);
   input.pipe(parser);
 
   const rows: AccountImportRow[] = [];

@@ -8,7 +8,10 @@ import { getContact } from '../contacts/contact.repository';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
-import { idParams, nonEmptyLine, pagination, singleLine, uuid } from '../http/validation';
+import { emailAddress, idParams, nonEmptyLine, pagination, singleLine, uuid } from '../http/validation';
+import { createCredentialCipher } from '../crypto/credential-cipher';
+import { newMessageId } from '../queue/enqueue';
+import { openAccountTransport } from '../sending/account-transport';
 import { buildMessage, MessageBuildError } from '../sending/message-builder';
 import { isValidTimeZone } from '../sending/sending-window';
 import { trackingSignerFor } from '../tracking/tracking-signer';
@@ -133,6 +136,7 @@ const lifecycleOut = z.object({ campaign: campaignOut, queued: z.number().option
 
 export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, clock: () => Date = () => new Date()): void {
   const signer = trackingSignerFor(config);
+  const cipher = createCredentialCipher(config.credentialKeys);
 
   api.route({
     method: 'get',
@@ -326,6 +330,61 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
       } catch (error) {
         if (error instanceof MessageBuildError) throw new AppError(422, 'cannot_render', error.message);
         throw error;
+      }
+    },
+  });
+  api.route({
+    method: 'post',
+    path: '/campaigns/:id/test-send',
+    tag: 'campaigns',
+    summary: 'Send one step, rendered for a contact, to a test address through a sender of the pool',
+    params: idParams,
+    body: z.object({ stepNumber: z.number().int().min(1).max(100), to: emailAddress, contactId: uuid, accountId: uuid.optional() }).strict(),
+    status: 200,
+    response: z.object({ outcome: z.string(), code: z.number().optional(), response: z.string(), accountId: z.uuid(), messageId: z.string() }),
+    errors: [422],
+    handler: async ({ scope, params, body }) => {
+      const campaign = await mustGet(db, scope, params.id);
+      const own = scopeOf(campaign.client_id);
+      const step = (await listSteps(db, campaign.id)).find((s) => s.step_number === body.stepNumber);
+      if (!step) throw new AppError(404, 'not_found', 'Step not found');
+      const contact = await getContact(db, own, body.contactId);
+      if (!contact) throw new AppError(404, 'not_found', 'Contact not found');
+      const accountId = body.accountId ?? (await listSenderIds(db, campaign.id))[0];
+      const account = accountId ? await getAccount(db, own, accountId) : undefined;
+      if (!account) throw new AppError(accountId ? 404 : 422, accountId ? 'not_found' : 'no_sender', accountId ? 'Account not found' : 'The campaign has no sender account');
+      const client = await getClient(db, own, campaign.client_id);
+      const messageId = newMessageId(account.email.slice(account.email.lastIndexOf('@') + 1));
+      let message;
+      try {
+        message = buildMessage({
+          client: { id: campaign.client_id, name: client?.name ?? '', postal_address: client?.postal_address ?? '' },
+          account,
+          campaign,
+          step,
+          contact,
+          // Queue id 0: the test message's tracking links resolve to nothing and count nothing.
+          queue: { id: 0, message_id: messageId, to_email: body.to },
+          signer,
+        });
+      } catch (error) {
+        if (error instanceof MessageBuildError) throw new AppError(422, 'cannot_render', error.message);
+        throw error;
+      }
+      message.subject = `[Test] ${message.subject}`;
+      let transport;
+      try {
+        transport = await openAccountTransport(db, account.id, cipher, { sink: { host: config.sink.host, port: config.sink.port }, db });
+      } catch (error) {
+        // The message names the field that is wrong, never a credential value.
+        throw new AppError(422, 'transport_unavailable', `The account cannot send: ${(error as Error).message}`);
+      }
+      if (!transport) throw new AppError(404, 'not_found', 'Account not found');
+      try {
+        const result = await transport.send(message);
+        return { outcome: result.outcome, ...(result.code === undefined ? {} : { code: result.code }), response: result.response, accountId: account.id, messageId };
+      } finally {
+        await transport.close();
       }
     },
   });

@@ -1,5 +1,6 @@
 /** Clients (tenants). The owner creates and deletes them; a client's admin edits its own. */
 import { z } from 'zod';
+import { hasControlChars } from '../contacts/email-address';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
@@ -16,7 +17,10 @@ const hostname = z
 const clientFields = z.object({
   name: nonEmptyLine(200),
   // Printed in every message footer; multi-line is fine, control characters are not.
-  postalAddress: z.string().max(500).refine((value) => !/[\x00-\x09\x0b-\x1f\x7f]/.test(value), { message: 'must not contain control characters' }),
+  postalAddress: z
+    .string()
+    .max(500)
+    .refine((value) => !hasControlChars(value.replace(/\r?\n/g, ' ')), { message: 'must not contain control characters other than line breaks' }),
   trackingDomain: hostname.nullable(),
   dailyLimit: z.number().int().positive().max(10_000_000).nullable(),
 });

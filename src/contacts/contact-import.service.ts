@@ -45,6 +45,8 @@ export async function importContactsCsv(db: Db, input: Readable, options: Import
 
   const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, max_record_size: 64 * 1024 });
   input.on('error', (error) => parser.destroy(error));
+  // Errors reach the loop below through the iterator; this keeps a late one from being uncaught.
+  parser.on('error', () => undefined);
   input.pipe(parser);
 
   try {

@@ -21,7 +21,7 @@ export async function receiveCsv<T>(req: Request, maxBytes: number, consume: (up
   if (type.startsWith('text/csv')) {
     const declared = Number(req.get('content-length') ?? '0');
     if (declared > maxBytes) throw tooLarge(maxBytes);
-    const stream = new PassThrough();
+    const stream = quietPassThrough();
     let seen = 0;
     req.on('data', (chunk: Buffer) => {
       seen += chunk.length;
@@ -64,7 +64,7 @@ export async function receiveCsv<T>(req: Request, maxBytes: number, consume: (up
         return;
       }
       started = true;
-      const stream = new PassThrough();
+      const stream = quietPassThrough();
       file.on('limit', () => {
         stream.destroy(tooLarge(maxBytes));
         file.resume();
@@ -79,4 +79,14 @@ export async function receiveCsv<T>(req: Request, maxBytes: number, consume: (up
     });
     req.pipe(parser);
   });
+}
+
+/**
+ * The consumer reads errors through its own pipe/iterator; this listener only keeps an error
+ * that arrives after the consumer has finished from becoming an uncaught exception.
+ */
+function quietPassThrough(): PassThrough {
+  const stream = new PassThrough();
+  stream.on('error', () => undefined);
+  return stream;
 }

@@ -353,12 +353,15 @@ export class Pm2Supervisor {
     if (api) await new Promise<void>((resolve) => api.disconnect(() => resolve()));
   }
 
-  /** Stops the daemon itself (tests, and a server that owns a private PM2_HOME). */
+  /**
+   * Stops the daemon itself (tests, and a server that owns a private PM2_HOME). PM2's own
+   * killDaemon answers with SIGQUIT to the calling process, which would end it: terminate
+   * the daemon by pid instead and wait until it is gone.
+   */
   async killDaemon(): Promise<void> {
-    if (!this.api) return;
-    const api = this.api;
-    await promisify((cb) => api.killDaemon(cb)).catch(() => undefined);
+    const pid = this.daemonPid ?? this.readDaemonPid();
     await this.disconnect();
+    if (pid !== undefined) await terminateOrphans([pid], this.options.stopTimeoutMs);
   }
 }
 

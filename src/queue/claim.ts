@@ -7,8 +7,8 @@
  *   3. lock candidate rows with SKIP LOCKED; suppressed rows become `suppressed` and rows of
  *      contacts no longer active become `cancelled`, here, so an unsubscribe is effective
  *      before the next claim;
- *   4. reserve one unit of every counter per taken row (conditional increments in one lock
- *      order); a reservation that no longer fits means another process got there first: the
+ *   4. reserve one unit of every counter per taken row (conditional increments, one statement,
+ *      locks in key order); a reservation that no longer fits means another process got there first: the
  *      whole transaction is retried from fresh counts;
  *   5. mark the rows `claimed` with a lease, and push next_send_at out by the gap + jitter.
  */
@@ -25,7 +25,6 @@ import {
 import { openUntil } from '../sending/circuit-breaker.repository';
 import { providerKey } from '../sending/circuit-breaker';
 import {
-  compareCounterKeys,
   counterId,
   countersForRow,
   effectiveDailyLimit,
@@ -38,7 +37,7 @@ import {
 } from '../sending/limits';
 import type { WarmupSettings } from '../sending/warmup';
 import { markClaimed, markUnsendable, selectClaimCandidates, type CandidateRow } from './queue.repository';
-import { readCounts, reserveCounter } from './rate-counter.repository';
+import { readCounts, reserveCounters } from './rate-counter.repository';
 
 export interface ClaimSettings {
   batchSize: number;
@@ -141,7 +140,7 @@ async function claimInTransaction(tx: DbOrTx, accountId: string, now: Date, sett
     recipientDomainDailyLimit: settings.recipientDomainDailyLimit,
     dayStart: windows.day,
     pool: true,
-  });
+  }, random);
 
   const suppressedIds = candidates.filter((r) => r.suppressed).map((r) => r.id);
   const cancelledIds = candidates.filter((r) => !r.suppressed && r.contact_status !== 'active').map((r) => r.id);
@@ -156,20 +155,20 @@ async function claimInTransaction(tx: DbOrTx, accountId: string, now: Date, sett
   const planned = new Map<string, { counter: CounterLimit; amount: number }>();
   const chosen: CandidateRow[] = [];
   for (const { row, counters } of perRow) {
-    const fits = counters.every((c) => (counts.get(counterId(c)) ?? 0) + (planned.get(counterId(c))?.amount ?? 0) + 1 <= c.limit);
+    const ids = counters.map(counterId);
+    const fits = counters.every((c, i) => (counts.get(ids[i] as string) ?? 0) + (planned.get(ids[i] as string)?.amount ?? 0) + 1 <= c.limit);
     if (!fits) continue;
-    for (const c of counters) {
-      const entry = planned.get(counterId(c));
+    counters.forEach((c, i) => {
+      const entry = planned.get(ids[i] as string);
       if (entry) entry.amount += 1;
-      else planned.set(counterId(c), { counter: c, amount: 1 });
-    }
+      else planned.set(ids[i] as string, { counter: c, amount: 1 });
+    });
     chosen.push(row);
   }
   if (chosen.length === 0) return { ...(wait(eligible.length > 0 ? 'limit:row' : 'nothing_due') as Extract<ClaimResult, { kind: 'wait' }>), suppressed, cancelled };
 
-  for (const { counter, amount } of [...planned.values()].sort((a, b) => compareCounterKeys(a.counter, b.counter))) {
-    if (!(await reserveCounter(tx, counter, amount, counter.limit))) throw new ReservationRace(counterId(counter));
-  }
+  const reservations = [...planned.values()].map(({ counter, amount }) => ({ key: counter, amount, limit: counter.limit }));
+  if (!(await reserveCounters(tx, reservations))) throw new ReservationRace('a counter filled up meanwhile');
 
   const leaseToken = crypto.randomUUID();
   const claimedIds = await markClaimed(tx, chosen.map((r) => r.id), { leaseToken, accountId, now, leaseExpiresAt: new Date(now.getTime() + settings.leaseMs) });

@@ -113,21 +113,25 @@ export async function enqueueFollowUps(db: DbOrTx, rows: SentRowForFollowUp[]): 
   const accounts = rows.map((r) => r.accountId);
   const sentAts = rows.map((r) => r.sentAt.toISOString());
 
-  await sql`
-    update campaign_contacts cc
-    set account_id = coalesce(cc.account_id, v.account_id::uuid),
-        thread_message_id = coalesce(cc.thread_message_id, q.message_id)
-    from unnest(${ids}::bigint[], ${accounts}::text[]) as v(queue_id, account_id)
-    join email_queue q on q.id = v.queue_id
-    where q.step_number = 1 and cc.campaign_id = q.campaign_id and cc.contact_id = q.contact_id
-  `.execute(db);
-
+  // One statement: the contact's mailbox and thread (step 1), `finished` when no step is left,
+  // and the next step queued. Every CTE sees the rows as they were before it.
   const result = await sql<{ n: number }>`
     with sent as (
       select v.queue_id, v.account_id::uuid as account_id, v.sent_at::timestamptz as sent_at, q.client_id, q.campaign_id, q.contact_id,
-             q.step_number, q.to_email, q.recipient_domain, q.message_id
+             q.step_number, q.to_email, q.recipient_domain, q.message_id,
+             exists (select 1 from sequence_steps ns where ns.campaign_id = q.campaign_id and ns.step_number = q.step_number + 1) as has_next
       from unnest(${ids}::bigint[], ${accounts}::text[], ${sentAts}::text[]) as v(queue_id, account_id, sent_at)
       join email_queue q on q.id = v.queue_id
+    ),
+    contact_update as (
+      update campaign_contacts cc
+      set account_id = case when s.step_number = 1 then coalesce(cc.account_id, s.account_id) else cc.account_id end,
+          thread_message_id = case when s.step_number = 1 then coalesce(cc.thread_message_id, s.message_id) else cc.thread_message_id end,
+          status = case when cc.status = 'active' and not s.has_next then 'finished' else cc.status end
+      from sent s
+      where cc.campaign_id = s.campaign_id and cc.contact_id = s.contact_id
+        and ((s.step_number = 1 and (cc.account_id is null or cc.thread_message_id is null)) or (cc.status = 'active' and not s.has_next))
+      returning 1
     ),
     next_steps as (
       select s.*, ns.id as next_step_id, ns.step_number as next_step_number, ns.delay_minutes
@@ -135,13 +139,6 @@ export async function enqueueFollowUps(db: DbOrTx, rows: SentRowForFollowUp[]): 
       join sequence_steps ns on ns.campaign_id = s.campaign_id and ns.step_number = s.step_number + 1
       join campaign_contacts cc on cc.campaign_id = s.campaign_id and cc.contact_id = s.contact_id and cc.status = 'active'
       where not exists (select 1 from suppressions x where x.client_id = s.client_id and x.email = s.to_email)
-    ),
-    finished as (
-      update campaign_contacts cc set status = 'finished'
-      from sent s
-      where cc.campaign_id = s.campaign_id and cc.contact_id = s.contact_id and cc.status = 'active'
-        and not exists (select 1 from sequence_steps ns where ns.campaign_id = s.campaign_id and ns.step_number = s.step_number + 1)
-      returning 1
     ),
     ins as (
       insert into email_queue (client_id, campaign_id, contact_id, step_id, step_number, account_id, to_email, recipient_domain, run_after, message_id)
@@ -152,7 +149,7 @@ export async function enqueueFollowUps(db: DbOrTx, rows: SentRowForFollowUp[]): 
       on conflict (campaign_id, contact_id, step_id) do nothing
       returning 1
     )
-    select (select count(*) from ins)::int as n, (select count(*) from finished)::int as finished
+    select (select count(*) from ins)::int as n, (select count(*) from contact_update)::int as contacts
   `.execute(db);
   return result.rows[0]?.n ?? 0;
 }

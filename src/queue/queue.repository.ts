@@ -13,6 +13,7 @@
 import { sql, type Updateable } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 import type { EmailQueueTable, QueueStatus } from '../db/database';
+import { isWithinWindow } from '../sending/sending-window';
 
 export interface CandidateRow {
   id: number;
@@ -43,25 +44,89 @@ export interface CandidateQuery {
   pool: boolean;
 }
 
+interface ClaimableCampaign {
+  id: string;
+  time_zone: string;
+  use_recipient_time_zone: boolean;
+  send_days: number[];
+  window_start_minute: number;
+  window_end_minute: number;
+  in_pool: boolean;
+}
+
 /**
  * Waiting rows this account may take now, locked with SKIP LOCKED: rows assigned to it, then
  * unassigned step-1 rows of running campaigns whose sender pool includes it. Rows outside
  * their campaign's sending window, to a recipient domain whose breaker is open or whose
  * counter is full, or of a campaign at its daily limit are left for later.
+ *
+ * Each scan is one campaign (or one set of campaigns) in index order with LIMIT, so a claim
+ * reads about as many rows as it takes. The sending window of a campaign in its own time zone
+ * is decided once here (sending-window.ts); only recipient-time-zone campaigns filter per row.
  */
-export async function selectClaimCandidates(db: DbOrTx, query: CandidateQuery): Promise<CandidateRow[]> {
+export async function selectClaimCandidates(db: DbOrTx, query: CandidateQuery, random: () => number = Math.random): Promise<CandidateRow[]> {
   if (query.limit <= 0) return [];
-  const assigned = await selectCandidates(db, query, 'assigned', query.limit);
-  if (!query.pool || assigned.length >= query.limit) return assigned;
-  const pooled = await selectCandidates(db, query, 'pool', query.limit - assigned.length);
-  return [...assigned, ...pooled];
+  const result = await sql<ClaimableCampaign>`
+    select c.id, c.time_zone, c.use_recipient_time_zone, c.send_days, c.window_start_minute, c.window_end_minute,
+           exists (select 1 from campaign_senders cs where cs.campaign_id = c.id and cs.account_id = ${query.accountId}) as in_pool
+    from campaigns c
+    where c.status = 'running'
+      and (c.id in (select cs.campaign_id from campaign_senders cs where cs.account_id = ${query.accountId})
+           or c.id in (select distinct q.campaign_id from email_queue q where q.account_id = ${query.accountId} and q.status = 'queued'))
+  `.execute(db);
+  const open = result.rows.filter(
+    (c) =>
+      c.use_recipient_time_zone ||
+      isWithinWindow({ sendDays: c.send_days, windowStartMinute: c.window_start_minute, windowEndMinute: c.window_end_minute, timeZone: c.time_zone }, query.now),
+  );
+  if (open.length === 0) return [];
+  const plainIds = open.filter((c) => !c.use_recipient_time_zone).map((c) => c.id);
+  const zoned = open.filter((c) => c.use_recipient_time_zone);
+
+  const rows: CandidateRow[] = [];
+  const take = async (source: CandidateSource) => {
+    if (rows.length < query.limit) rows.push(...(await selectCandidates(db, query, source, query.limit - rows.length)));
+  };
+  if (plainIds.length > 0) await take({ assigned: true, campaignIds: plainIds, perRowWindow: false });
+  for (const c of zoned) await take({ assigned: true, campaignIds: [c.id], perRowWindow: true });
+  if (!query.pool) return rows;
+  const pool = open.filter((c) => c.in_pool);
+  // A random start keeps campaigns sharing a sender fair.
+  const start = Math.floor(random() * pool.length);
+  for (let i = 0; i < pool.length && rows.length < query.limit; i++) {
+    const c = pool[(start + i) % pool.length] as ClaimableCampaign;
+    await take({ assigned: false, campaignIds: [c.id], perRowWindow: c.use_recipient_time_zone });
+  }
+  return rows;
 }
 
-async function selectCandidates(db: DbOrTx, q: CandidateQuery, kind: 'assigned' | 'pool', limit: number): Promise<CandidateRow[]> {
-  const ownership =
-    kind === 'assigned'
-      ? sql`q.account_id = ${q.accountId}`
-      : sql`q.account_id is null and q.campaign_id in (select cs.campaign_id from campaign_senders cs where cs.account_id = ${q.accountId})`;
+interface CandidateSource {
+  assigned: boolean;
+  campaignIds: string[];
+  /** The window in each recipient's time zone (campaigns that ask for it). */
+  perRowWindow: boolean;
+}
+
+async function selectCandidates(db: DbOrTx, q: CandidateQuery, source: CandidateSource, limit: number): Promise<CandidateRow[]> {
+  const ownership = source.assigned
+    ? sql`q.account_id = ${q.accountId} and q.campaign_id = any(${source.campaignIds}::uuid[])`
+    : sql`q.account_id is null and q.campaign_id = ${source.campaignIds[0] ?? null}`;
+  const window = source.perRowWindow
+    ? sql`and exists (
+        select 1 from contacts ct
+        cross join lateral (
+          select extract(isodow from l)::smallint as dow, (extract(hour from l) * 60 + extract(minute from l))::int as minute
+          from (select ${q.now}::timestamptz at time zone coalesce(safe_time_zone(ct.time_zone), c.time_zone) as l) t
+        ) lt
+        where ct.id = q.contact_id and (
+          ((c.window_start_minute = c.window_end_minute or (c.window_start_minute = 0 and c.window_end_minute >= 1440)) and lt.dow = any(c.send_days))
+          or (c.window_start_minute < c.window_end_minute and lt.dow = any(c.send_days)
+              and lt.minute >= c.window_start_minute and lt.minute < c.window_end_minute)
+          or (c.window_start_minute > c.window_end_minute and (
+                (lt.minute >= c.window_start_minute and lt.dow = any(c.send_days))
+                or (lt.minute < c.window_end_minute and (case when lt.dow = 1 then 7 else lt.dow - 1 end)::smallint = any(c.send_days))))
+        ))`
+    : sql``;
   const result = await sql<CandidateRow>`
     select q.id, q.client_id, q.campaign_id, q.contact_id, q.step_id, q.step_number, q.account_id, q.to_email, q.recipient_domain,
            q.message_id, q.attempts,
@@ -70,20 +135,8 @@ async function selectCandidates(db: DbOrTx, q: CandidateQuery, kind: 'assigned' 
     from email_queue q
     join campaigns c on c.id = q.campaign_id and c.status = 'running'
     join campaign_contacts cc on cc.campaign_id = q.campaign_id and cc.contact_id = q.contact_id
-    left join contacts ct on c.use_recipient_time_zone and ct.id = q.contact_id
-    cross join lateral (
-      select extract(isodow from l)::smallint as dow, (extract(hour from l) * 60 + extract(minute from l))::int as minute
-      from (select ${q.now}::timestamptz at time zone coalesce(safe_time_zone(ct.time_zone), c.time_zone) as l) t
-    ) lt
     where q.status = 'queued' and q.run_after <= ${q.now} and ${ownership}
-      and (
-        ((c.window_start_minute = c.window_end_minute or (c.window_start_minute = 0 and c.window_end_minute >= 1440)) and lt.dow = any(c.send_days))
-        or (c.window_start_minute < c.window_end_minute and lt.dow = any(c.send_days)
-            and lt.minute >= c.window_start_minute and lt.minute < c.window_end_minute)
-        or (c.window_start_minute > c.window_end_minute and (
-              (lt.minute >= c.window_start_minute and lt.dow = any(c.send_days))
-              or (lt.minute < c.window_end_minute and (case when lt.dow = 1 then 7 else lt.dow - 1 end)::smallint = any(c.send_days))))
-      )
+      ${window}
       and not exists (
         select 1 from circuit_breakers b
         where b.scope = 'recipient_domain' and b.scope_key = q.recipient_domain and b.opened_until > ${q.now}

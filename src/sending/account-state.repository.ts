@@ -197,7 +197,7 @@ export async function recentSendStats(db: DbOrTx, accountId: string, since: Date
       select outcome from send_logs
       where account_id = ${accountId} and created_at >= ${since}
         and outcome in ('accepted', 'transient', 'recipient_permanent', 'sender_blocked', 'auth')
-      order by id desc limit ${windowSends}
+      order by created_at desc limit ${windowSends}
     )
     select count(*)::int as attempts,
            count(*) filter (where outcome = 'accepted')::int as accepted,

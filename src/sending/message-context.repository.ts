@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 import type { BuildMessageInput } from './message-builder';
+import { renderTemplate } from './template';
 
 export type MessageContext = Omit<BuildMessageInput, 'signer' | 'linkIds' | 'account'>;
 
@@ -26,6 +27,8 @@ interface ContextRow {
   company: string;
   custom_fields: Record<string, string>;
   thread_ids: string[] | null;
+  thread_subject_template: string | null;
+  thread_first_message_id: string | null;
 }
 
 export async function loadMessageContexts(db: DbOrTx, queueIds: number[]): Promise<Map<number, MessageContext>> {
@@ -40,7 +43,14 @@ export async function loadMessageContexts(db: DbOrTx, queueIds: number[]): Promi
            case when q.step_number > 1 then (
              select array_agg(p.message_id order by p.step_number) from email_queue p
              where p.campaign_id = q.campaign_id and p.contact_id = q.contact_id and p.step_number < q.step_number and p.status = 'sent'
-           ) end as thread_ids
+           ) end as thread_ids,
+           case when q.step_number > 1 then (
+             select first.subject from email_queue p join sequence_steps first on first.id = p.step_id
+             where p.campaign_id = q.campaign_id and p.contact_id = q.contact_id and p.step_number = 1
+           ) end as thread_subject_template,
+           case when q.step_number > 1 then (
+             select p.message_id from email_queue p where p.campaign_id = q.campaign_id and p.contact_id = q.contact_id and p.step_number = 1
+           ) end as thread_first_message_id
     from email_queue q
     join clients cl on cl.id = q.client_id
     join campaigns c on c.id = q.campaign_id
@@ -57,7 +67,18 @@ export async function loadMessageContexts(db: DbOrTx, queueIds: number[]): Promi
       step: { id: r.step_id, step_number: r.step_number, subject: r.subject, body_html: r.body_html, body_text: r.body_text },
       contact: { email: r.email, first_name: r.first_name, last_name: r.last_name, company: r.company, custom_fields: r.custom_fields },
       queue: { id: r.queue_id, message_id: r.message_id, to_email: r.to_email },
-      ...(last ? { thread: { inReplyTo: last, references: threadIds } } : {}),
+      ...(last
+        ? {
+            thread: {
+              inReplyTo: last,
+              references: threadIds,
+              // The first step's subject as that contact received it (same fields, same spintax seed).
+              ...(r.thread_subject_template && r.thread_first_message_id
+                ? { subject: renderTemplate(r.thread_subject_template, { email: r.email, first_name: r.first_name, last_name: r.last_name, company: r.company, custom_fields: r.custom_fields ?? {} }, { seed: r.thread_first_message_id }) }
+                : {}),
+            },
+          }
+        : {}),
     });
   }
   return contexts;

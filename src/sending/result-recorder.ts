@@ -128,6 +128,9 @@ export async function recordAccepted(db: Db, ctx: RecordContext, attempts: Attem
       if (ctx.probe) await resumeAfterProbe(tx, ctx.accountId, now);
       const domains = [...new Set(sent.map((r) => r.recipient_domain))];
       await recordBreakerSuccess(tx, [{ scope: 'provider', scopeKey: ctx.providerKey }, ...domains.map((d) => ({ scope: 'recipient_domain' as const, scopeKey: d }))], now);
+      // The bounce-rate window fills with accepted sends too: the 20th send may be the one that
+      // makes the rate count.
+      await applyHealth(tx, { ...ctx, probe: false }, 0, now, '');
     }
     return sent.length;
   });
@@ -262,7 +265,9 @@ async function applyHealth(tx: DbOrTx, ctx: RecordContext, consecutiveFailures: 
   const account = await loadAccount(tx, ctx.accountId);
   if (!account) return;
   const stats = await recentSendStats(tx, ctx.accountId, account.resumed_at ?? account.created_at, ctx.settings.health.bounceWindowSends);
-  await setHealthScore(tx, ctx.accountId, healthScore(stats));
+  const score = healthScore(stats);
+  // Most batches change nothing: skip the write of a hot row.
+  if (Math.abs(score - Number(account.health_score)) >= 0.01) await setHealthScore(tx, ctx.accountId, score);
   // A failed probe sends the account back to cool-down; a bounced probe says nothing about it.
   const reason = ctx.probe && senderSideFailure ? 'probe_failed' : pauseReason(stats, consecutiveFailures, ctx.settings.health);
   if (reason) {

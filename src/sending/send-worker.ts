@@ -18,7 +18,6 @@ import type { TrackingSigner } from '../tracking/tracking-token';
 import type { OutgoingMessage, SendResult, Transport } from '../transports/transport';
 import { upsertHeartbeat, type ClaimAccount } from './account-state.repository';
 import { providerKey } from './circuit-breaker';
-import { MessageBuildError, prepareMessage } from './message-builder';
 import { loadMessageContexts } from './message-context.repository';
 import { recordAccepted, recordResult, recordUncertain, releaseReservation, type Attempt, type RecordContext, type RecordSettings } from './result-recorder';
 
@@ -155,6 +154,10 @@ export class SendWorker {
       random: this.random,
     };
 
+    // Loaded on the first batch, not at start: most of 1,200 workers sit idle most of the time,
+    // and the builder (templates, html-to-text) is a good part of an idle worker's memory.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { MessageBuildError, prepareMessage } = require('./message-builder') as typeof import('./message-builder');
     const messages = new Map<number, OutgoingMessage>();
     const contexts = await loadMessageContexts(db, rows.map((r) => r.id));
     for (const row of rows) {

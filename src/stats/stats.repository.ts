@@ -39,7 +39,7 @@ function counts(row: Partial<Record<(typeof METRICS)[number], unknown>>): Counts
 /** One row per queue row with its metric flags, for the rows `where` selects. */
 function flaggedRows(where: RawBuilder<boolean>) {
   return sql`
-    select q.id, q.step_number, q.account_id, q.created_at, q.sent_at,
+    select q.id, q.step_number, coalesce(q.account_id, q.claimed_by_account_id) as account_id, q.created_at, q.sent_at,
       q.status in ('queued', 'claimed', 'sending', 'held', 'unknown') as is_queued,
       q.sent_at is not null as is_sent,
       (q.status = 'bounced' or exists (select 1 from bounces b where b.queue_id = q.id and b.bounce_type = 'hard')) as is_bounced,
@@ -112,7 +112,7 @@ async function campaignDays(db: DbOrTx, campaignId: string): Promise<Array<Count
 /** Per sender account across campaigns, for rows created in [from, to). */
 export async function accountStats(db: DbOrTx, scope: ClientScope, from: Date, to: Date): Promise<Array<Counts & { accountId: string; email: string }>> {
   const { rows } = await sql<Counts & { account_id: string; email: string }>`
-    with f as (${flaggedRows(sql<boolean>`${ownedBy(scope, 'q.client_id')} and q.account_id is not null and q.created_at >= ${from} and q.created_at < ${to}`)})
+    with f as (${flaggedRows(sql<boolean>`${ownedBy(scope, 'q.client_id')} and coalesce(q.account_id, q.claimed_by_account_id) is not null and q.created_at >= ${from} and q.created_at < ${to}`)})
     select f.account_id, a.email, ${AGGREGATES}
     from f join sender_accounts a on a.id = f.account_id
     group by f.account_id, a.email order by a.email`.execute(db);

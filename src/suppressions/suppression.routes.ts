@@ -75,6 +75,7 @@ export function registerSuppressionRoutes(api: ApiRouter, db: Db, config: Config
       return receiveCsv(req, config.imports.maxCsvBytes, async ({ stream }) => {
         const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true, info: true });
         stream.on('error', (error) => parser.destroy(error));
+        parser.on('error', () => undefined);
         stream.pipe(parser);
         const report = { rows: 0, added: 0, alreadySuppressed: 0, invalid: 0, errors: [] as Array<{ line: number; message: string }> };
         const source = `import:user:${auth.userId}`;

@@ -32,6 +32,8 @@ export async function createAccount(db: Db, clientId: string, values: Partial<Ne
       hourly_limit: 100_000,
       min_gap_seconds: 0,
       warmup_enabled: false,
+      // Before every controlled-clock time the tests use: the health period starts here.
+      created_at: '2026-01-01T00:00:00Z',
       ...values,
     })
     .returning(['id', 'email'])

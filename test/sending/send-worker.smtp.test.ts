@@ -19,8 +19,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await peer.close();
 });
-beforeEach(() => {
+beforeEach(async () => {
   peer.script = () => undefined;
+  // Every test shares the peer's host (one provider) and recipient domain: start each with closed breakers.
+  await database.db.deleteFrom('circuit_breakers').execute();
 });
 
 const answerAt = (stage: SmtpStage, answer: SmtpAnswer) => (context: { stage: SmtpStage }) => (context.stage === stage ? answer : undefined);

@@ -35,7 +35,8 @@ export class ControlledClock implements Clock {
   }
 }
 
-export const silentLogger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+const print = process.env.WORKER_TEST_LOG ? (level: string) => (m: string, meta?: unknown) => console.log(level, m, JSON.stringify(meta)) : () => () => undefined;
+export const silentLogger = { info: print('info'), warn: print('warn'), error: print('error'), debug: print('debug') };
 
 export function workerSettings(overrides: { claim?: Parameters<typeof liftedClaimSettings>[0]; record?: Parameters<typeof recordSettings>[0] } = {}): SendWorkerSettings {
   return {

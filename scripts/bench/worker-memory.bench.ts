@@ -1,0 +1,110 @@
+/**
+ * worker_pss_mb_smtp / worker_pss_mb_gmail: proportional set size (PSS, /proc/PID/smaps_rollup)
+ * of an idle compiled send-worker of each kind: started, its account loaded, its transport
+ * built, at least one claim made (nothing is due), then left idle. PSS, not RSS: code pages
+ * shared between workers are split between them, so the figure is the mean over FLEET idle
+ * workers of the kind running side by side (production runs hundreds); the PSS of a single
+ * worker with no sibling is logged too.
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../src/config';
+import { createCredentialCipher } from '../../src/crypto/credential-cipher';
+import type { Db } from '../../src/db/connection';
+import { withBenchDatabase } from './bench-database';
+import type { BenchContext } from './registry';
+
+export const name = 'worker-memory';
+
+const IDLE_SETTLE_MS = 3_000;
+/** Workers of one kind measured together: in production hundreds share the same code pages. */
+const FLEET = 8;
+
+function pssKb(pid: number): number {
+  const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const match = /^Pss:\s+(\d+) kB/m.exec(text);
+  if (!match) throw new Error('no Pss line in smaps_rollup');
+  return Number(match[1]);
+}
+
+/** Starts one idle worker per account, all at once, and returns each one's PSS in MB. */
+async function measure(db: Db, url: string, accountIds: string[], env: Record<string, string>): Promise<number[]> {
+  const children = accountIds.map((accountId) =>
+    spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/workers/send-worker.js'), '--account', accountId], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: url, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    }),
+  );
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const beats = await db.selectFrom('worker_heartbeats').select('state').where('account_id', 'in', accountIds).execute();
+      if (beats.length === accountIds.length && beats.every((b) => b.state === 'waiting')) break;
+      if (children.some((c) => c.exitCode !== null)) throw new Error('a worker exited before going idle');
+      if (Date.now() > deadline) throw new Error('workers did not go idle within 60 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+    return children.map((child) => pssKb(child.pid as number) / 1024);
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((child) => new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))));
+    await db.deleteFrom('worker_heartbeats').where('account_id', 'in', accountIds).execute();
+  }
+}
+
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+
+export async function run(context: BenchContext): Promise<Record<string, number>> {
+  const keyId = 'mem';
+  const key = crypto.randomBytes(32);
+  const cipher = createCredentialCipher([{ id: keyId, key }]);
+  const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-worker-mem-'));
+  // Heartbeats every second so "went idle" is seen at once.
+  fs.writeFileSync(path.join(tempDir, 'config.json'), JSON.stringify({ orchestrator: { heartbeatIntervalMs: 1000 }, sending: { idlePollMs: 1000 } }));
+  const env = {
+    CREDENTIALS_KEYS: `${keyId}:${key.toString('base64')}`,
+    DATA_DIR: path.join(tempDir, 'data'),
+    CONFIG_FILE: path.join(tempDir, 'config.json'),
+    JWT_SECRET: 'memory-bench-secret-memory-bench-secret',
+  };
+  try {
+    return await withBenchDatabase(async ({ db, url }) => {
+      const client = await db.insertInto('clients').values({ name: 'memory-bench', settings: '{}' }).returning('id').executeTakeFirstOrThrow();
+      const accounts = async (kind: 'smtp' | 'gmail') => {
+        const ids: string[] = [];
+        for (let i = 0; i < FLEET; i++) {
+          const row = await db
+            .insertInto('sender_accounts')
+            .values({
+              client_id: client.id,
+              email: `${kind}${i}@memory.test`,
+              transport: kind,
+              transport_settings: kind === 'smtp' ? JSON.stringify({ host: '127.0.0.1', port: 2525 }) : '{}',
+              credentials_encrypted: cipher.encrypt(
+                JSON.stringify(kind === 'smtp' ? { user: 'u', pass: 'p' } : { type: 'oauth2', client_id: 'id', client_secret: 'secret', refresh_token: 'refresh' }),
+              ),
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow();
+          ids.push(row.id);
+        }
+        return ids;
+      };
+      const smtpIds = await accounts('smtp');
+      const gmailIds = await accounts('gmail');
+      const soloSmtp = (await measure(db, url, smtpIds.slice(0, 1), env))[0] ?? 0;
+      const soloGmail = (await measure(db, url, gmailIds.slice(0, 1), env))[0] ?? 0;
+      context.log(`one idle worker alone (shares code pages with no sibling): smtp ${soloSmtp.toFixed(1)} MB, gmail ${soloGmail.toFixed(1)} MB PSS`);
+      const smtpMb = mean(await measure(db, url, smtpIds, env));
+      const gmailMb = mean(await measure(db, url, gmailIds, env));
+      context.log(`idle worker among ${FLEET} of its kind: smtp ${smtpMb.toFixed(1)} MB, gmail ${gmailMb.toFixed(1)} MB PSS each (mean)`);
+      return { worker_pss_mb_smtp: Math.round(smtpMb * 10) / 10, worker_pss_mb_gmail: Math.round(gmailMb * 10) / 10 };
+    }, 2);
+  } finally {
+    fs.rmSync(tempDir, { recursive: true, force: true });
+  }
+}
