@@ -79,12 +79,17 @@ export function loadOrCreateGeneratedSecrets(dataDir: string): GeneratedSecrets 
       embeddedPostgresPassword: crypto.randomBytes(24).toString('base64url'),
       nodeId: `node-${crypto.randomBytes(4).toString('hex')}`,
     };
+    // Written to a private temporary file and then hard-linked into place: the link fails if
+    // another process created the file first, and nobody ever reads a half-written file.
+    const temporary = `${file}.${process.pid}.tmp`;
     try {
-      // 'wx' so two processes starting at once cannot both write different secrets.
-      fs.writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600, flag: 'wx' });
+      fs.writeFileSync(temporary, JSON.stringify(stored, null, 2), { mode: 0o600 });
+      fs.linkSync(temporary, file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateGeneratedSecrets(dataDir);
       throw new DataDirError(`Cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}); set DATA_DIR to a writable directory`);
+    } finally {
+      fs.rmSync(temporary, { force: true });
     }
   }
   return {

@@ -121,8 +121,7 @@ export async function run(context: BenchContext): Promise<Record<string, number>
         context.log(`${EMAILS} emails queued for ${workers} worker processes (batch ${BATCH}, ${CONNECTIONS_PER_WORKER} SMTP connections each)`);
         const started = Date.now();
         for (const accountId of accountIds) {
-          const profile = process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [];
-          const child = spawn(process.execPath, [...profile, path.join(PROJECT_ROOT, 'dist/workers/send-worker.js'), '--account', accountId], {
+          const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/workers/send-worker.js'), '--account', accountId], {
             env: {
               PATH: process.env.PATH ?? '',
               DATABASE_URL: url,

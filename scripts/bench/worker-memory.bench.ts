@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/config';
 import { createCredentialCipher } from '../../src/crypto/credential-cipher';
+import { loadOrCreateGeneratedSecrets } from '../../src/secrets';
 import type { Db } from '../../src/db/connection';
 import { withBenchDatabase } from './bench-database';
 import type { BenchContext } from './registry';
@@ -65,6 +66,8 @@ export async function run(context: BenchContext): Promise<Record<string, number>
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-worker-mem-'));
   // Heartbeats every second so "went idle" is seen at once.
   fs.writeFileSync(path.join(tempDir, 'config.json'), JSON.stringify({ orchestrator: { heartbeatIntervalMs: 1000 }, sending: { idlePollMs: 1000 } }));
+  // Created once here: workers starting together would otherwise race to create it.
+  loadOrCreateGeneratedSecrets(path.join(tempDir, 'data'));
   const env = {
     CREDENTIALS_KEYS: `${keyId}:${key.toString('base64')}`,
     DATA_DIR: path.join(tempDir, 'data'),

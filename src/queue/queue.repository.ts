@@ -40,7 +40,7 @@ export interface CandidateQuery {
   senderDomain: string;
   recipientDomainDailyLimit: number;
   dayStart: Date;
-  /** Only assigned rows (follow-ups, explicit assignment): used for probe sends too. */
+  /** Also unassigned rows of the account's pool campaigns (false: assigned rows only). */
   pool: boolean;
 }
 

@@ -5,8 +5,8 @@
  * contact has a valid zone. start < end is a daytime window, start > end spans midnight,
  * start = end (or 0..1440) is the whole day.
  *
- * The claim query applies the same rule in SQL (queue.repository.ts); this module is the one
- * the worker uses to decide how long to sleep, and the tests use with a controlled clock.
+ * The claim decides campaign-time-zone windows with this module (once per campaign and claim);
+ * recipient-time-zone windows are applied per row by the same rule in SQL (queue.repository.ts).
  */
 export interface SendingWindow {
   sendDays: number[];

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,6 +36,18 @@ describe('configuration', () => {
     expect(second.jwtSecret).toBe(first.jwtSecret);
     expect(second.credentialKeys[0]?.key.equals(first.credentialKeys[0]!.key)).toBe(true);
     expect(second.nodeId).toBe(first.nodeId);
+  });
+
+  it('gives every process the same secrets when many start at once on a new data directory', async () => {
+    const dir = tempDir();
+    const compiledConfig = path.resolve(__dirname, '../../dist/src/config.js');
+    const script = `process.stdout.write(require(${JSON.stringify(compiledConfig)}).loadConfig({ DATA_DIR: ${JSON.stringify(dir)} }).jwtSecret)`;
+    const secrets = await Promise.all(
+      Array.from({ length: 8 }, () => new Promise<string>((resolve, reject) => execFile(process.execPath, ['-e', script], (error, stdout) => (error ? reject(error) : resolve(stdout))))),
+    );
+    expect(new Set(secrets).size).toBe(1);
+    expect(secrets[0]).toBe(loadConfig({ DATA_DIR: dir }).jwtSecret);
+    expect(fs.readdirSync(dir)).toEqual(['secrets.json']);
   });
 
   it('prefers secrets given in the environment', () => {

@@ -193,6 +193,22 @@ describe('claiming and suppression', () => {
   });
 });
 
+describe('claiming and circuit breakers', () => {
+  it('skips rows to a recipient domain whose breaker is open, and claims nothing while the provider breaker is open', async () => {
+    const { account, campaign } = await setup({ rows: 4, domain: (i) => (i % 2 === 0 ? 'down.test' : 'up.test') });
+    await database.db.insertInto('circuit_breakers').values({ scope: 'recipient_domain', scope_key: 'down.test', consecutive_failures: 5, opened_until: at(MONDAY_NOON, minutes(10)) }).execute();
+    await claimAll(account.id, MONDAY_NOON);
+    const claimed = (await queueRows(database.db, campaign.id)).filter((r) => r.status === 'claimed');
+    expect(claimed.map((r) => r.recipient_domain)).toEqual(['up.test', 'up.test']);
+
+    const other = await setup({ rows: 2, account: { transport_settings: JSON.stringify({ host: 'relay.example.test', port: 587 }) } });
+    await database.db.insertInto('circuit_breakers').values({ scope: 'provider', scope_key: 'smtp:relay.example.test', consecutive_failures: 5, opened_until: at(MONDAY_NOON, minutes(10)) }).execute();
+    expect(await claimBatch(database.db, other.account.id, MONDAY_NOON, liftedClaimSettings())).toMatchObject({ kind: 'wait', reason: 'provider_breaker_open', until: at(MONDAY_NOON, minutes(10)) });
+    // Half-open after the period: claims resume.
+    expect((await claimAll(other.account.id, at(MONDAY_NOON, minutes(10)))).total).toBe(2);
+  });
+});
+
 describe('two processes racing for one account', () => {
   it('never exceed a limit and never claim a row twice', async () => {
     const { account, campaign } = await setup({ rows: 60, account: { daily_limit: 25, hourly_limit: 1000 }, domain: (i) => `d${i % 3}.test` });

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { createDb } from '../../src/db/connection';
 import { enqueueCampaign } from '../../src/queue/enqueue';
 import { sweepExpiredLeases } from '../../src/queue/sweeper';
 import { openAccountTransport, transportForAccount } from '../../src/sending/account-transport';
@@ -204,6 +205,42 @@ describe('send worker with the real SMTP transport against a scripted SMTP serve
     expect(report).toMatchObject({ held: 1, reconciledSent: 0, requeuedUnknown: 0 });
     expect((await rowsOf(campaign.id))[0]).toMatchObject({ status: 'held', last_error: 'delivery cannot be verified' });
     expect(peer.received.some((m) => m.raw.includes(row!.message_id))).toBe(false);
+  });
+});
+
+describe('two workers for one account at once', () => {
+  it('never exceed the account limits and never send a row twice', async () => {
+    const { account, campaign } = await scenario({ contacts: 40 });
+    await database.db.updateTable('sender_accounts').set({ daily_limit: 15, hourly_limit: 12 }).where('id', '=', account.id).execute();
+    const clock = new ControlledClock(START.getTime());
+    const other = createDb(database.url, { poolMax: 1, idleTimeoutMs: 1000 });
+    const transports = [await transportOf(account.id), await transportOf(account.id)];
+    try {
+      const settings = workerSettings({ claim: { batchSize: 3 } });
+      const workers = [makeWorker(database.db, account.id, transports[0]!, clock, settings).worker, makeWorker(other, account.id, transports[1]!, clock, settings).worker];
+      const sentCount = async () => (await rowsOf(campaign.id)).filter((r) => r.status === 'sent').length;
+      await Promise.all(workers.map((w) => runUntil(w, async () => (await sentCount()) >= 12)));
+      // The hour is full: a second round in the same hour sends nothing more.
+      const more = [makeWorker(database.db, account.id, transports[0]!, clock, settings).worker, makeWorker(other, account.id, transports[1]!, clock, settings).worker];
+      await Promise.all(more.map((w) => runUntil(w, async () => true)));
+      expect(await sentCount()).toBe(12);
+      // Next hour: only the 3 left of the day.
+      clock.advance(60 * 60_000);
+      const next = [makeWorker(database.db, account.id, transports[0]!, clock, settings).worker, makeWorker(other, account.id, transports[1]!, clock, settings).worker];
+      await Promise.all(next.map((w) => runUntil(w, async () => (await sentCount()) >= 15)));
+      const again = [makeWorker(database.db, account.id, transports[0]!, clock, settings).worker, makeWorker(other, account.id, transports[1]!, clock, settings).worker];
+      await Promise.all(again.map((w) => runUntil(w, async () => true)));
+      const rows = await rowsOf(campaign.id);
+      expect(rows.filter((r) => r.status === 'sent')).toHaveLength(15);
+      expect(rows.filter((r) => ['claimed', 'sending', 'unknown'].includes(r.status))).toEqual([]);
+      for (const row of rows) {
+        const copies = peer.received.filter((m) => m.raw.includes(`Message-ID: ${row.message_id}`)).length;
+        expect(copies).toBe(row.status === 'sent' ? 1 : 0);
+      }
+    } finally {
+      for (const t of transports) await t.close();
+      await other.destroy();
+    }
   });
 });
 
