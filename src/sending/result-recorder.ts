@@ -56,18 +56,7 @@ export interface RecordContext {
 }
 
 /** The part of a claimed row the recorder needs. */
-export interface SentRow {
-  id: number;
-  client_id: string;
-  campaign_id: string;
-  contact_id: string;
-  step_number: number;
-  account_id: string | null;
-  to_email: string;
-  recipient_domain: string;
-  message_id: string;
-  attempts: number;
-}
+export type SentRow = Omit<TransitionedRow, 'claimed_by_account_id' | 'claimed_at'>;
 
 export type RecordedAs = 'sent' | 'queued' | 'failed' | 'bounced' | 'unknown' | 'handed_back' | 'lost_lease';
 
