@@ -6,127 +6,115 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+// zod/mini, not zod: this module is loaded by every one of up to 1,200 send workers, and the
+// tree-shaken mini API costs them a few KB where the full one costs ~7 MB each.
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.cjs';
 import { DataDirError, loadOrCreateGeneratedSecrets, parseCredentialKeys, type CredentialKey, type GeneratedSecrets } from './secrets';
 
 /** The repository root, whether running from src/ (tests) or dist/src/ (compiled). */
 export const PROJECT_ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
 const DEFAULTS_FILE = path.join(PROJECT_ROOT, 'config', 'default.json');
 
-const positiveInt = z.number().int().positive();
-const nonNegativeInt = z.number().int().nonnegative();
+// English messages (zod/mini ships none by default); only this locale, not all of them.
+z.config(en());
 
-const tunablesSchema = z
-  .object({
-    server: z.object({ shutdownTimeoutMs: positiveInt, requestBodyLimitKb: positiveInt }).strict(),
-    database: z
-      .object({ poolMax: positiveInt, idleTimeoutMs: positiveInt, statementTimeoutMs: positiveInt, healthCheckTimeoutMs: positiveInt })
-      .strict(),
-    sending: z
-      .object({
-        defaultDailyLimit: positiveInt,
-        defaultHourlyLimit: positiveInt,
-        minGapSeconds: nonNegativeInt,
-        gapJitterPct: z.number().min(0).max(100),
-        claimBatchSize: positiveInt,
-        leaseMs: positiveInt,
-        maxAttempts: positiveInt,
-        retryBaseSeconds: positiveInt,
-        retryMaxSeconds: positiveInt,
-        globalPerMinute: positiveInt,
-        recipientDomainDailyLimit: positiveInt,
-        senderDomainDailyLimit: positiveInt,
-        unknownPolicy: z.enum(['hold', 'requeue']),
-        idlePollMs: positiveInt,
-        workerDbIdleTimeoutMs: positiveInt,
-        messageIdDomain: z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a domain name such as "mail.example.com"'),
-      })
-      .strict(),
-    warmup: z
-      .object({
-        curve: z.string().regex(/^\d+(,\d+)*$/, 'expected comma-separated daily limits such as "20,40,80"'),
-        growthPctPerDay: z.number().min(0),
-        deferralSlowdownPct: z.number().min(0).max(100),
-      })
-      .strict(),
-    health: z
-      .object({
-        bounceRateThresholdPct: z.number().min(0).max(100),
-        bounceWindowSends: positiveInt,
-        consecutiveFailuresToPause: positiveInt,
-        cooldownMinutes: positiveInt,
-      })
-      .strict(),
-    circuitBreaker: z.object({ failuresToOpen: positiveInt, openSeconds: positiveInt }).strict(),
-    orchestrator: z
-      .object({
-        enabled: z.boolean(),
-        reconcileIntervalMs: positiveInt,
-        heartbeatIntervalMs: positiveInt,
-        heartbeatStaleMs: positiveInt,
-        startBatchSize: positiveInt,
-        maxRestartsPerHour: nonNegativeInt,
-        nodeLeaseMs: positiveInt,
-        restartBackoffBaseMs: positiveInt,
-        restartBackoffMaxMs: positiveInt,
-        workerStopTimeoutMs: positiveInt,
-        workerLogs: z.enum(['file', 'none']),
-        workerLogMaxBytes: positiveInt,
-        sweepIntervalMs: positiveInt,
-        rateCounterRetentionDays: positiveInt,
-        alertRetentionDays: positiveInt,
-      })
-      .strict(),
-    tracking: z
-      .object({
-        eventFlushMs: positiveInt,
-        eventBatchSize: positiveInt,
-        maxBufferedEvents: positiveInt,
-        publicRateLimitPerMinute: positiveInt,
-        scannerClickWindowSeconds: nonNegativeInt,
-        privacyProxyUserAgents: z.array(z.string().min(1)),
-        privacyProxyIpRanges: z.array(z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected CIDR such as "17.0.0.0/8"')),
-        scannerUserAgents: z.array(z.string().min(1)),
-      })
-      .strict(),
-    sponsors: z
-      .object({
-        apiRateLimitPerMinute: positiveInt,
-        leadBodyLimitKb: positiveInt,
-        deliveryIntervalMs: positiveInt,
-        deliveryBatchSize: positiveInt,
-        deliveryLeaseMs: positiveInt,
-        deliveryTimeoutMs: positiveInt,
-        deliveryMaxAttempts: positiveInt,
-        deliveryRetryBaseSeconds: positiveInt,
-        deliveryRetryMaxSeconds: positiveInt,
-      })
-      .strict(),
-    imports: z.object({ maxCsvBytes: positiveInt, maxReportedErrors: positiveInt, maxAccountRows: positiveInt }).strict(),
-    sink: z.object({ enabled: z.boolean(), host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict(),
-    auth: z
-      .object({ accessTokenTtlSeconds: positiveInt, refreshTokenTtlSeconds: positiveInt, loginAttemptsPerMinute: positiveInt })
-      .strict(),
-  })
-  .strict();
+const positiveInt = z.int().check(z.positive());
+const nonNegativeInt = z.int().check(z.nonnegative());
+const percent = z.number().check(z.minimum(0), z.maximum(100));
+const portNumber = z.int().check(z.minimum(1), z.maximum(65535));
+
+const tunablesSchema = z.strictObject({
+  server: z.strictObject({ shutdownTimeoutMs: positiveInt, requestBodyLimitKb: positiveInt }),
+  database: z.strictObject({ poolMax: positiveInt, idleTimeoutMs: positiveInt, statementTimeoutMs: positiveInt, healthCheckTimeoutMs: positiveInt }),
+  sending: z.strictObject({
+    defaultDailyLimit: positiveInt,
+    defaultHourlyLimit: positiveInt,
+    minGapSeconds: nonNegativeInt,
+    gapJitterPct: percent,
+    claimBatchSize: positiveInt,
+    leaseMs: positiveInt,
+    maxAttempts: positiveInt,
+    retryBaseSeconds: positiveInt,
+    retryMaxSeconds: positiveInt,
+    globalPerMinute: positiveInt,
+    recipientDomainDailyLimit: positiveInt,
+    senderDomainDailyLimit: positiveInt,
+    unknownPolicy: z.enum(['hold', 'requeue']),
+    idlePollMs: positiveInt,
+    workerDbIdleTimeoutMs: positiveInt,
+    messageIdDomain: z.string().check(z.regex(/^[A-Za-z0-9.-]+$/, 'expected a domain name such as "mail.example.com"')),
+  }),
+  warmup: z.strictObject({
+    curve: z.string().check(z.regex(/^\d+(,\d+)*$/, 'expected comma-separated daily limits such as "20,40,80"')),
+    growthPctPerDay: z.number().check(z.minimum(0)),
+    deferralSlowdownPct: percent,
+  }),
+  health: z.strictObject({
+    bounceRateThresholdPct: percent,
+    bounceWindowSends: positiveInt,
+    consecutiveFailuresToPause: positiveInt,
+    cooldownMinutes: positiveInt,
+  }),
+  circuitBreaker: z.strictObject({ failuresToOpen: positiveInt, openSeconds: positiveInt }),
+  orchestrator: z.strictObject({
+    enabled: z.boolean(),
+    reconcileIntervalMs: positiveInt,
+    heartbeatIntervalMs: positiveInt,
+    heartbeatStaleMs: positiveInt,
+    startBatchSize: positiveInt,
+    maxRestartsPerHour: nonNegativeInt,
+    nodeLeaseMs: positiveInt,
+    restartBackoffBaseMs: positiveInt,
+    restartBackoffMaxMs: positiveInt,
+    workerStopTimeoutMs: positiveInt,
+    workerLogs: z.enum(['file', 'none']),
+    workerLogMaxBytes: positiveInt,
+    sweepIntervalMs: positiveInt,
+    rateCounterRetentionDays: positiveInt,
+    alertRetentionDays: positiveInt,
+  }),
+  tracking: z.strictObject({
+    eventFlushMs: positiveInt,
+    eventBatchSize: positiveInt,
+    maxBufferedEvents: positiveInt,
+    publicRateLimitPerMinute: positiveInt,
+    scannerClickWindowSeconds: nonNegativeInt,
+    privacyProxyUserAgents: z.array(z.string().check(z.minLength(1))),
+    privacyProxyIpRanges: z.array(z.string().check(z.regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected CIDR such as "17.0.0.0/8"'))),
+    scannerUserAgents: z.array(z.string().check(z.minLength(1))),
+  }),
+  sponsors: z.strictObject({
+    apiRateLimitPerMinute: positiveInt,
+    leadBodyLimitKb: positiveInt,
+    deliveryIntervalMs: positiveInt,
+    deliveryBatchSize: positiveInt,
+    deliveryLeaseMs: positiveInt,
+    deliveryTimeoutMs: positiveInt,
+    deliveryMaxAttempts: positiveInt,
+    deliveryRetryBaseSeconds: positiveInt,
+    deliveryRetryMaxSeconds: positiveInt,
+  }),
+  imports: z.strictObject({ maxCsvBytes: positiveInt, maxReportedErrors: positiveInt, maxAccountRows: positiveInt }),
+  sink: z.strictObject({ enabled: z.boolean(), host: z.string().check(z.minLength(1)), port: portNumber }),
+  auth: z.strictObject({ accessTokenTtlSeconds: positiveInt, refreshTokenTtlSeconds: positiveInt, loginAttemptsPerMinute: positiveInt }),
+});
 
 export type Tunables = z.infer<typeof tunablesSchema>;
 
+const nonEmpty = z.string().check(z.minLength(1));
 const envSchema = z.object({
-  DATABASE_URL: z
-    .string()
-    .refine(isPostgresUrl, 'expected a URL such as postgres://user:password@host:5432/dbname')
-    .optional(),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  BASE_URL: z.string().url().optional(),
-  DATA_DIR: z.string().min(1).optional(),
-  CONFIG_FILE: z.string().min(1).optional(),
-  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
-  NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only').optional(),
-  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  CREDENTIALS_KEYS: z.string().optional(),
-  PM2_HOME: z.string().min(1).optional(),
+  DATABASE_URL: z.optional(z.string().check(z.refine(isPostgresUrl, 'expected a URL such as postgres://user:password@host:5432/dbname'))),
+  PORT: z._default(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(65535)), 3000),
+  HOST: z._default(nonEmpty, '0.0.0.0'),
+  BASE_URL: z.optional(z.url()),
+  DATA_DIR: z.optional(nonEmpty),
+  CONFIG_FILE: z.optional(nonEmpty),
+  LOG_LEVEL: z._default(z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']), 'info'),
+  NODE_ID: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only'))),
+  JWT_SECRET: z.optional(z.string().check(z.minLength(32, 'must be at least 32 characters'))),
+  CREDENTIALS_KEYS: z.optional(z.string()),
+  PM2_HOME: z.optional(nonEmpty),
 });
 
 export interface Config extends Tunables {
@@ -159,7 +147,7 @@ function isPostgresUrl(value: string): boolean {
   }
 }
 
-function describeIssues(error: z.ZodError, prefix: string): string {
+function describeIssues(error: z.core.$ZodError, prefix: string): string {
   return error.issues.map((issue) => `${[prefix, ...issue.path].filter(Boolean).join('.')}: ${issue.message}`).join('; ');
 }
 

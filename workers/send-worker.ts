@@ -10,7 +10,7 @@
 import { ConfigError, loadConfig } from '../src/config';
 import { createCredentialCipher } from '../src/crypto/credential-cipher';
 import { createDb } from '../src/db/connection';
-import { createLogger } from '../src/logger';
+import { createLineLogger } from '../src/line-logger';
 import { supervisorPidFromArgs, watchParent } from '../src/orchestrator/parent-watch';
 import { loadDkimFor, transportForAccount } from '../src/sending/account-transport';
 import { SendWorker, systemClock, type WorkerMessage } from '../src/sending/send-worker';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     fail(error instanceof ConfigError ? error.message : String(error));
   }
   if (!config.databaseUrl) fail('DATABASE_URL is not set (the orchestrator passes it to workers)');
-  const logger = createLogger(config.logLevel, { worker: 'send', accountId });
+  const logger = createLineLogger(config.logLevel, { worker: 'send', accountId });
   const db = createDb(config.databaseUrl, {
     poolMax: 1,
     idleTimeoutMs: config.sending.workerDbIdleTimeoutMs,

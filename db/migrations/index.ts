@@ -9,6 +9,7 @@ import * as m0003 from './0003_sink_messages';
 import * as m0004 from './0004_admin_api';
 import * as m0005 from './0005_tracking_sponsors';
 import * as m0006 from './0006_orchestrator_notify';
+import * as m0007 from './0007_account_deferral_rate';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0004_admin_api': m0004,
   '0005_tracking_sponsors': m0005,
   '0006_orchestrator_notify': m0006,
+  '0007_account_deferral_rate': m0007,
 };

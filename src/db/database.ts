@@ -109,6 +109,8 @@ export interface SenderAccountsTable {
   updated_at: Timestamp;
   /** 0002: start of the current health period (bounce rate, complaints). */
   resumed_at: NullableTimestamp;
+  /** 0007: deferred share (%) of the health window's attempts; slows the warm-up. */
+  deferral_rate_pct: Numeric;
 }
 
 export interface CampaignsTable {

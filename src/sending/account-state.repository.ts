@@ -30,6 +30,7 @@ export interface ClaimAccount {
   warmup_curve: string | null;
   warmup_started_on: string | null;
   health_score: number;
+  deferral_rate_pct: number;
   next_send_at: Date | null;
   resumed_at: Date | null;
   created_at: Date;
@@ -42,7 +43,7 @@ export async function loadAccountForClaim(db: DbOrTx, accountId: string, lock: b
   const result = await sql<ClaimAccount>`
     select a.id, a.client_id, a.email, a.display_name, a.transport, a.transport_settings, a.status, a.pause_reason, a.paused_until, a.probe_pending,
            a.daily_limit, a.hourly_limit, a.min_gap_seconds, a.warmup_enabled, a.warmup_curve, a.warmup_started_on,
-           a.health_score, a.next_send_at, a.resumed_at, a.created_at,
+           a.health_score, a.deferral_rate_pct, a.next_send_at, a.resumed_at, a.created_at,
            cl.daily_limit as client_daily_limit,
            (select d.daily_limit from sender_domains d where lower(d.domain) = lower(split_part(a.email, '@', 2))) as sender_domain_daily_limit
     from sender_accounts a
@@ -173,8 +174,8 @@ export async function incrementConsecutiveFailures(db: DbOrTx, accountId: string
   return row?.consecutive_failures ?? 0;
 }
 
-export async function setHealthScore(db: DbOrTx, accountId: string, score: number): Promise<void> {
-  await db.updateTable('sender_accounts').set({ health_score: score.toFixed(2) }).where('id', '=', accountId).execute();
+export async function setHealthScore(db: DbOrTx, accountId: string, score: number, deferralRatePct: number): Promise<void> {
+  await db.updateTable('sender_accounts').set({ health_score: score.toFixed(2), deferral_rate_pct: deferralRatePct.toFixed(2) }).where('id', '=', accountId).execute();
 }
 
 export interface RecentSendStats {

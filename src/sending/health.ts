@@ -3,8 +3,19 @@
  * limit (limits.ts), and the pause rules decide when an account must stop:
  *   bounce rate over health.bounceRateThresholdPct once at least bounceWindowSends attempts
  *   were made in the current health period; any complaint; N consecutive failures.
+ * The deferral rate over the same window is kept next to the score (sender_accounts.
+ * deferral_rate_pct) for the warm-up slowdown (warmup.ts).
  */
 import type { RecentSendStats } from './account-state.repository';
+
+/**
+ * Share of the window's attempts that were deferred (transient 4xx/429/network results), 0–100
+ * with two decimals; 0 with no attempts. Stored with the score: the warm-up slows down on it.
+ */
+export function deferralRatePct(stats: RecentSendStats): number {
+  if (stats.attempts <= 0) return 0;
+  return Math.round((stats.transient / stats.attempts) * 10_000) / 100;
+}
 
 export function healthScore(stats: RecentSendStats): number {
   if (stats.attempts === 0 && stats.complaints === 0) return 100;

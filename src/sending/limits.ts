@@ -11,7 +11,9 @@
  *   global / minute                  sending.globalPerMinute
  *
  * Day, hour and minute windows are UTC.
- * Effective daily limit = min(configured, warm-up curve(day), health factor × configured).
+ * Effective daily limit = min(configured, warm-up curve(day), health factor × configured), where
+ * the warm-up value is cut by warmup.deferralSlowdownPct while the account's recent deferral
+ * rate is high (warmup.ts). All of it comes from the account row the claim already locks.
  */
 import type { RateScope, RateWindow } from '../db/database';
 import { warmupDailyLimit, type WarmupAccount, type WarmupSettings } from './warmup';

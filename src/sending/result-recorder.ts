@@ -32,7 +32,7 @@ import {
 } from './account-state.repository';
 import { insertHardBounce, setCampaignContactStatus } from './bounce-outcome.repository';
 import { recordBreakerFailure, recordBreakerSuccess } from './circuit-breaker.repository';
-import { healthScore, pauseReason, type HealthSettings } from './health';
+import { deferralRatePct, healthScore, pauseReason, type HealthSettings } from './health';
 import { reservedKeys, retryDelaySeconds, senderDomainOf } from './limits';
 import { insertSendLogs } from './send-log.repository';
 
@@ -255,8 +255,11 @@ async function applyHealth(tx: DbOrTx, ctx: RecordContext, consecutiveFailures: 
   if (!account) return;
   const stats = await recentSendStats(tx, ctx.accountId, account.resumed_at ?? account.created_at, ctx.settings.health.bounceWindowSends);
   const score = healthScore(stats);
+  const deferralPct = deferralRatePct(stats);
   // Most batches change nothing: skip the write of a hot row.
-  if (Math.abs(score - Number(account.health_score)) >= 0.01) await setHealthScore(tx, ctx.accountId, score);
+  if (Math.abs(score - Number(account.health_score)) >= 0.01 || Math.abs(deferralPct - Number(account.deferral_rate_pct)) >= 0.01) {
+    await setHealthScore(tx, ctx.accountId, score, deferralPct);
+  }
   // A failed probe sends the account back to cool-down; a bounced probe says nothing about it.
   const reason = ctx.probe && senderSideFailure ? 'probe_failed' : pauseReason(stats, consecutiveFailures, ctx.settings.health);
   if (reason) {

@@ -5,10 +5,20 @@
  *
  * Curve formats: "20,40,80" (limit per day since the start), "20+20%" (20, then +20 %/day),
  * "20+50" (20, then +50/day).
+ *
+ * Deferrals slow the warm-up down: while more than DEFERRAL_SLOWDOWN_THRESHOLD_PCT (10 %) of
+ * the account's recent attempts were deferred (transient results over the health window: the
+ * last health.bounceWindowSends attempts of its current health period, kept on the account as
+ * deferral_rate_pct by the result recorder), today's curve value is cut by
+ * warmup.deferralSlowdownPct (50 → half; 0 turns the slowdown off). It lifts by itself once
+ * accepted sends bring the rate back down. Only a warm-up cap is cut: an account past its
+ * warm-up (or without one) is slowed by the health factor alone (limits.ts).
  */
 export interface WarmupSettings {
   curve: string;
   growthPctPerDay: number;
+  /** % cut from today's curve value while deferrals run high; 0 or absent = no slowdown. */
+  deferralSlowdownPct?: number;
 }
 
 export interface WarmupAccount {
@@ -16,7 +26,12 @@ export interface WarmupAccount {
   warmup_curve: string | null;
   /** 'YYYY-MM-DD'; null = starts today. */
   warmup_started_on: string | null;
+  /** Deferred share (0–100) of the recent attempts; absent = unknown, no slowdown. */
+  deferral_rate_pct?: number;
 }
+
+/** Deferral rate (%) above which the warm-up slows down. */
+export const DEFERRAL_SLOWDOWN_THRESHOLD_PCT = 10;
 
 const DAY_MS = 86_400_000;
 
@@ -47,8 +62,16 @@ export function warmupDay(startedOn: string | null, now: Date): number {
   return Math.max(0, Math.floor((today - start) / DAY_MS));
 }
 
-/** The warm-up cap for `now`, or Infinity when warm-up is off or complete. */
+/** The warm-up cap for `now` after the deferral slowdown, or Infinity when warm-up is off or complete. */
 export function warmupDailyLimit(account: WarmupAccount, settings: WarmupSettings, now: Date): number {
+  const curveLimit = warmupCurveLimit(account, settings, now);
+  const slowdownPct = Math.min(100, Math.max(0, settings.deferralSlowdownPct ?? 0));
+  if (!Number.isFinite(curveLimit) || slowdownPct === 0 || !((account.deferral_rate_pct ?? 0) > DEFERRAL_SLOWDOWN_THRESHOLD_PCT)) return curveLimit;
+  return Math.floor((curveLimit * (100 - slowdownPct)) / 100);
+}
+
+/** Today's value of the curve, before any slowdown; Infinity when warm-up is off or complete. */
+export function warmupCurveLimit(account: WarmupAccount, settings: WarmupSettings, now: Date): number {
   if (!account.warmup_enabled) return Infinity;
   let curve: WarmupCurve;
   try {

@@ -14,7 +14,8 @@
  *                             {type: "oauth2", client_id, client_secret, refresh_token}
  *   sink  transport_settings {host?, port?} or options.sink; no credentials
  */
-import { z } from 'zod';
+// zod/mini: this module runs in every send worker (see src/config.ts).
+import * as z from 'zod/mini';
 import type { SenderAccount } from '../db/database';
 import type { GmailTransportOptions } from './gmail.transport';
 import type { DkimSettings } from './mime';
@@ -40,25 +41,26 @@ export interface LoadTransportOptions {
   maxConnections?: number;
 }
 
-const port = z.number().int().min(1).max(65535);
+const port = z.int().check(z.minimum(1), z.maximum(65535));
+const nonEmpty = z.string().check(z.minLength(1));
 const smtpSettingsSchema = z.object({
-  host: z.string().min(1),
+  host: nonEmpty,
   port,
-  secure: z.boolean().optional(),
-  requireTLS: z.boolean().optional(),
-  maxConnections: z.number().int().positive().optional(),
-  imap: z.object({ host: z.string().min(1), port, secure: z.boolean().optional(), sentMailbox: z.string().min(1).optional() }).optional(),
+  secure: z.optional(z.boolean()),
+  requireTLS: z.optional(z.boolean()),
+  maxConnections: z.optional(z.int().check(z.positive())),
+  imap: z.optional(z.object({ host: nonEmpty, port, secure: z.optional(z.boolean()), sentMailbox: z.optional(nonEmpty) })),
 });
-const smtpCredentialsSchema = z.object({ user: z.string().min(1), pass: z.string().min(1), imapUser: z.string().optional(), imapPass: z.string().optional() });
+const smtpCredentialsSchema = z.object({ user: nonEmpty, pass: nonEmpty, imapUser: z.optional(z.string()), imapPass: z.optional(z.string()) });
 const gmailCredentialsSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('service_account'), client_email: z.string().min(1), private_key: z.string().min(1), private_key_id: z.string().optional() }),
-  z.object({ type: z.literal('oauth2'), client_id: z.string().min(1), client_secret: z.string().min(1), refresh_token: z.string().min(1) }),
+  z.object({ type: z.literal('service_account'), client_email: nonEmpty, private_key: nonEmpty, private_key_id: z.optional(z.string()) }),
+  z.object({ type: z.literal('oauth2'), client_id: nonEmpty, client_secret: nonEmpty, refresh_token: nonEmpty }),
 ]);
-const sinkSettingsSchema = z.object({ host: z.string().min(1).optional(), port: port.optional() });
+const sinkSettingsSchema = z.object({ host: z.optional(nonEmpty), port: z.optional(port) });
 
 type AccountForTransport = Pick<SenderAccount, 'id' | 'email' | 'transport' | 'transport_settings'>;
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+function parse<T>(schema: z.ZodMiniType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
   if (!result.success) {
     // Paths and messages only: a zod message never echoes the value, but keep it that way.

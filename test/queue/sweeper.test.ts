@@ -7,6 +7,7 @@ import { sweepExpiredLeases, type SweepOptions } from '../../src/queue/sweeper';
 import { openAccountTransport } from '../../src/sending/account-transport';
 import { insertSinkMessage } from '../../src/transports/sink-message.repository';
 import { useTestDatabase } from '../helpers/database';
+import { type ImapPeer, startImapPeer } from '../peers/imap-peer';
 import { testCipher } from '../sending/worker-harness';
 import { addContacts, createAccount, createCampaign, createClient, liftedClaimSettings, queueRows } from './fixtures';
 
@@ -97,6 +98,27 @@ describe('sweepExpiredLeases', () => {
     const report = await sweepExpiredLeases(database.db, AFTER_LEASE, options());
     expect(report).toMatchObject({ markedUnknown: 1, lookupFailed: 1, held: 0, requeuedUnknown: 0 });
     expect((await queueRows(database.db, campaign.id))[0]).toMatchObject({ status: 'unknown' });
+  });
+
+  describe('with an SMTP account whose Sent mail is on a real IMAP server', () => {
+    let imap: ImapPeer;
+    // leased() gives SMTP accounts the credentials u / p, which the IMAP login reuses.
+    beforeAll(async () => (imap = await startImapPeer({ user: 'u', pass: 'p' })));
+    afterAll(async () => imap?.stop());
+
+    it('marks an unknown row sent when its Message-ID is in the Sent folder, and puts it back in the queue when it is not', async () => {
+      const { account, campaign, rows } = await leased('smtp', 2, 2, { imap: { host: imap.host, port: imap.port, secure: false } });
+      await imap.appendMessage('Sent', rows[0]!.message_id);
+
+      const report = await sweepExpiredLeases(database.db, AFTER_LEASE, options());
+
+      // lookupFailed is not asserted: the row an earlier test left unreachable counts there again.
+      expect(report).toMatchObject({ markedUnknown: 2, reconciledSent: 1, requeuedUnknown: 1, held: 0 });
+      const byId = new Map((await queueRows(database.db, campaign.id)).map((r) => [r.id, r]));
+      expect(byId.get(rows[0]!.id)).toMatchObject({ status: 'sent', last_error: 'found in Sent mail' });
+      expect(byId.get(rows[1]!.id)).toMatchObject({ status: 'queued', last_error: 'not found in Sent mail', lease_token: null });
+      expect([...byId.values()].filter((r) => r.step_number === 2)).toMatchObject([{ contact_id: rows[0]!.contact_id, account_id: account.id, status: 'queued' }]);
+    });
   });
 
   it('does not touch a row that a late worker already recorded', async () => {

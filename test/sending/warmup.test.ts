@@ -1,5 +1,13 @@
+import { sql } from 'kysely';
+import { claimBatch, type ClaimSettings } from '../../src/queue/claim';
+import { enqueueCampaign } from '../../src/queue/enqueue';
+import { markSending } from '../../src/queue/queue.repository';
+import { deferralRatePct } from '../../src/sending/health';
 import { effectiveDailyLimit, gapWithJitterMs, healthFactor, retryDelaySeconds } from '../../src/sending/limits';
-import { parseWarmupCurve, warmupDailyLimit, warmupDay } from '../../src/sending/warmup';
+import { recordAccepted, recordResult, type RecordContext } from '../../src/sending/result-recorder';
+import { DEFERRAL_SLOWDOWN_THRESHOLD_PCT, parseWarmupCurve, warmupDailyLimit, warmupDay } from '../../src/sending/warmup';
+import { useTestDatabase } from '../helpers/database';
+import { addContacts, createAccount, createCampaign, createClient, liftedClaimSettings, recordSettings } from '../queue/fixtures';
 
 const settings = { curve: '20,40,80', growthPctPerDay: 0 };
 const account = (values: Partial<Parameters<typeof warmupDailyLimit>[0]> = {}) => ({ warmup_enabled: true, warmup_curve: null, warmup_started_on: '2026-03-01', ...values });
@@ -44,6 +52,99 @@ describe('effective daily limit', () => {
     expect(effectiveDailyLimit({ ...base, warmup_enabled: false, health_score: 60 }, settings, day2)).toBe(30);
     expect(effectiveDailyLimit({ ...base, warmup_enabled: false, health_score: 0 }, settings, day2)).toBe(5);
     expect(healthFactor(95)).toBe(1);
+  });
+});
+
+describe('warm-up slowdown on deferrals', () => {
+  const slowing = { ...settings, deferralSlowdownPct: 50 };
+  const day1 = new Date('2026-03-02T10:00:00Z'); // curve value 40
+
+  it('cuts today\'s curve value by deferralSlowdownPct while more than 10 % of recent attempts were deferred', () => {
+    expect(DEFERRAL_SLOWDOWN_THRESHOLD_PCT).toBe(10);
+    expect(warmupDailyLimit(account({ deferral_rate_pct: 25 }), slowing, day1)).toBe(20);
+    expect(warmupDailyLimit(account({ deferral_rate_pct: 10.01 }), slowing, day1)).toBe(20);
+    expect(warmupDailyLimit(account({ deferral_rate_pct: 40 }), { ...slowing, deferralSlowdownPct: 25 }, day1)).toBe(30);
+    expect(warmupDailyLimit(account({ deferral_rate_pct: 40 }), { ...slowing, deferralSlowdownPct: 100 }, day1)).toBe(0);
+    const base = { ...account({ deferral_rate_pct: 25 }), daily_limit: 500, hourly_limit: 100, health_score: 100 };
+    expect(effectiveDailyLimit(base, slowing, day1)).toBe(20);
+  });
+
+  it('leaves the curve as it is with few or no deferrals', () => {
+    expect(warmupDailyLimit(account({ deferral_rate_pct: 10 }), slowing, day1)).toBe(40);
+    expect(warmupDailyLimit(account({ deferral_rate_pct: 0 }), slowing, day1)).toBe(40);
+    expect(warmupDailyLimit(account(), slowing, day1)).toBe(40);
+  });
+
+  it('is turned off by a deferralSlowdownPct of 0, and never touches an account without a warm-up cap', () => {
+    expect(warmupDailyLimit(account({ deferral_rate_pct: 90 }), { ...settings, deferralSlowdownPct: 0 }, day1)).toBe(40);
+    expect(warmupDailyLimit(account({ deferral_rate_pct: 90 }), slowing, new Date('2026-03-10T00:00:00Z'))).toBe(Infinity);
+    expect(warmupDailyLimit(account({ deferral_rate_pct: 90, warmup_enabled: false }), slowing, day1)).toBe(Infinity);
+  });
+
+  it('measures the deferral rate as the transient share of the attempts in the health window', () => {
+    const stats = { attempts: 30, accepted: 24, bounced: 1, transient: 5, auth: 0, senderBlocked: 0, complaints: 0 };
+    expect(deferralRatePct(stats)).toBe(16.67);
+    expect(deferralRatePct({ ...stats, attempts: 0, accepted: 0, bounced: 0, transient: 0 })).toBe(0);
+  });
+});
+
+describe('warm-up slowdown through the claim (database, controlled clock)', () => {
+  const database = useTestDatabase();
+  const NOW = new Date('2026-03-02T10:00:00Z'); // warm-up day 1: curve value 40
+  const claimSettings = (deferralSlowdownPct: number): ClaimSettings => liftedClaimSettings({ batchSize: 100, warmup: { curve: '20,40,80', growthPctPerDay: 0, deferralSlowdownPct } });
+
+  /** A warming account with 100 due rows; its first 10 are claimed and sent, `deferred` of them deferred (421). */
+  async function warmingAccountAfterTenSends(deferred: number) {
+    const client = await createClient(database.db);
+    const account = await createAccount(database.db, client.id, { warmup_enabled: true, warmup_started_on: '2026-03-01', daily_limit: 1000, hourly_limit: 1000 });
+    const campaign = await createCampaign(database.db, client.id, { senders: [account.id] });
+    await addContacts(database.db, client.id, campaign.id, 100);
+    await enqueueCampaign(database.db, campaign.id, NOW);
+    const claim = await claimBatch(database.db, account.id, NOW, liftedClaimSettings({ batchSize: 10 }));
+    if (claim.kind !== 'claimed') throw new Error('expected a claim');
+    await markSending(database.db, claim.rows.map((r) => r.id), claim.leaseToken, NOW, new Date(NOW.getTime() + 60_000));
+    const ctx: RecordContext = { accountId: account.id, accountEmail: account.email, providerKey: 'smtp:test', leaseToken: claim.leaseToken, probe: false, settings: recordSettings(), random: () => 0.5 };
+    // Deferrals spread out, so no run of consecutive failures pauses the account.
+    const deferredRows = claim.rows.filter((_, i) => i % 3 === 0).slice(0, deferred);
+    const acceptedRows = claim.rows.filter((row) => !deferredRows.includes(row));
+    for (const row of deferredRows) {
+      await recordResult(database.db, ctx, { row, result: { outcome: 'transient', code: 421, response: '421 4.7.0 Try again later' }, durationMs: 1 }, NOW);
+      await recordAccepted(database.db, ctx, [{ row: acceptedRows.shift()!, result: { outcome: 'accepted', code: 250, response: '250 ok' }, durationMs: 1 }], NOW);
+    }
+    await recordAccepted(database.db, ctx, acceptedRows.map((row) => ({ row, result: { outcome: 'accepted' as const, code: 250, response: '250 ok' }, durationMs: 1 })), NOW);
+    return account;
+  }
+
+  async function usedToday(accountId: string): Promise<number> {
+    const { rows } = await sql<{ count: number }>`select count from rate_counters where scope = 'account' and scope_key = ${accountId} and window_kind = 'day'`.execute(database.db);
+    return rows[0]?.count ?? 0;
+  }
+
+  async function claimAll(accountId: string, settings: ClaimSettings): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const result = await claimBatch(database.db, accountId, new Date(NOW.getTime() + 1000), settings);
+      if (result.kind !== 'claimed') return total;
+      total += result.rows.length;
+    }
+  }
+
+  it('lets an account whose recent sends were deferred claim only the slowed warm-up allowance, and the full one once the slowdown is off', async () => {
+    const account = await warmingAccountAfterTenSends(3);
+    const stored = await database.db.selectFrom('sender_accounts').select(['deferral_rate_pct', 'status']).where('id', '=', account.id).executeTakeFirstOrThrow();
+    expect(stored).toEqual({ deferral_rate_pct: 30, status: 'active' });
+    const used = await usedToday(account.id);
+
+    expect(await claimAll(account.id, claimSettings(50))).toBe(20 - used);
+    // The same account, same day, with the slowdown turned off: the rest of the curve's 40.
+    expect(await claimAll(account.id, claimSettings(0))).toBe(20);
+  });
+
+  it('gives an account without deferrals the whole curve value', async () => {
+    const account = await warmingAccountAfterTenSends(0);
+    expect(Number((await database.db.selectFrom('sender_accounts').select('deferral_rate_pct').where('id', '=', account.id).executeTakeFirstOrThrow()).deferral_rate_pct)).toBe(0);
+    const used = await usedToday(account.id);
+    expect(await claimAll(account.id, claimSettings(50))).toBe(40 - used);
   });
 });
 
