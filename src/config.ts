@@ -131,6 +131,12 @@ export interface Config extends Tunables {
   pm2Home: string | undefined;
   /** Password of the embedded Postgres superuser (only used without DATABASE_URL). */
   embeddedPostgresPassword: string;
+  /**
+   * The environment a send worker needs for its own loadConfig() to arrive at this same
+   * configuration. Workers get only this (plus DATABASE_URL), not the server's whole
+   * environment: PM2 keeps a copy of every app's environment, 1,200 times over.
+   */
+  workerEnv: Record<string, string>;
 }
 
 /** A configuration problem found at start; main prints its message as one line. */
@@ -225,5 +231,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     credentialKeys,
     pm2Home: e.PM2_HOME,
     embeddedPostgresPassword: generated.embeddedPostgresPassword,
+    workerEnv: {
+      DATA_DIR: dataDir,
+      BASE_URL: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+      LOG_LEVEL: e.LOG_LEVEL,
+      NODE_ID: e.NODE_ID ?? generated.nodeId,
+      ...(e.CONFIG_FILE ? { CONFIG_FILE: path.resolve(e.CONFIG_FILE) } : {}),
+      // Set only when the operator set them; otherwise workers read the same DATA_DIR secrets.
+      ...(e.JWT_SECRET ? { JWT_SECRET: e.JWT_SECRET } : {}),
+      ...(e.CREDENTIALS_KEYS ? { CREDENTIALS_KEYS: e.CREDENTIALS_KEYS } : {}),
+    },
   };
 }

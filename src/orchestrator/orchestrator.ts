@@ -28,7 +28,7 @@ import { findNodes } from './node.repository';
 import { Pm2Supervisor, terminateOrphans, WORKER_MARKER_VAR, type WorkerProcess } from './pm2-supervisor';
 import { isProcessAlive, readEnvironVariable } from './proc-stats';
 import { hasQuotaLeft } from './quota';
-import { countRecentRestarts, listHeartbeats, listHeartbeatsOfNode, markAccountCrashed, recordWorkerRestart } from './worker.repository';
+import { countRecentRestarts, listHeartbeats, listHeartbeatsOfNode, listPoolAccountIds, markAccountCrashed, recordHeartbeats, recordWorkerRestart } from './worker.repository';
 
 export const ORCHESTRATOR_CHANNEL = 'outreach_orchestrator';
 const HOUR_MS = 3_600_000;
@@ -76,6 +76,9 @@ export class Orchestrator {
   private readonly stopping = new Set<string>();
   private lastProcesses: WorkerProcess[] = [];
   private lastReconcileAt: Date | undefined;
+  /** Heartbeats received over IPC since the last flush, newest per account. */
+  private readonly pendingBeats = new Map<string, { state: string; sent: number; beatAt: Date }>();
+  private beatFlushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: OrchestratorOptions) {
     this.config = options.config;
@@ -86,14 +89,7 @@ export class Orchestrator {
       pm2Home: this.config.pm2Home,
       scriptPath: options.workerScript ?? path.join(PROJECT_ROOT, 'dist', 'workers', 'send-worker.js'),
       cwd: PROJECT_ROOT,
-      env: {
-        DATABASE_URL: options.connectionString,
-        NODE_ID: this.config.nodeId,
-        DATA_DIR: this.config.dataDir,
-        LOG_LEVEL: this.config.logLevel,
-        ...(this.config.pm2Home ? { PM2_HOME: this.config.pm2Home } : {}),
-        ...options.workerEnv,
-      },
+      env: { ...this.config.workerEnv, DATABASE_URL: options.connectionString, ...options.workerEnv },
       logMode: o.workerLogs,
       logDir: path.join(this.config.dataDir, 'logs'),
       startBatchSize: o.startBatchSize,
@@ -121,6 +117,8 @@ export class Orchestrator {
     this.checkFdLimit(this.leases.ownedIds().length);
     if (this.options.listen !== false) await this.listen();
     this.scheduleReconcile(0);
+    this.beatFlushTimer = setInterval(() => void this.flushHeartbeats(), this.config.orchestrator.heartbeatIntervalMs);
+    this.beatFlushTimer.unref();
     this.logger.info('orchestrator started', { node: this.config.nodeId, pm2Home: this.supervisor.pm2Home, accounts: this.leases.ownedIds().length });
   }
 
@@ -361,17 +359,36 @@ export class Orchestrator {
   }
 
   private onNotification(payload: string | undefined): void {
-    let change: { table?: string; id?: string; status?: string } = {};
+    let change: { table?: string; id?: string; status?: string; campaigns?: string[] | null } = {};
     try {
       change = JSON.parse(payload ?? '{}') as typeof change;
     } catch {
       // a malformed payload still means "something changed"
     }
     this.requestReconcile();
-    // A campaign (re)started: running workers may have been sleeping for lack of work.
-    if (change.table === 'campaigns' && change.status === 'running') {
-      for (const proc of this.lastProcesses) if (proc.status === 'online') void this.supervisor.nudge(proc.pmId).catch(() => undefined);
+    // Waiting workers do not poll: wake those that may have work now.
+    if (change.table === 'campaigns' && change.status === 'running' && change.id) void this.nudgePools([change.id]);
+    if (change.table === 'email_queue') void this.nudgePools(Array.isArray(change.campaigns) ? change.campaigns : undefined);
+  }
+
+  /** Nudges the running workers of these campaigns' sender pools (all of them when undefined). */
+  private async nudgePools(campaignIds: string[] | undefined): Promise<void> {
+    try {
+      const accounts = campaignIds ? new Set(await listPoolAccountIds(this.db, campaignIds)) : undefined;
+      for (const proc of this.lastProcesses) {
+        if (proc.status === 'online' && (!accounts || accounts.has(proc.accountId))) await this.supervisor.nudge(proc.pmId).catch(() => undefined);
+      }
+    } catch (error) {
+      this.logger.warn('nudging workers failed', { error: (error as Error).message });
     }
+  }
+
+  private async flushHeartbeats(): Promise<void> {
+    if (this.pendingBeats.size === 0) return;
+    const pids = new Map(this.lastProcesses.map((p) => [p.accountId, p.pid > 0 ? p.pid : null]));
+    const beats = [...this.pendingBeats].map(([accountId, beat]) => ({ accountId, pid: pids.get(accountId) ?? null, ...beat }));
+    this.pendingBeats.clear();
+    await recordHeartbeats(this.db, this.config.nodeId, beats).catch((error: unknown) => this.logger.warn('writing heartbeats failed', { error: (error as Error).message }));
   }
 
   /** Worker process messages (heartbeat/status) and exits, relayed from PM2's bus. */
@@ -380,6 +397,10 @@ export class Orchestrator {
       const state = typeof message.state === 'string' ? message.state : undefined;
       const previous = this.lastMessage.get(accountId);
       this.lastMessage.set(accountId, { atMs: Date.now(), state: state ?? previous?.state });
+      if (message.type === 'heartbeat' && state) {
+        const at = typeof message.at === 'string' ? new Date(message.at) : new Date();
+        this.pendingBeats.set(accountId, { state, sent: typeof message.sent === 'number' ? message.sent : 0, beatAt: Number.isNaN(at.getTime()) ? new Date() : at });
+      }
     });
     this.supervisor.onExit(() => this.requestReconcile());
   }
@@ -397,6 +418,7 @@ export class Orchestrator {
     this.stopped = true;
     clearTimeout(this.reconcileTimer);
     clearTimeout(this.listenRetry);
+    clearInterval(this.beatFlushTimer);
     for (const timer of this.backoffTimers) clearTimeout(timer);
     await this.running?.catch(() => undefined);
     await this.leases.stop(false);

@@ -15,6 +15,7 @@ import pm2Module from 'pm2';
 import type { Logger } from '../logger';
 import { SUPERVISOR_PID_FLAG } from './parent-watch';
 import { isProcessAlive, readEnvironVariable } from './proc-stats';
+import { WORKER_NODE_ARGS, WORKER_RUNTIME_ENV } from './worker-runtime';
 
 export const WORKER_NAMESPACE = 'outreach-workers';
 /** Set in every worker's environment so an orphan can be told from an unrelated process that got its pid. */
@@ -242,6 +243,7 @@ export class Pm2Supervisor {
       args: ['--account', account.id, SUPERVISOR_PID_FLAG, String(process.pid)],
       cwd: this.options.cwd,
       interpreter: process.execPath,
+      node_args: [...WORKER_NODE_ARGS],
       exec_mode: 'fork',
       instances: 1,
       autorestart: false,
@@ -254,7 +256,9 @@ export class Pm2Supervisor {
       out_file: logFile,
       error_file: logFile,
       merge_logs: true,
-      env: { ...this.options.env, [WORKER_MARKER_VAR]: account.id, disable_source_map_support: 'true' },
+      // Only the environment given, not the server's: PM2 holds and lists every app's copy.
+      filter_env: true,
+      env: { ...WORKER_RUNTIME_ENV, ...this.options.env, [WORKER_MARKER_VAR]: account.id, disable_source_map_support: 'true' },
     };
   }
 

@@ -124,3 +124,35 @@ export async function markAccountCrashed(
     return true;
   });
 }
+
+/**
+ * Writes the heartbeats workers sent over IPC while waiting (they do not connect just to say
+ * they are alive), all in one statement. A newer row written by the worker itself wins.
+ */
+export async function recordHeartbeats(
+  db: DbOrTx,
+  nodeId: string,
+  beats: { accountId: string; pid: number | null; state: string; sent: number; beatAt: Date }[],
+): Promise<void> {
+  if (beats.length === 0) return;
+  await db
+    .insertInto('worker_heartbeats')
+    .values(beats.map((b) => ({ account_id: b.accountId, node_id: nodeId, pid: b.pid, state: b.state, details: JSON.stringify({ sent: b.sent }), beat_at: b.beatAt })))
+    .onConflict((oc) =>
+      oc.column('account_id').doUpdateSet((eb) => ({
+        node_id: eb.ref('excluded.node_id'),
+        pid: sql<number | null>`coalesce(excluded.pid, worker_heartbeats.pid)`,
+        state: eb.ref('excluded.state'),
+        details: eb.ref('excluded.details'),
+        beat_at: eb.ref('excluded.beat_at'),
+      })).where('worker_heartbeats.beat_at', '<', (eb) => eb.ref('excluded.beat_at')),
+    )
+    .execute();
+}
+
+/** Accounts in the sender pools of these campaigns (to nudge when their rows are queued). */
+export async function listPoolAccountIds(db: DbOrTx, campaignIds: string[]): Promise<string[]> {
+  if (campaignIds.length === 0) return [];
+  const rows = await db.selectFrom('campaign_senders').select('account_id').distinct().where('campaign_id', 'in', campaignIds).execute();
+  return rows.map((r) => r.account_id);
+}

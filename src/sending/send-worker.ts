@@ -7,6 +7,11 @@
  *              handed to the transport are released) → stopped
  *            → inactive (account missing, suspended, disabled or manually paused: exits)
  *
+ * Heartbeats: a row in worker_heartbeats, written on the way into each claim (the worker is
+ * connected then anyway) at most every heartbeat interval; while waiting, an IPC message to
+ * the parent instead, which the orchestrator writes for all its workers in one statement.
+ * Waiting ends at the wait's deadline or on a nudge (new work, campaign started).
+ *
  * Everything outside comes in as dependencies (database, transport, clock, logger), so tests
  * run this loop against real Postgres and a real SMTP peer with a controllable clock.
  * A row is `sending` only between "about to hand to the transport" and "result recorded".
@@ -129,7 +134,8 @@ export class SendWorker {
           const now = clock.now().getTime();
           const untilMs = claim.until ? Math.max(0, claim.until.getTime() - now) : settings.idlePollMs;
           this.setState('waiting', claim.reason, claim.until);
-          await this.sleep(Math.min(untilMs, settings.idlePollMs));
+          // idlePollMs is only a safety net: new work and state changes come as nudges.
+          await this.wait(Math.min(untilMs, settings.idlePollMs));
           continue;
         }
         this.setState('sending');
@@ -227,12 +233,34 @@ export class SendWorker {
     });
   }
 
-  private async sleep(ms: number): Promise<void> {
-    if (this.stopping) return;
-    // Heartbeats continue while waiting a long time (cool-down, next day's window).
-    const slice = Math.min(ms, this.deps.settings.heartbeatIntervalMs);
-    await this.deps.clock.sleep(slice, this.wake.signal);
-    if (this.wake.signal.aborted) this.wake = new AbortController();
+  /**
+   * Waits `ms`, or less when nudged or stopped, without touching the database: a fleet of
+   * idle workers must cost (almost) nothing. Liveness goes to the parent over IPC every
+   * heartbeat interval (the orchestrator persists it in batches); a worker with no parent
+   * (started by hand) writes its heartbeat row itself.
+   */
+  private async wait(ms: number): Promise<void> {
+    const { clock, settings } = this.deps;
+    const deadline = clock.now().getTime() + ms;
+    while (!this.stopping) {
+      const remaining = deadline - clock.now().getTime();
+      if (remaining <= 0) return;
+      await clock.sleep(Math.min(remaining, settings.heartbeatIntervalMs), this.wake.signal);
+      if (this.wake.signal.aborted) {
+        this.wake = new AbortController();
+        return;
+      }
+      if (clock.now().getTime() < deadline) await this.beatWhileWaiting();
+    }
+  }
+
+  private async beatWhileWaiting(): Promise<void> {
+    if (this.deps.notify) this.beatToParent(this.deps.clock.now());
+    else await this.heartbeat(true).catch((error: unknown) => this.deps.logger.warn('heartbeat failed', { error: (error as Error).message }));
+  }
+
+  private beatToParent(now: Date): void {
+    this.deps.notify?.({ type: 'heartbeat', accountId: this.accountId, state: this.state, sent: this.sent, at: now.toISOString() });
   }
 
   private setState(state: WorkerState, reason?: string, until?: Date): void {
@@ -255,6 +283,6 @@ export class SendWorker {
       details: { sent: this.sent },
       now,
     });
-    this.deps.notify?.({ type: 'heartbeat', accountId: this.accountId, state: this.state, sent: this.sent, at: now.toISOString() });
+    this.beatToParent(now);
   }
 }
