@@ -63,6 +63,7 @@ const tunablesSchema = z.strictObject({
     heartbeatIntervalMs: positiveInt,
     heartbeatStaleMs: positiveInt,
     startBatchSize: positiveInt,
+    startConcurrency: positiveInt,
     maxRestartsPerHour: nonNegativeInt,
     nodeLeaseMs: positiveInt,
     restartBackoffBaseMs: positiveInt,

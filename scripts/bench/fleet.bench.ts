@@ -39,7 +39,10 @@ export async function run(context: BenchContext): Promise<Record<string, number>
         configFile,
         JSON.stringify({
           // Long reconcile interval: workers that ran out of work stay up for the idle figure.
-          orchestrator: { reconcileIntervalMs: 3_600_000, workerLogs: 'none', startBatchSize: 20, heartbeatStaleMs: 3_600_000 },
+          orchestrator: { reconcileIntervalMs: 3_600_000, workerLogs: 'none', heartbeatStaleMs: 3_600_000 },
+          // Limits shared by all accounts lifted: 2,400 emails to two recipient domains would
+          // otherwise stop at recipientDomainDailyLimit (500 per domain) long before the end.
+          sending: { recipientDomainDailyLimit: 100_000_000, senderDomainDailyLimit: 100_000_000, globalPerMinute: 100_000_000 },
         }),
       );
       const config = loadConfig({ ...process.env, DATA_DIR: path.join(tempDir, 'data'), PM2_HOME: path.join(tempDir, 'pm2'), NODE_ID: 'bench', CONFIG_FILE: configFile, LOG_LEVEL: 'warn' });

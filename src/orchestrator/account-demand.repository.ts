@@ -20,6 +20,8 @@ export interface AccountDemand {
   warmupCurve: string | null;
   warmupStartedOn: string | null;
   healthScore: number;
+  /** Deferred share (0–100) of recent attempts: slows warm-up (see sending/warmup.ts). */
+  deferralRatePct: number;
   /** Queue rows this account could claim now or within `horizonMs` (or already holds). */
   hasWork: boolean;
   /**
@@ -45,11 +47,12 @@ export async function listAccountDemand(db: DbOrTx, accountIds: string[], horizo
     warmup_curve: string | null;
     warmup_started_on: string | null;
     health_score: number;
+    deferral_rate_pct: number;
     has_work: boolean;
     sent_today: number;
   }>`
     select a.id, a.client_id, a.email, a.status, a.pause_reason, a.probe_pending, a.time_zone, a.daily_limit, a.warmup_enabled,
-      a.warmup_curve, a.warmup_started_on, a.health_score,
+      a.warmup_curve, a.warmup_started_on, a.health_score, a.deferral_rate_pct,
       (
         exists (
           select 1 from email_queue q
@@ -87,6 +90,7 @@ export async function listAccountDemand(db: DbOrTx, accountIds: string[], horizo
     warmupCurve: r.warmup_curve,
     warmupStartedOn: r.warmup_started_on,
     healthScore: Number(r.health_score),
+    deferralRatePct: Number(r.deferral_rate_pct),
     hasWork: r.has_work,
     sentToday: r.sent_today,
   }));

@@ -93,6 +93,7 @@ export class Orchestrator {
       logMode: o.workerLogs,
       logDir: path.join(this.config.dataDir, 'logs'),
       startBatchSize: o.startBatchSize,
+      startConcurrency: o.startConcurrency,
       stopTimeoutMs: o.workerStopTimeoutMs,
       logger: this.logger,
     });

@@ -51,6 +51,8 @@ export interface SupervisorOptions {
   logMode: 'file' | 'none';
   logDir: string;
   startBatchSize: number;
+  /** Batches started at the same time. */
+  startConcurrency: number;
   stopTimeoutMs: number;
   logger: Logger;
 }
@@ -264,8 +266,11 @@ export class Pm2Supervisor {
 
   /**
    * Starts workers in batches of `startBatchSize` (all of a batch in one call, so PM2 lists
-   * its processes once per batch, not once per worker). A batch's failure is logged and the
-   * rest go on; `shouldContinue` lets the caller stop between batches (e.g. lease lost).
+   * its processes once per batch, not once per worker), `startConcurrency` batches at a time:
+   * one batch at a time leaves the daemon waiting on each spawn, while unbounded parallel
+   * starts exhaust its file descriptors and crash it (DESIGN, measured facts). A batch's
+   * failure is logged and the rest go on; `shouldContinue` lets the caller stop between
+   * batches (e.g. lease lost).
    */
   async startWorkers(
     accounts: { id: string; email?: string | null }[],
@@ -274,9 +279,12 @@ export class Pm2Supervisor {
     await this.ensureConnected(true);
     const api = this.requireApi();
     const started: string[] = [];
-    for (let i = 0; i < accounts.length; i += this.options.startBatchSize) {
-      const batch = accounts.slice(i, i + this.options.startBatchSize).filter((a) => shouldContinue(a.id));
-      if (batch.length === 0) continue;
+    const batches: { id: string; email?: string | null }[][] = [];
+    for (let i = 0; i < accounts.length; i += this.options.startBatchSize) batches.push(accounts.slice(i, i + this.options.startBatchSize));
+    let daemonLost = false;
+    const startBatch = async (candidates: { id: string; email?: string | null }[]) => {
+      const batch = candidates.filter((a) => shouldContinue(a.id));
+      if (batch.length === 0 || daemonLost) return;
       try {
         const byName = new Map(batch.map((a) => [workerName(a), a.id]));
         const procs = await promisify<Pm2ProcessDescription[]>((cb) => api.start({ apps: batch.map((a) => this.appConfig(a)) }, cb));
@@ -290,9 +298,13 @@ export class Pm2Supervisor {
         }
       } catch (error) {
         this.options.logger.error('starting a batch of workers failed', { accounts: batch.map((a) => a.id), error: (error as Error).message });
-        if (!this.isDaemonAlive()) break;
+        if (!this.isDaemonAlive()) daemonLost = true;
       }
-    }
+    };
+    const lanes = Array.from({ length: Math.min(this.options.startConcurrency, batches.length) }, async () => {
+      for (let batch = batches.shift(); batch; batch = batches.shift()) await startBatch(batch);
+    });
+    await Promise.all(lanes);
     return started;
   }
 

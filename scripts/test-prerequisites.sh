@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages the tests talk to as real peers, installed when missing (run by `npm test`
+# through pretest, and by .ci/run): Dovecot is the IMAP server of the Sent-mail lookup tests
+# (test/peers/imap-peer.ts). Needs root and apt-get to install; otherwise says what to install.
+set -uo pipefail
+missing=()
+dpkg -s dovecot-imapd >/dev/null 2>&1 || missing+=(dovecot-imapd)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "test prerequisites missing: ${missing[*]} (Debian packages; install them with apt-get as root)" >&2
+  exit 1
+fi
+echo "installing test prerequisites: ${missing[*]}"
+{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } || {
+  echo "could not install ${missing[*]}" >&2
+  exit 1
+}
