@@ -4,22 +4,38 @@
  * memory is mostly the code it loaded. One tree-shaken, minified file is less source text for
  * V8 to hold, and one file read instead of hundreds at every start (the fleet's spawn time).
  *
- * Left out of the bundle and loaded from node_modules only by the workers that need them:
- * the Gmail client (Gmail accounts), imapflow (reconciling over IMAP), and pg-native (pg's
- * optional native driver, never installed). A linked source map sits beside the bundle for
+ * The Gmail transport and its client are a second bundle beside it, loaded by Gmail workers
+ * only. Left out of both and loaded from node_modules where needed: imapflow (reconciling
+ * over IMAP) and pg-native (pg's optional native driver, never installed). A linked source map sits beside the bundle for
  * reading stack traces (`node --enable-source-maps`); workers do not load it.
  */
 import path from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { PROJECT_ROOT } from '../src/config';
 
-export const WORKER_BUNDLE_EXTERNALS = ['@googleapis/gmail', 'imapflow', 'pg-native'];
+export const WORKER_BUNDLE_EXTERNALS = ['imapflow', 'pg-native'];
 
-async function main(): Promise<void> {
+/**
+ * The Gmail transport is its own bundle (with the Gmail client, minified), loaded by Gmail
+ * workers only: in the worker bundle its require stays a require of that file.
+ */
+const gmailTransportAsSibling: Plugin = {
+  name: 'gmail-transport-as-sibling',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/gmail\.transport$/ }, (args) =>
+      args.importer.endsWith(path.join('transports', 'load-transport.ts')) ? { path: './gmail.transport.js', external: true } : undefined,
+    );
+  },
+};
+
+const BANNED_INPUTS = ['node_modules/zod/v4/classic/', 'node_modules/winston/', 'node_modules/googleapis/'];
+
+async function bundle(entry: string, outName: string, plugins: Plugin[]): Promise<void> {
+  const outfile = path.join(PROJECT_ROOT, 'dist', 'workers', outName);
   const result = await build({
     absWorkingDir: PROJECT_ROOT,
-    entryPoints: [path.join(PROJECT_ROOT, 'workers', 'send-worker.ts')],
-    outfile: path.join(PROJECT_ROOT, 'dist', 'workers', 'send-worker.js'),
+    entryPoints: [path.join(PROJECT_ROOT, entry)],
+    outfile,
     allowOverwrite: true,
     bundle: true,
     platform: 'node',
@@ -28,16 +44,21 @@ async function main(): Promise<void> {
     minify: true,
     sourcemap: 'linked',
     external: WORKER_BUNDLE_EXTERNALS,
+    plugins,
     logLevel: 'warning',
     metafile: true,
   });
-  const output = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('send-worker.js'));
-  const banned = ['node_modules/zod/v4/classic/', 'node_modules/winston/', 'node_modules/googleapis/'];
+  const output = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith(outName));
   const inputs = Object.keys(output?.[1].inputs ?? {});
-  const leaked = banned.filter((prefix) => inputs.some((input) => input.includes(prefix)));
+  const leaked = BANNED_INPUTS.filter((prefix) => inputs.some((input) => input.includes(prefix)));
   // A worker that pulls these in costs the fleet gigabytes; fail the build rather than ship it.
-  if (leaked.length > 0) throw new Error(`send-worker bundle must not contain ${leaked.join(', ')}`);
-  process.stdout.write(`send-worker bundle: ${((output?.[1].bytes ?? 0) / 1024).toFixed(0)} KB\n`);
+  if (leaked.length > 0) throw new Error(`${outName} must not contain ${leaked.join(', ')}`);
+  process.stdout.write(`${outName}: ${((output?.[1].bytes ?? 0) / 1024).toFixed(0)} KB\n`);
+}
+
+async function main(): Promise<void> {
+  await bundle('workers/send-worker.ts', 'send-worker.js', [gmailTransportAsSibling]);
+  await bundle('src/transports/gmail.transport.ts', 'gmail.transport.js', []);
 }
 
 main().catch((error: unknown) => {

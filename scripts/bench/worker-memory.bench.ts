@@ -1,7 +1,8 @@
 /**
  * worker_pss_mb_smtp / worker_pss_mb_gmail: proportional set size (PSS, /proc/PID/smaps_rollup)
- * of an idle compiled send-worker of each kind: started, its account loaded, its transport
- * built, at least one claim made (nothing is due), then left idle. PSS, not RSS: code pages
+ * of an idle compiled send-worker of each kind, started as the orchestrator starts it (same
+ * node flags and environment, worker-runtime.ts): its account loaded, its transport built, one
+ * claim made (nothing is due), then waiting for work (where it compacts its memory first). PSS, not RSS: code pages
  * shared between workers are split between them, so the figure is the mean over FLEET idle
  * workers of the kind running side by side (production runs hundreds); the PSS of a single
  * worker with no sibling is logged too.
@@ -21,7 +22,8 @@ import type { BenchContext } from './registry';
 
 export const name = 'worker-memory';
 
-const IDLE_SETTLE_MS = 3_000;
+/** Longer than the worker's compaction delay after it starts waiting (send-worker.ts). */
+const IDLE_SETTLE_MS = 5_000;
 /** Workers of one kind measured together: in production hundreds share the same code pages. */
 const FLEET = 8;
 
@@ -41,14 +43,21 @@ async function measure(db: Db, url: string, accountIds: string[], env: Record<st
     }),
   );
   try {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const beats = await db.selectFrom('worker_heartbeats').select('state').where('account_id', 'in', accountIds).execute();
-      if (beats.length === accountIds.length && beats.every((b) => b.state === 'waiting')) break;
-      if (children.some((c) => c.exitCode !== null)) throw new Error('a worker exited before going idle');
-      if (Date.now() > deadline) throw new Error('workers did not go idle within 60 s');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // A worker reports its state changes to its parent over IPC, as it does to the orchestrator.
+    const waiting = children.map(
+      (child) =>
+        new Promise<void>((resolve, reject) => {
+          child.on('message', (message: { type?: string; state?: string }) => {
+            if (message.type === 'status' && message.state === 'waiting') resolve();
+          });
+          child.once('exit', (code) => reject(new Error(`a worker exited (code ${code}) before going idle`)));
+        }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('workers did not go idle within 60 s')), 60_000);
+    });
+    await Promise.race([Promise.all(waiting), timeout]).finally(() => clearTimeout(timer));
     await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
     return children.map((child) => pssKb(child.pid as number) / 1024);
   } finally {
@@ -65,8 +74,8 @@ export async function run(context: BenchContext): Promise<Record<string, number>
   const key = crypto.randomBytes(32);
   const cipher = createCredentialCipher([{ id: keyId, key }]);
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-worker-mem-'));
-  // Heartbeats every second so "went idle" is seen at once.
-  fs.writeFileSync(path.join(tempDir, 'config.json'), JSON.stringify({ orchestrator: { heartbeatIntervalMs: 1000 }, sending: { idlePollMs: 1000 } }));
+  // The default tunables: an idle worker waits sending.idlePollMs (5 min) for a nudge.
+  fs.writeFileSync(path.join(tempDir, 'config.json'), JSON.stringify({}));
   // Created once here: workers starting together would otherwise race to create it.
   loadOrCreateGeneratedSecrets(path.join(tempDir, 'data'));
   const env = {

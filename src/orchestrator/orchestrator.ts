@@ -376,8 +376,11 @@ export class Orchestrator {
   private async nudgePools(campaignIds: string[] | undefined): Promise<void> {
     try {
       const accounts = campaignIds ? new Set(await listPoolAccountIds(this.db, campaignIds)) : undefined;
-      for (const proc of this.lastProcesses) {
-        if (proc.status === 'online' && (!accounts || accounts.has(proc.accountId))) await this.supervisor.nudge(proc.pmId).catch(() => undefined);
+      // Not lastProcesses: it was listed before the last reconcile started its workers, and a
+      // worker missed here would wait for its idle poll. A process that is not online just
+      // fails the nudge.
+      for (const worker of this.supervisor.knownWorkers()) {
+        if (!accounts || accounts.has(worker.accountId)) await this.supervisor.nudge(worker.pmId).catch(() => undefined);
       }
     } catch (error) {
       this.logger.warn('nudging workers failed', { error: (error as Error).message });

@@ -149,6 +149,14 @@ export class Pm2Supervisor {
   /** pm_id → account, filled from list() and start(): bus packets name only the pm_id. */
   private readonly accountByPmId = new Map<number, string>();
 
+  /**
+   * Every worker this supervisor started or listed and has not stopped, as of now: unlike a
+   * list() taken at the start of a reconcile, it includes the workers that reconcile started.
+   */
+  knownWorkers(): { pmId: number; accountId: string }[] {
+    return [...this.accountByPmId].map(([pmId, accountId]) => ({ pmId, accountId }));
+  }
+
   onMessage(listener: (message: WorkerMessage) => void): void {
     this.messageListeners.push(listener);
   }

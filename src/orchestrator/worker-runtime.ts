@@ -6,9 +6,11 @@
  * - `--max-semi-space-size=1`: V8's young generation grows to 2 × 16 MB under allocation
  *   bursts and keeps the pages; a worker allocates little, and 1 MB semi-spaces cost it only
  *   a few more (cheap) scavenges.
+ * - `--expose-gc`: a worker about to wait a long time runs a few full GCs so V8 flushes the
+ *   bytecode it no longer runs (workers/send-worker.ts, compactMemory).
  * - `MALLOC_TRIM_THRESHOLD_`: glibc keeps freed heap (most of it from compiling the code at
  *   start) unless the free top exceeds 128 KB; a lower threshold hands it back to the kernel.
  */
-export const WORKER_NODE_ARGS: readonly string[] = ['--max-semi-space-size=1'];
+export const WORKER_NODE_ARGS: readonly string[] = ['--max-semi-space-size=1', '--expose-gc'];
 
 export const WORKER_RUNTIME_ENV: Readonly<Record<string, string>> = { MALLOC_TRIM_THRESHOLD_: '65536' };
