@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   // A worker whose supervisor (the PM2 daemon) died must not go on sending unsupervised.
   const supervisorPid = supervisorPidFromArgs(process.argv);
   const stopWatching =
-    supervisorPid !== undefined || process.send ? watchParent({ supervisorPid, onLost: (reason) => stop(`supervisor lost (${reason})`) }) : () => undefined;
+    supervisorPid !== undefined || process.send ? watchParent({ supervisorPid, intervalMs: config.orchestrator.heartbeatIntervalMs, onLost: (reason) => stop(`supervisor lost (${reason})`) }) : () => undefined;
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('message', (message: unknown) => {

@@ -26,7 +26,7 @@ export interface AccountDemand {
   hasWork: boolean;
   /**
    * Sends counted against today's account limit (the sending engine's 'account'/'day'
-   * counter, reserved at claim time; its day is the UTC day).
+   * counter, reserved at claim time; its day is the account's local day, see sending/limits.ts).
    */
   sentToday: number;
 }
@@ -70,11 +70,20 @@ export async function listAccountDemand(db: DbOrTx, accountIds: string[], horizo
         )
       ) as has_work,
       coalesce((
+        -- The counter of the current local day. Its start comes from the engine
+        -- (startOfLocalDay): where clocks fall back across midnight it is the first midnight,
+        -- an hour before the one Postgres picks, so take the latest counter started by now and
+        -- after the day before (which started at least 23 h earlier).
         select rc.count from rate_counters rc
         where rc.scope = 'account' and rc.scope_key = a.id::text and rc.window_kind = 'day'
-          and rc.window_start = date_trunc('day', now() at time zone 'UTC') at time zone 'UTC'
+          and rc.window_start <= now()
+          and rc.window_start > (date_trunc('day', now() at time zone z.zone) at time zone z.zone) - interval '2 hours'
+        order by rc.window_start desc
+        limit 1
       ), 0)::int as sent_today
     from sender_accounts a
+    -- An unknown zone counts as UTC, as in the engine (sending-window.ts zoneOrUtc).
+    cross join lateral (select coalesce(safe_time_zone(a.time_zone), 'UTC') as zone) z
     where a.id in (${sql.join(accountIds)})
     order by a.id`.execute(db);
   return rows.map((r) => ({

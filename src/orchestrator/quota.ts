@@ -17,6 +17,7 @@ export function effectiveDailyLimit(account: AccountDemand, warmup: Tunables['wa
       warmup_enabled: account.warmupEnabled,
       warmup_curve: account.warmupCurve,
       warmup_started_on: account.warmupStartedOn,
+      time_zone: account.timeZone,
       deferral_rate_pct: account.deferralRatePct,
     },
     warmup,

@@ -100,7 +100,7 @@ async function claimInTransaction(tx: DbOrTx, accountId: string, now: Date, sett
   const providerOpen = await openUntil(tx, 'provider', providerKey(account.transport, account.transport_settings), now);
   if (providerOpen) return wait('provider_breaker_open', providerOpen);
 
-  const windows = windowStarts(now);
+  const windows = windowStarts(now, account.time_zone);
   const senderDomain = senderDomainOf(account.email);
   const limits: ScopeLimits = {
     accountId,
@@ -128,7 +128,7 @@ async function claimInTransaction(tx: DbOrTx, accountId: string, now: Date, sett
       binding = counter;
     }
   }
-  if (headroom <= 0 && binding) return wait(`limit:${binding.scope}/${binding.windowKind}`, windowEnd(binding.windowKind, now));
+  if (headroom <= 0 && binding) return wait(`limit:${binding.scope}/${binding.windowKind}`, windowEnd(binding, now, account.time_zone));
 
   const oneAtATime = probe || account.min_gap_seconds > 0;
   const want = Math.min(headroom, oneAtATime ? 1 : settings.batchSize);

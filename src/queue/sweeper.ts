@@ -37,16 +37,12 @@ export interface SweepReport {
   lookupFailed: number;
 }
 
-async function accountEmail(db: DbOrTx, accountId: string | null): Promise<string> {
-  if (!accountId) return '';
-  const row = await db.selectFrom('sender_accounts').select('email').where('id', '=', accountId).executeTakeFirst();
-  return row?.email ?? '';
-}
-
 async function releaseFor(tx: DbOrTx, row: TransitionedRow): Promise<void> {
   const accountId = row.claimed_by_account_id;
   if (!accountId) return;
-  await releaseReservation(tx, row, { accountId, accountEmail: await accountEmail(tx, accountId) });
+  // The zone keys the account's day counter (limits.ts).
+  const account = await tx.selectFrom('sender_accounts').select(['email', 'time_zone']).where('id', '=', accountId).executeTakeFirst();
+  await releaseReservation(tx, row, { accountId, accountEmail: account?.email ?? '', accountTimeZone: account?.time_zone ?? 'UTC' });
 }
 
 export async function sweepExpiredLeases(db: Db, now: Date, options: SweepOptions): Promise<SweepReport> {

@@ -29,6 +29,8 @@ export interface ClaimAccount {
   warmup_enabled: boolean;
   warmup_curve: string | null;
   warmup_started_on: string | null;
+  /** IANA zone: the account's day (daily limit, warm-up day) runs midnight to midnight here. */
+  time_zone: string;
   health_score: number;
   deferral_rate_pct: number;
   next_send_at: Date | null;
@@ -42,7 +44,7 @@ export interface ClaimAccount {
 export async function loadAccountForClaim(db: DbOrTx, accountId: string, lock: boolean): Promise<ClaimAccount | undefined> {
   const result = await sql<ClaimAccount>`
     select a.id, a.client_id, a.email, a.display_name, a.transport, a.transport_settings, a.status, a.pause_reason, a.paused_until, a.probe_pending,
-           a.daily_limit, a.hourly_limit, a.min_gap_seconds, a.warmup_enabled, a.warmup_curve, a.warmup_started_on,
+           a.daily_limit, a.hourly_limit, a.min_gap_seconds, a.warmup_enabled, a.warmup_curve, a.warmup_started_on, a.time_zone,
            a.health_score, a.deferral_rate_pct, a.next_send_at, a.resumed_at, a.created_at,
            cl.daily_limit as client_daily_limit,
            (select d.daily_limit from sender_domains d where lower(d.domain) = lower(split_part(a.email, '@', 2))) as sender_domain_daily_limit

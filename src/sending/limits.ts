@@ -10,12 +10,17 @@
  *   campaign / day, client / day     campaigns.daily_limit, clients.daily_limit (none when null)
  *   global / minute                  sending.globalPerMinute
  *
- * Day, hour and minute windows are UTC.
+ * The account's day runs from midnight to midnight in the account's time zone
+ * (sender_accounts.time_zone), like its warm-up day: a mailbox's day is its owner's day. Every
+ * other day window (sender domain, recipient domain, campaign, client) is the UTC day: those
+ * limits are shared by accounts in different zones. Hour and minute windows are absolute.
+ * An account zone Intl does not know counts as UTC (the API accepts only known zones).
  * Effective daily limit = min(configured, warm-up curve(day), health factor × configured), where
  * the warm-up value is cut by warmup.deferralSlowdownPct while the account's recent deferral
  * rate is high (warmup.ts). All of it comes from the account row the claim already locks.
  */
 import type { RateScope, RateWindow } from '../db/database';
+import { startOfLocalDay, startOfNextLocalDay, zoneOrUtc } from './sending-window';
 import { warmupDailyLimit, type WarmupAccount, type WarmupSettings } from './warmup';
 
 export interface CounterKey {
@@ -30,25 +35,35 @@ export interface CounterLimit extends CounterKey {
 }
 
 export interface WindowStarts {
+  /** UTC day: sender-domain, recipient-domain, campaign and client limits. */
   day: Date;
+  /** The account's local day: the account's daily limit. */
+  accountDay: Date;
   hour: Date;
   minute: Date;
 }
 
-export function windowStarts(now: Date): WindowStarts {
+export function windowStarts(now: Date, accountTimeZone = 'UTC'): WindowStarts {
   const t = now.getTime();
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const zone = zoneOrUtc(accountTimeZone);
   return {
-    day: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())),
+    day,
+    accountDay: zone === 'UTC' ? day : startOfLocalDay(now, zone),
     hour: new Date(t - (t % 3_600_000)),
     minute: new Date(t - (t % 60_000)),
   };
 }
 
-/** When the window of `kind` that contains `now` ends. */
-export function windowEnd(kind: RateWindow, now: Date): Date {
+/** When the window of `counter` that contains `now` ends: the account's day ends at its next local midnight. */
+export function windowEnd(counter: Pick<CounterKey, 'scope' | 'windowKind'>, now: Date, accountTimeZone = 'UTC'): Date {
   const starts = windowStarts(now);
-  if (kind === 'day') return new Date(starts.day.getTime() + 86_400_000);
-  if (kind === 'hour') return new Date(starts.hour.getTime() + 3_600_000);
+  if (counter.windowKind === 'day') {
+    const zone = zoneOrUtc(accountTimeZone);
+    if (counter.scope === 'account' && zone !== 'UTC') return startOfNextLocalDay(now, zone);
+    return new Date(starts.day.getTime() + 86_400_000);
+  }
+  if (counter.windowKind === 'hour') return new Date(starts.hour.getTime() + 3_600_000);
   return new Date(starts.minute.getTime() + 60_000);
 }
 
@@ -101,7 +116,7 @@ export interface ScopeLimits {
 export function countersForRow(row: RowScope, limits: ScopeLimits, windows: WindowStarts): CounterLimit[] {
   const campaignLimit = limits.campaignDailyLimits.get(row.campaignId) ?? null;
   return [
-    { scope: 'account', scopeKey: limits.accountId, windowKind: 'day', windowStart: windows.day, limit: limits.accountDailyLimit },
+    { scope: 'account', scopeKey: limits.accountId, windowKind: 'day', windowStart: windows.accountDay, limit: limits.accountDailyLimit },
     { scope: 'account', scopeKey: limits.accountId, windowKind: 'hour', windowStart: windows.hour, limit: limits.accountHourlyLimit },
     { scope: 'sender_domain', scopeKey: limits.senderDomain, windowKind: 'day', windowStart: windows.day, limit: limits.senderDomainDailyLimit },
     {
@@ -117,9 +132,12 @@ export function countersForRow(row: RowScope, limits: ScopeLimits, windows: Wind
   ];
 }
 
-/** The counter keys (no limits) a claimed row reserved, to release them when it goes back unsent. */
-export function reservedKeys(row: RowScope, accountId: string, senderDomain: string, claimedAt: Date): CounterKey[] {
-  const windows = windowStarts(claimedAt);
+/**
+ * The counter keys (no limits) a claimed row reserved, to release them when it goes back unsent.
+ * `accountTimeZone` must be the zone the claim used (the account's), or the account's day differs.
+ */
+export function reservedKeys(row: RowScope, accountId: string, senderDomain: string, claimedAt: Date, accountTimeZone: string): CounterKey[] {
+  const windows = windowStarts(claimedAt, accountTimeZone);
   const noLimits: ScopeLimits = {
     accountId,
     senderDomain,

@@ -9,7 +9,6 @@
  * become a header.
  */
 import type { Selectable } from 'kysely';
-import { convert as htmlToText } from 'html-to-text';
 import type { DbOrTx } from '../db/connection';
 import type { CampaignsTable, ClientsTable, ContactsTable, EmailQueueTable, SenderAccountsTable, SequenceStepsTable } from '../db/database';
 import { upsertLinks } from '../tracking/link.repository';
@@ -72,7 +71,13 @@ export function renderParts(input: Pick<BuildMessageInput, 'step' | 'contact' | 
   let html = htmlTemplate ? renderTemplate(input.step.body_html, fields, { seed, html: true }) : '';
   let text = textTemplate ? renderTemplate(input.step.body_text, fields, { seed }) : '';
   if (!html && text) html = `<div>${escapeHtml(text).replace(/\r?\n/g, '<br>\n')}</div>`;
-  if (!text && html) text = htmlToText(html, { wordwrap: 78, selectors: [{ selector: 'img', format: 'skip' }] });
+  if (!text && html) {
+    // Loaded on first use: its parser and entity tables cost every worker start CPU and memory,
+    // and steps with their own text part never need it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { convert: htmlToText } = require('html-to-text') as typeof import('html-to-text');
+    text = htmlToText(html, { wordwrap: 78, selectors: [{ selector: 'img', format: 'skip' }] });
+  }
   return { subject, html, text };
 }
 

@@ -48,6 +48,8 @@ export interface RecordSettings {
 export interface RecordContext {
   accountId: string;
   accountEmail: string;
+  /** The account's zone when it claimed: its day counter is keyed by local midnight (limits.ts). */
+  accountTimeZone: string;
   providerKey: string;
   leaseToken: string;
   probe: boolean;
@@ -241,13 +243,11 @@ export async function recordUncertain(db: Db, ctx: RecordContext, row: SentRow, 
   });
 }
 
-export async function releaseReservation(tx: DbOrTx, row: TransitionedRow, ctx: { accountId: string; accountEmail: string }): Promise<void> {
+export async function releaseReservation(tx: DbOrTx, row: TransitionedRow, ctx: { accountId: string; accountEmail: string; accountTimeZone: string }): Promise<void> {
   if (!row.claimed_at) return;
   const accountId = row.claimed_by_account_id ?? ctx.accountId;
-  await releaseCounters(
-    tx,
-    reservedKeys({ campaignId: row.campaign_id, clientId: row.client_id, recipientDomain: row.recipient_domain }, accountId, senderDomainOf(ctx.accountEmail), new Date(row.claimed_at)),
-  );
+  const scope = { campaignId: row.campaign_id, clientId: row.client_id, recipientDomain: row.recipient_domain };
+  await releaseCounters(tx, reservedKeys(scope, accountId, senderDomainOf(ctx.accountEmail), new Date(row.claimed_at), ctx.accountTimeZone));
 }
 
 async function applyHealth(tx: DbOrTx, ctx: RecordContext, consecutiveFailures: number, now: Date, response: string, senderSideFailure = false): Promise<void> {

@@ -162,6 +162,7 @@ export class SendWorker {
     const ctx: RecordContext = {
       accountId: this.accountId,
       accountEmail: account.email,
+      accountTimeZone: account.time_zone,
       providerKey: providerKey(account.transport, account.transport_settings),
       leaseToken,
       probe,

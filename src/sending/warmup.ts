@@ -3,6 +3,9 @@
  * the account's own `warmup_curve` when set, else config `warmup.curve`; after the listed days
  * the limit grows by `growthPctPerDay` per day (0 = warm-up is over: no warm-up cap).
  *
+ * Days are calendar days in the account's time zone (`time_zone`, UTC when absent or unknown):
+ * the warm-up advances at the account's local midnight, when its daily limit renews (limits.ts).
+ *
  * Curve formats: "20,40,80" (limit per day since the start), "20+20%" (20, then +20 %/day),
  * "20+50" (20, then +50/day).
  *
@@ -14,6 +17,8 @@
  * accepted sends bring the rate back down. Only a warm-up cap is cut: an account past its
  * warm-up (or without one) is slowed by the health factor alone (limits.ts).
  */
+import { localDateString, zoneOrUtc } from './sending-window';
+
 export interface WarmupSettings {
   curve: string;
   growthPctPerDay: number;
@@ -26,6 +31,8 @@ export interface WarmupAccount {
   warmup_curve: string | null;
   /** 'YYYY-MM-DD'; null = starts today. */
   warmup_started_on: string | null;
+  /** IANA zone whose midnight starts a new warm-up day; absent = UTC. */
+  time_zone?: string;
   /** Deferred share (0–100) of the recent attempts; absent = unknown, no slowdown. */
   deferral_rate_pct?: number;
 }
@@ -53,12 +60,13 @@ export function parseWarmupCurve(text: string, growthPctPerDay = 0): WarmupCurve
   return { days: trimmed.split(',').map(Number), growthPctPerDay, growthPerDay: 0 };
 }
 
-/** Whole days from the warm-up start to `now` (UTC calendar days; never negative). */
-export function warmupDay(startedOn: string | null, now: Date): number {
+/** Whole calendar days in `timeZone` from the warm-up start to `now` (never negative). */
+export function warmupDay(startedOn: string | null, now: Date, timeZone = 'UTC'): number {
   if (!startedOn) return 0;
   const start = Date.parse(`${startedOn}T00:00:00Z`);
   if (Number.isNaN(start)) return 0;
-  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  // Both dates read as UTC midnights: whole days between them, whatever the zone's DST does.
+  const today = Date.parse(`${localDateString(now, zoneOrUtc(timeZone))}T00:00:00Z`);
   return Math.max(0, Math.floor((today - start) / DAY_MS));
 }
 
@@ -80,7 +88,7 @@ export function warmupCurveLimit(account: WarmupAccount, settings: WarmupSetting
     // A bad per-account curve must not lift the cap: fall back to the configured one.
     curve = parseWarmupCurve(settings.curve, settings.growthPctPerDay);
   }
-  const day = warmupDay(account.warmup_started_on, now);
+  const day = warmupDay(account.warmup_started_on, now, account.time_zone);
   const listed = curve.days[day];
   if (listed !== undefined) return listed;
   const last = curve.days[curve.days.length - 1] ?? 0;

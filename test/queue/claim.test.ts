@@ -3,6 +3,8 @@ import { createDb } from '../../src/db/connection';
 import { claimBatch, type ClaimResult } from '../../src/queue/claim';
 import { enqueueCampaign } from '../../src/queue/enqueue';
 import { releaseClaims } from '../../src/queue/queue.repository';
+import { listAccountDemand } from '../../src/orchestrator/account-demand.repository';
+import { hasQuotaLeft } from '../../src/orchestrator/quota';
 import { releaseReservation } from '../../src/sending/result-recorder';
 import { useTestDatabase } from '../helpers/database';
 import { addContacts, createAccount, createCampaign, createClient, liftedClaimSettings, queueRows } from './fixtures';
@@ -40,6 +42,46 @@ describe('claiming with limits (controlled clock)', () => {
     expect(day1.last).toMatchObject({ kind: 'wait', reason: 'limit:account/day', until: new Date('2026-03-03T00:00:00Z') });
     expect((await claimAll(account.id, at(MONDAY_NOON, minutes(11 * 60 + 59)))).total).toBe(0);
     expect((await claimAll(account.id, new Date('2026-03-03T00:00:01Z'))).total).toBe(3);
+  });
+
+  it("renews the account daily limit at midnight in the account's time zone, not at UTC midnight", async () => {
+    // New York is on EST (UTC−5): its 3 March begins at 05:00 UTC.
+    const newYork = await setup({ rows: 10, account: { daily_limit: 3, time_zone: 'America/New_York' } });
+    const evening = await claimAll(newYork.account.id, new Date('2026-03-02T20:00:00Z')); // 15:00 local
+    expect(evening.total).toBe(3);
+    expect(evening.last).toMatchObject({ kind: 'wait', reason: 'limit:account/day', until: new Date('2026-03-03T05:00:00Z') });
+    // A new UTC day, still 2 March in New York.
+    const afterUtcMidnight = await claimAll(newYork.account.id, new Date('2026-03-03T00:00:01Z'));
+    expect(afterUtcMidnight).toMatchObject({ total: 0, last: { reason: 'limit:account/day', until: new Date('2026-03-03T05:00:00Z') } });
+    expect((await claimAll(newYork.account.id, new Date('2026-03-03T04:59:59Z'))).total).toBe(0);
+    expect((await claimAll(newYork.account.id, new Date('2026-03-03T05:00:00Z'))).total).toBe(3);
+
+    // Tokyo (UTC+9): its 3 March begins at 15:00 UTC on 2 March, within one UTC day.
+    const tokyo = await setup({ rows: 10, account: { daily_limit: 3, time_zone: 'Asia/Tokyo' } });
+    const night = await claimAll(tokyo.account.id, MONDAY_NOON); // 21:00 local
+    expect(night).toMatchObject({ total: 3, last: { reason: 'limit:account/day', until: new Date('2026-03-02T15:00:00Z') } });
+    expect((await claimAll(tokyo.account.id, new Date('2026-03-02T14:59:59Z'))).total).toBe(0);
+    expect((await claimAll(tokyo.account.id, new Date('2026-03-02T15:00:00Z'))).total).toBe(3);
+  });
+
+  it("keeps the account's local day across a daylight-saving change", async () => {
+    // 8 March 2026 has 23 hours in New York: it begins 05:00 UTC (EST) and ends 04:00 UTC (EDT).
+    const { account } = await setup({ rows: 10, account: { daily_limit: 2, time_zone: 'America/New_York' } });
+    expect(await claimAll(account.id, new Date('2026-03-08T20:00:00Z'))).toMatchObject({ total: 2, last: { until: new Date('2026-03-09T04:00:00Z') } });
+    expect((await claimAll(account.id, new Date('2026-03-09T03:59:59Z'))).total).toBe(0);
+    expect((await claimAll(account.id, new Date('2026-03-09T04:00:00Z'))).total).toBe(2);
+  });
+
+  it("keeps the other daily limits on the UTC day for an account in another zone", async () => {
+    const { account } = await setup({ rows: 10, account: { time_zone: 'America/New_York' }, clientDailyLimit: 3 });
+    expect(await claimAll(account.id, new Date('2026-03-02T20:00:00Z'))).toMatchObject({ total: 3, last: { reason: 'limit:client/day', until: new Date('2026-03-03T00:00:00Z') } });
+    expect((await claimAll(account.id, new Date('2026-03-03T00:00:00Z'))).total).toBe(3);
+  });
+
+  it('counts an account in an unknown time zone on the UTC day instead of failing the claim', async () => {
+    const { account } = await setup({ rows: 10, account: { daily_limit: 3, time_zone: 'Mars/Olympus_Mons' } });
+    expect(await claimAll(account.id, MONDAY_NOON)).toMatchObject({ total: 3, last: { reason: 'limit:account/day', until: new Date('2026-03-03T00:00:00Z') } });
+    expect((await claimAll(account.id, new Date('2026-03-03T00:00:00Z'))).total).toBe(3);
   });
 
   it('respects the hourly limit', async () => {
@@ -115,6 +157,15 @@ describe('claiming with limits (controlled clock)', () => {
     expect((await claimAll(account.id, new Date('2026-03-03T08:00:00Z'), settings)).total).toBe(9); // day 2
   });
 
+  it("advances the warm-up day at midnight in the account's time zone", async () => {
+    const { account } = await setup({ rows: 30, account: { warmup_enabled: true, warmup_started_on: '2026-03-01', daily_limit: 100, time_zone: 'America/New_York' } });
+    const settings = liftedClaimSettings({ warmup: { curve: '2,5,9', growthPctPerDay: 0 } });
+    // 22:00 on 2 March in New York (already 3 March in UTC): warm-up day 1.
+    expect((await claimAll(account.id, new Date('2026-03-03T03:00:00Z'), settings)).total).toBe(5);
+    // Local midnight: day 2, and a fresh daily counter.
+    expect((await claimAll(account.id, new Date('2026-03-03T05:00:00Z'), settings)).total).toBe(9);
+  });
+
   it('uses a per-account warm-up curve and lowers the limit with a poor health score', async () => {
     const { account } = await setup({ rows: 30, account: { warmup_enabled: true, warmup_curve: '4+50%', warmup_started_on: '2026-03-01', daily_limit: 100 } });
     expect((await claimAll(account.id, MONDAY_NOON)).total).toBe(6);
@@ -187,9 +238,55 @@ describe('claiming and suppression', () => {
     if (claim.kind !== 'claimed') throw new Error('expected a claim');
     expect((await claimAll(account.id, MONDAY_NOON)).total).toBe(0);
     await database.db.transaction().execute(async (tx) => {
-      for (const row of await releaseClaims(tx, claim.leaseToken, undefined, MONDAY_NOON)) await releaseReservation(tx, row, { accountId: account.id, accountEmail: account.email });
+      for (const row of await releaseClaims(tx, claim.leaseToken, undefined, MONDAY_NOON)) await releaseReservation(tx, row, { accountId: account.id, accountEmail: account.email, accountTimeZone: 'UTC' });
     });
     expect((await claimAll(account.id, MONDAY_NOON)).total).toBe(2);
+  });
+});
+
+describe('releasing reservations of an account in another time zone', () => {
+  async function accountDayCounters(accountId: string) {
+    const { rows } = await sql<{ window_start: Date; count: number }>`
+      select window_start, count from rate_counters where scope = 'account' and scope_key = ${accountId} and window_kind = 'day' order by window_start`.execute(database.db);
+    return rows.map((r) => ({ windowStart: r.window_start.toISOString(), count: r.count }));
+  }
+
+  it("gives back exactly the unit a claimed row took from the account's local-day counter", async () => {
+    // 02:00 UTC on 3 March is 21:00 on 2 March in New York: the counter of the local day.
+    const night = new Date('2026-03-03T02:00:00Z');
+    const { account } = await setup({ rows: 4, account: { daily_limit: 3, time_zone: 'America/New_York' } });
+    const settings = liftedClaimSettings({ batchSize: 1 });
+    expect((await claimBatch(database.db, account.id, night, settings)).kind).toBe('claimed');
+    const second = await claimBatch(database.db, account.id, night, settings);
+    if (second.kind !== 'claimed') throw new Error('expected a claim');
+    expect(await accountDayCounters(account.id)).toEqual([{ windowStart: '2026-03-02T05:00:00.000Z', count: 2 }]);
+
+    await database.db.transaction().execute(async (tx) => {
+      for (const row of await releaseClaims(tx, second.leaseToken, undefined, night)) {
+        await releaseReservation(tx, row, { accountId: account.id, accountEmail: account.email, accountTimeZone: second.account.time_zone });
+      }
+    });
+    expect(await accountDayCounters(account.id)).toEqual([{ windowStart: '2026-03-02T05:00:00.000Z', count: 1 }]);
+    expect((await claimAll(account.id, night)).total).toBe(2);
+  });
+
+  it("reports the orchestrator's sent-today from the same local-day counter the claim reserves", async () => {
+    const client = await createClient(database.db);
+    // Neither zone's day starts at UTC midnight.
+    const accounts = [
+      await createAccount(database.db, client.id, { daily_limit: 2, time_zone: 'Asia/Tokyo' }),
+      await createAccount(database.db, client.id, { daily_limit: 2, time_zone: 'Pacific/Pago_Pago' }),
+    ];
+    const now = new Date();
+    for (const account of accounts) {
+      const campaign = await createCampaign(database.db, client.id, { senders: [account.id] });
+      await addContacts(database.db, client.id, campaign.id, 3);
+      await enqueueCampaign(database.db, campaign.id, at(now, -minutes(60)));
+      expect((await claimAll(account.id, now)).total).toBe(2);
+    }
+    const demand = await listAccountDemand(database.db, accounts.map((a) => a.id), 0);
+    expect(demand.map((d) => d.sentToday)).toEqual([2, 2]);
+    expect(demand.map((d) => hasQuotaLeft(d, { curve: '20,40,80', growthPctPerDay: 0, deferralSlowdownPct: 0 }, now))).toEqual([false, false]);
   });
 });
 

@@ -31,9 +31,10 @@ async function closedPort(): Promise<number> {
 }
 
 /** An account of `transport`, `count` rows claimed by it, the first `sending` of them marked sending. */
-async function leased(transport: 'sink' | 'smtp', count: number, sending: number, settings: Record<string, unknown> = {}) {
+async function leased(transport: 'sink' | 'smtp', count: number, sending: number, settings: Record<string, unknown> = {}, timeZone = 'UTC') {
   const client = await createClient(database.db);
   const account = await createAccount(database.db, client.id, {
+    time_zone: timeZone,
     transport,
     transport_settings: JSON.stringify({ host: '127.0.0.1', port: 2525, ...settings }),
     ...(transport === 'smtp' ? { credentials_encrypted: testCipher.encrypt(JSON.stringify({ user: 'u', pass: 'p' })) } : {}),
@@ -81,6 +82,19 @@ describe('sweepExpiredLeases', () => {
     expect(followUps).toMatchObject([{ contact_id: rows[0]!.contact_id, account_id: account.id, status: 'queued' }]);
     const logs = await database.db.selectFrom('send_logs').select(['queue_id', 'outcome']).where('campaign_id', '=', campaign.id).orderBy('id').execute();
     expect(logs.filter((l) => l.queue_id === rows[0]!.id).map((l) => l.outcome)).toEqual(['unknown', 'reconciled']);
+  });
+
+  it("releases an expired claim from the account's local-day counter when the account is in another zone", async () => {
+    // NOW is 21:00 on 2 March in Tokyo, whose day began at 15:00 UTC on 1 March.
+    const { account, campaign } = await leased('sink', 2, 0, {}, 'Asia/Tokyo');
+    const dayCounter = async () =>
+      (await sql<{ window_start: Date; count: number }>`select window_start, count from rate_counters where scope = 'account' and scope_key = ${account.id} and window_kind = 'day'`.execute(database.db)).rows.map((r) => ({ start: r.window_start.toISOString(), count: r.count }));
+    expect(await dayCounter()).toEqual([{ start: '2026-03-01T15:00:00.000Z', count: 2 }]);
+
+    await sweepExpiredLeases(database.db, AFTER_LEASE, options());
+
+    expect((await queueRows(database.db, campaign.id)).map((r) => r.status)).toEqual(['queued', 'queued']);
+    expect(await dayCounter()).toEqual([{ start: '2026-03-01T15:00:00.000Z', count: 0 }]);
   });
 
   it('holds rows it cannot verify (plain SMTP relay) under the hold policy, and requeues them under the requeue policy', async () => {

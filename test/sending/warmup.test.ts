@@ -35,6 +35,23 @@ describe('warm-up curve', () => {
     expect(() => parseWarmupCurve('20,,40')).toThrow(/invalid warm-up curve/);
   });
 
+  it("counts warm-up days in the account's time zone", () => {
+    // Started 1 March. 04:59 UTC on 2 March is still 1 March in New York (EST, UTC−5): day 0.
+    expect(warmupDay('2026-03-01', new Date('2026-03-02T04:59:59Z'), 'America/New_York')).toBe(0);
+    expect(warmupDay('2026-03-01', new Date('2026-03-02T05:00:00Z'), 'America/New_York')).toBe(1);
+    // 15:00 UTC on 1 March is already 2 March in Tokyo.
+    expect(warmupDay('2026-03-01', new Date('2026-03-01T14:59:59Z'), 'Asia/Tokyo')).toBe(0);
+    expect(warmupDay('2026-03-01', new Date('2026-03-01T15:00:00Z'), 'Asia/Tokyo')).toBe(1);
+    // Whole calendar days across a 23-hour day (New York, 8 March).
+    expect(warmupDay('2026-03-01', new Date('2026-03-09T04:00:00Z'), 'America/New_York')).toBe(8);
+    expect(warmupDailyLimit(account({ time_zone: 'America/New_York' }), settings, new Date('2026-03-02T04:59:59Z'))).toBe(20);
+    expect(warmupDailyLimit(account({ time_zone: 'America/New_York' }), settings, new Date('2026-03-02T05:00:00Z'))).toBe(40);
+    expect(warmupDailyLimit(account({ time_zone: 'Asia/Tokyo' }), settings, new Date('2026-03-01T15:00:00Z'))).toBe(40);
+    // No zone, or one Intl does not know: UTC days.
+    expect(warmupDailyLimit(account(), settings, new Date('2026-03-02T00:00:00Z'))).toBe(40);
+    expect(warmupDailyLimit(account({ time_zone: 'Mars/Olympus' }), settings, new Date('2026-03-02T00:00:00Z'))).toBe(40);
+  });
+
   it('treats a missing start date as day 0 and a disabled warm-up as no cap', () => {
     expect(warmupDay(null, new Date())).toBe(0);
     expect(warmupDay('2026-03-05', new Date('2026-03-01T00:00:00Z'))).toBe(0);
@@ -103,7 +120,7 @@ describe('warm-up slowdown through the claim (database, controlled clock)', () =
     const claim = await claimBatch(database.db, account.id, NOW, liftedClaimSettings({ batchSize: 10 }));
     if (claim.kind !== 'claimed') throw new Error('expected a claim');
     await markSending(database.db, claim.rows.map((r) => r.id), claim.leaseToken, NOW, new Date(NOW.getTime() + 60_000));
-    const ctx: RecordContext = { accountId: account.id, accountEmail: account.email, providerKey: 'smtp:test', leaseToken: claim.leaseToken, probe: false, settings: recordSettings(), random: () => 0.5 };
+    const ctx: RecordContext = { accountId: account.id, accountEmail: account.email, accountTimeZone: 'UTC', providerKey: 'smtp:test', leaseToken: claim.leaseToken, probe: false, settings: recordSettings(), random: () => 0.5 };
     // Deferrals spread out, so no run of consecutive failures pauses the account.
     const deferredRows = claim.rows.filter((_, i) => i % 3 === 0).slice(0, deferred);
     const acceptedRows = claim.rows.filter((row) => !deferredRows.includes(row));
