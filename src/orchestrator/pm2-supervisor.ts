@@ -83,6 +83,23 @@ interface Pm2Api {
   launchBus(cb: Callback<Pm2Bus>): void;
   sendDataToProcessId(id: number, packet: Record<string, unknown>, cb: Callback<unknown>): void;
   killDaemon(cb: Callback<unknown>): void;
+  /** PM2's connection to its daemon: an RPC socket and the bus socket (pm2-axon). */
+  Client?: { client_sock?: { close?(): void }; sub_sock?: { close?(): void } };
+}
+
+/**
+ * PM2's disconnect() leaves a socket whose daemon died alone (it checks `connected` first), and
+ * pm2-axon then retries that connection forever: a timer that keeps the process alive and
+ * would reconnect to the next daemon on the same socket file. Close both sockets for good.
+ */
+function closeDaemonSockets(api: Pm2Api): void {
+  for (const sock of [api.Client?.client_sock, api.Client?.sub_sock]) {
+    try {
+      sock?.close?.();
+    } catch {
+      // already closed
+    }
+  }
 }
 
 const Pm2Constructor = (pm2Module as unknown as { custom: new (options: Record<string, unknown>) => Pm2Api }).custom;
@@ -359,6 +376,7 @@ export class Pm2Supervisor {
     } catch {
       // The old connection is dead anyway.
     }
+    if (this.api) closeDaemonSockets(this.api);
     this.api = undefined;
     this.bus = undefined;
     this.accountByPmId.clear();
@@ -374,7 +392,9 @@ export class Pm2Supervisor {
     }
     const api = this.api;
     this.api = undefined;
-    if (api) await new Promise<void>((resolve) => api.disconnect(() => resolve()));
+    if (!api) return;
+    await new Promise<void>((resolve) => api.disconnect(() => resolve()));
+    closeDaemonSockets(api);
   }
 
   /**

@@ -136,6 +136,8 @@ async function seedAccountWithWork(
     min_gap_seconds: values.minGapSeconds ?? 0,
     ...(values.dailyLimit ? { daily_limit: values.dailyLimit } : {}),
   });
+  // Take its lease now rather than at the next lease round (every nodeLeaseMs / 3).
+  await orchestrator!.leases.tick();
   const campaign = await createCampaign(t.db, client.id, { senders: [account.id] });
   await addContacts(t.db, client.id, campaign.id, emails);
   await enqueueCampaign(t.db, campaign.id, new Date(), { messageIdDomain: 'health.test' });
@@ -185,9 +187,12 @@ describe('orchestrator health: waking, heartbeats, hung workers and a dead PM2 d
   let waitingAccount: { accountId: string; email: string; clientId: string } | undefined;
 
   it('wakes a waiting worker as soon as rows are queued for its campaign, long before its idle poll', async () => {
-    // Activated by a status change: the one reconcile that notification triggers starts the worker.
+    // Activated by a status change once the reconciles the seeding triggered are over: the one
+    // reconcile that notification triggers starts the worker, and no reconcile lists it after
+    // that (a nudge must still reach it).
     const { accountId, clientId, campaignId } = await seedAccountWithWork(1, { status: 'paused' });
-    await sleep(300);
+    await orchestrator!.reconcile();
+    await sleep(500);
     await t.db.updateTable('sender_accounts').set({ status: 'active' }).where('id', '=', accountId).execute();
     const worker = await waitFor(() => workerOf(accountId), 'worker started on activation');
     await waitFor(async () => (await queueStates(campaignId)).sent === 1, 'the only row sent');
