@@ -74,7 +74,29 @@ async function main(): Promise<void> {
     fail((error as Error).message);
   }
 
-  const notify = process.send ? (message: WorkerMessage) => process.send?.(message) : undefined;
+  // A worker whose supervisor (the PM2 daemon or the server) died must not go on sending
+  // unsupervised. With a parent it looks on every message it sends it (each heartbeat);
+  // started by hand with --supervisor-pid, on a timer.
+  // Lost before the worker exists: it stops as soon as it does.
+  const supervision: { lost?: string; stop?: (reason: string) => void } = {};
+  const supervisorPid = supervisorPidFromArgs(process.argv);
+  const watch =
+    supervisorPid !== undefined || process.send
+      ? watchParent({
+          supervisorPid,
+          ...(process.send ? {} : { intervalMs: config.orchestrator.heartbeatIntervalMs }),
+          onLost: (reason) => {
+            supervision.lost = `supervisor lost (${reason})`;
+            supervision.stop?.(supervision.lost);
+          },
+        })
+      : undefined;
+  const notify = process.send
+    ? (message: WorkerMessage) => {
+        process.send?.(message);
+        if (message.type === 'heartbeat') watch?.check();
+      }
+    : undefined;
   const worker = new SendWorker(accountId, {
     db,
     transport,
@@ -113,10 +135,9 @@ async function main(): Promise<void> {
     logger.info('stopping after the send in flight', { signal });
     worker.stop();
   };
-  // A worker whose supervisor (the PM2 daemon) died must not go on sending unsupervised.
-  const supervisorPid = supervisorPidFromArgs(process.argv);
-  const stopWatching =
-    supervisorPid !== undefined || process.send ? watchParent({ supervisorPid, intervalMs: config.orchestrator.heartbeatIntervalMs, onLost: (reason) => stop(`supervisor lost (${reason})`) }) : () => undefined;
+  supervision.stop = stop;
+  if (supervision.lost) stop(supervision.lost);
+
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('message', (message: unknown) => {
@@ -133,7 +154,7 @@ async function main(): Promise<void> {
     logger.error('worker failed', { error: (error as Error).message });
     exitCode = 1;
   } finally {
-    stopWatching();
+    watch?.stop();
     await transport.close().catch(() => undefined);
     await db.destroy().catch(() => undefined);
   }

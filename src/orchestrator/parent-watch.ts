@@ -6,17 +6,14 @@
  * SIGTERM (finish the send in flight, release its claims, exit 0).
  *
  * Usage in the worker:
- *   const stopWatch = watchParent({ supervisorPid: supervisorPidFromArgs(process.argv), onLost: (reason) => shutdown(reason) });
+ *   const watch = watchParent({ supervisorPid: supervisorPidFromArgs(process.argv), onLost: (reason) => shutdown(reason) });
+ *   … watch.check() on every heartbeat; watch.stop() at exit.
  */
 
 export interface ParentWatchOptions {
   /** pid of the orchestrator (server) process; `--supervisor-pid` on the worker's command line. */
   supervisorPid?: number;
-  /**
-   * How often to look for the supervisor (default 30 s). The daemon's death needs no looking:
-   * the IPC channel closes and 'disconnect' fires at once. Not more often: 1,200 idle workers
-   * waking every 2 s cost a tenth of a core between them.
-   */
+  /** Also look for the supervisor every `intervalMs` (for a process without a heartbeat to hook). */
   intervalMs?: number;
   onLost(reason: 'ipc_disconnected' | 'parent_changed' | 'supervisor_gone'): void;
 }
@@ -40,8 +37,19 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Starts watching; returns a function that stops watching. */
-export function watchParent(options: ParentWatchOptions): () => void {
+export interface ParentWatch {
+  /** Looks now; a worker calls it whenever it wakes anyway (each heartbeat). */
+  check(): void;
+  stop(): void;
+}
+
+/**
+ * Starts watching. The daemon's death is noticed at once (the IPC channel closes). The
+ * supervisor is looked for on `check()`, and every `intervalMs` only when that is given: a
+ * worker with a parent checks on each heartbeat instead, so an idle worker wakes once per
+ * heartbeat interval, not twice (1,200 idle workers' wake-ups are most of the fleet's idle CPU).
+ */
+export function watchParent(options: ParentWatchOptions): ParentWatch {
   const initialParentPid = process.ppid;
   let done = false;
   const lost = (reason: 'ipc_disconnected' | 'parent_changed' | 'supervisor_gone') => {
@@ -54,18 +62,23 @@ export function watchParent(options: ParentWatchOptions): () => void {
   // Only a process started with an IPC channel (PM2 fork mode) can lose it.
   const hadChannel = process.connected === true;
   if (hadChannel) process.once('disconnect', onDisconnect);
-  const timer = setInterval(() => {
+  const check = () => {
+    if (done) return;
     if (hadChannel && !process.connected) lost('ipc_disconnected');
     else if (process.ppid !== initialParentPid) lost('parent_changed');
     else if (options.supervisorPid !== undefined && !isAlive(options.supervisorPid)) lost('supervisor_gone');
-  }, options.intervalMs ?? 30_000);
-  timer.unref();
+  };
+  const timer = options.intervalMs ? setInterval(check, options.intervalMs) : undefined;
+  timer?.unref();
   function stop() {
     clearInterval(timer);
     process.removeListener('disconnect', onDisconnect);
   }
-  return () => {
-    done = true;
-    stop();
+  return {
+    check,
+    stop: () => {
+      done = true;
+      stop();
+    },
   };
 }

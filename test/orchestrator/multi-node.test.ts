@@ -23,6 +23,8 @@ const LEASE_MS = 3000;
 let tempDir: string;
 let peer: SmtpPeer;
 const servers: ChildProcess[] = [];
+/** This file's accounts: cleanup must not touch the workers of test files running alongside. */
+const ourAccounts = new Set<string>();
 
 afterAll(async () => {
   for (const server of servers) if (server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
@@ -38,7 +40,7 @@ afterAll(async () => {
       }
     }
   }
-  for (const pid of workerPids().keys()) process.kill(pid, 'SIGKILL');
+  for (const pid of workerPids(ourAccounts).keys()) process.kill(pid, 'SIGKILL');
   await peer?.close();
   fs.rmSync(tempDir, { recursive: true, force: true });
 });
@@ -106,6 +108,7 @@ it('splits the accounts between two nodes, and the survivor takes over a killed 
     await addContacts(t.db, client.id, campaign.id, 200);
     await enqueueCampaign(t.db, campaign.id, new Date(), { messageIdDomain: 'nodes.test' });
     accountIds.push(account.id);
+    ourAccounts.add(account.id);
   }
   const ours = new Set(accountIds);
 
