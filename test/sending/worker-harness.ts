@@ -26,11 +26,13 @@ export class ControlledClock implements Clock {
   }
   sleep(_ms: number, wake: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, 5);
-      wake.addEventListener('abort', () => {
+      const done = () => {
         clearTimeout(timer);
+        wake.removeEventListener('abort', done);
         resolve();
-      }, { once: true });
+      };
+      const timer = setTimeout(done, 5);
+      wake.addEventListener('abort', done, { once: true });
     });
   }
 }
