@@ -6,14 +6,16 @@
  *
  * The Gmail transport and its client are a second bundle beside it, loaded by Gmail workers
  * only. Left out of both and loaded from node_modules where needed: imapflow (reconciling
- * over IMAP) and pg-native (pg's optional native driver, never installed). A linked source map sits beside the bundle for
+ * over IMAP), html-to-text (only for steps with an HTML part and no text part; its parser and
+ * entity tables would otherwise be ~200 KB of source every worker holds) and pg-native (pg's
+ * optional native driver, never installed). A linked source map sits beside the bundle for
  * reading stack traces (`node --enable-source-maps`); workers do not load it.
  */
 import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { PROJECT_ROOT } from '../src/config';
 
-export const WORKER_BUNDLE_EXTERNALS = ['imapflow', 'pg-native'];
+export const WORKER_BUNDLE_EXTERNALS = ['imapflow', 'html-to-text', 'pg-native'];
 
 /**
  * The Gmail transport is its own bundle (with the Gmail client, minified), loaded by Gmail

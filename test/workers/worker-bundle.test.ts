@@ -24,6 +24,14 @@ describe('send-worker bundle', () => {
     expect(worker).not.toContain('gmail.googleapis.com');
   });
 
+  it('finds the modules it leaves out of the bundle from where it is installed', () => {
+    const worker = fs.readFileSync(path.join(WORKERS_DIR, 'send-worker.js'), 'utf8');
+    for (const external of ['html-to-text', 'imapflow']) {
+      expect(worker).toContain(`require("${external}")`);
+      expect(() => require.resolve(external, { paths: [WORKERS_DIR] })).not.toThrow();
+    }
+  });
+
   it('loads no node_modules file when it starts (it stops at its usage check)', async () => {
     const script = `
       process.on('exit', () => { const files = Object.keys(require.cache).filter((f) => f.includes('node_modules')); process.stderr.write('NODE_MODULES=' + files.length + '\\n'); });
