@@ -107,7 +107,31 @@ interface CandidateSource {
   perRowWindow: boolean;
 }
 
+/** How many waiting rows, in claim order, the first try looks at per row wanted. */
+const HEAD_ROWS_PER_WANTED = 4;
+
+/**
+ * First among the first few waiting rows in claim order (read straight off the waiting-row
+ * index), then, only if those could not fill the claim (rows locked by other workers, full
+ * recipient domains, open breakers), among all of them. Why: over the whole waiting set the
+ * planner misjudges how many rows wait, joins and sorts all of them and only then takes the
+ * first `limit` (60 ms per claim at 17,000 waiting rows, growing with the queue).
+ */
 async function selectCandidates(db: DbOrTx, q: CandidateQuery, source: CandidateSource, limit: number): Promise<CandidateRow[]> {
+  const headSize = Math.max(50, limit * HEAD_ROWS_PER_WANTED);
+  const head = await selectCandidatesAmong(db, q, source, limit, headSize);
+  if (head.rows.length >= limit || head.waiting < headSize) return head.rows;
+  const all = await selectCandidatesAmong(db, q, source, limit, undefined);
+  return all.rows;
+}
+
+async function selectCandidatesAmong(
+  db: DbOrTx,
+  q: CandidateQuery,
+  source: CandidateSource,
+  limit: number,
+  headSize: number | undefined,
+): Promise<{ rows: CandidateRow[]; waiting: number }> {
   const ownership = source.assigned
     ? sql`q.account_id = ${q.accountId} and q.campaign_id = any(${source.campaignIds}::uuid[])`
     : sql`q.account_id is null and q.campaign_id = ${source.campaignIds[0] ?? null}`;
@@ -127,6 +151,19 @@ async function selectCandidates(db: DbOrTx, q: CandidateQuery, source: Candidate
                 or (lt.minute < c.window_end_minute and (case when lt.dow = 1 then 7 else lt.dow - 1 end)::smallint = any(c.send_days))))
         ))`
     : sql``;
+  const waiting = sql`q.status = 'queued' and q.run_after <= ${q.now} and ${ownership}`;
+  let waitingCount = 0;
+  let inHead = sql``;
+  if (headSize !== undefined) {
+    const headRows = await sql<{ id: number }>`
+      select q.id from email_queue q where ${waiting}
+      order by q.priority desc, q.run_after, q.id
+      limit ${headSize}
+    `.execute(db);
+    waitingCount = headRows.rows.length;
+    if (waitingCount === 0) return { rows: [], waiting: 0 };
+    inHead = sql`and q.id = any(${headRows.rows.map((r) => r.id)}::bigint[])`;
+  }
   const result = await sql<CandidateRow>`
     select q.id, q.client_id, q.campaign_id, q.contact_id, q.step_id, q.step_number, q.account_id, q.to_email, q.recipient_domain,
            q.message_id, q.attempts,
@@ -135,7 +172,7 @@ async function selectCandidates(db: DbOrTx, q: CandidateQuery, source: Candidate
     from email_queue q
     join campaigns c on c.id = q.campaign_id and c.status = 'running'
     join campaign_contacts cc on cc.campaign_id = q.campaign_id and cc.contact_id = q.contact_id
-    where q.status = 'queued' and q.run_after <= ${q.now} and ${ownership}
+    where ${waiting} ${inHead}
       ${window}
       and not exists (
         select 1 from circuit_breakers b
@@ -154,7 +191,7 @@ async function selectCandidates(db: DbOrTx, q: CandidateQuery, source: Candidate
     limit ${limit}
     for update of q skip locked
   `.execute(db);
-  return result.rows;
+  return { rows: result.rows, waiting: waitingCount };
 }
 
 export async function markClaimed(
