@@ -128,6 +128,17 @@ describe('claiming with limits (controlled clock)', () => {
     expect(claimed.filter((r) => r.recipient_domain === 'small.test')).toHaveLength(2);
   });
 
+  it('reaches rows far down the queue when every row at its head is held back by a full recipient domain', async () => {
+    // The claim first looks at the head of the waiting queue (a few times the batch size); the
+    // 60 rows there all go to a domain that is full after 2, so the other domain's 2 allowed
+    // rows come from the second look over the whole queue.
+    const { account, campaign } = await setup({ rows: 70, domain: (i) => (i < 60 ? 'big.test' : 'small.test') });
+    const got = await claimAll(account.id, MONDAY_NOON, liftedClaimSettings({ recipientDomainDailyLimit: 2, batchSize: 5 }));
+    expect(got.total).toBe(4);
+    const claimed = (await queueRows(database.db, campaign.id)).filter((r) => r.status === 'claimed');
+    expect(claimed.filter((r) => r.recipient_domain === 'small.test')).toHaveLength(2);
+  });
+
   it('respects the campaign and the client daily limits', async () => {
     const byCampaign = await setup({ rows: 6, campaign: { dailyLimit: 2 } });
     expect((await claimAll(byCampaign.account.id, MONDAY_NOON)).total).toBe(2);
