@@ -168,10 +168,12 @@ async function selectCandidatesAmong(
     select q.id, q.client_id, q.campaign_id, q.contact_id, q.step_id, q.step_number, q.account_id, q.to_email, q.recipient_domain,
            q.message_id, q.attempts,
            exists (select 1 from suppressions s where s.client_id = q.client_id and s.email = q.to_email) as suppressed,
-           cc.status as contact_status, c.daily_limit as campaign_daily_limit
+           -- A subquery, not a join: Postgres would hash all of the campaign's contacts for it.
+           -- No row (contact taken out of the campaign) reads as not active: the claim cancels it.
+           (select cc.status from campaign_contacts cc where cc.campaign_id = q.campaign_id and cc.contact_id = q.contact_id) as contact_status,
+           c.daily_limit as campaign_daily_limit
     from email_queue q
     join campaigns c on c.id = q.campaign_id and c.status = 'running'
-    join campaign_contacts cc on cc.campaign_id = q.campaign_id and cc.contact_id = q.contact_id
     where ${waiting} ${inHead}
       ${window}
       and not exists (

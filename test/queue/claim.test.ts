@@ -132,11 +132,11 @@ describe('claiming with limits (controlled clock)', () => {
     // The claim first looks at the head of the waiting queue (a few times the batch size); the
     // 60 rows there all go to a domain that is full after 2, so the other domain's 2 allowed
     // rows come from the second look over the whole queue.
-    const { account, campaign } = await setup({ rows: 70, domain: (i) => (i < 60 ? 'big.test' : 'small.test') });
+    const { account, campaign } = await setup({ rows: 70, domain: (i) => (i < 60 ? 'head.test' : 'tail.test') });
     const got = await claimAll(account.id, MONDAY_NOON, liftedClaimSettings({ recipientDomainDailyLimit: 2, batchSize: 5 }));
     expect(got.total).toBe(4);
     const claimed = (await queueRows(database.db, campaign.id)).filter((r) => r.status === 'claimed');
-    expect(claimed.filter((r) => r.recipient_domain === 'small.test')).toHaveLength(2);
+    expect(claimed.filter((r) => r.recipient_domain === 'tail.test')).toHaveLength(2);
   });
 
   it('respects the campaign and the client daily limits', async () => {
