@@ -1,5 +1,6 @@
 /**
- * The orchestrator's records about workers: heartbeats (written by the workers themselves),
+ * The orchestrator's records about workers: heartbeats (written by the workers and, for
+ * waiting workers, by the orchestrator from their IPC messages),
  * restarts (audit_log rows with action 'worker.restarted', counted per hour) and the
  * 'crashed' verdict (account status + alert + audit row, in one transaction).
  */
@@ -126,12 +127,13 @@ export async function markAccountCrashed(
 }
 
 /**
- * Writes the heartbeats workers sent over IPC while waiting (they do not connect just to say
- * they are alive), all in one statement. A newer row written by the worker itself wins.
+ * Writes heartbeats, all in one statement: a worker's own on its way into a claim, and the
+ * ones workers sent over IPC while waiting (they do not connect just to say they are alive),
+ * which the orchestrator writes for all of them. A newer row already there wins.
  */
 export async function recordHeartbeats(
   db: DbOrTx,
-  nodeId: string,
+  nodeId: string | null,
   beats: { accountId: string; pid: number | null; state: string; sent: number; beatAt: Date }[],
 ): Promise<void> {
   if (beats.length === 0) return;
@@ -145,7 +147,7 @@ export async function recordHeartbeats(
         state: eb.ref('excluded.state'),
         details: eb.ref('excluded.details'),
         beat_at: eb.ref('excluded.beat_at'),
-      })).where('worker_heartbeats.beat_at', '<', (eb) => eb.ref('excluded.beat_at')),
+      })).where('worker_heartbeats.beat_at', '<=', (eb) => eb.ref('excluded.beat_at')),
     )
     .execute();
 }

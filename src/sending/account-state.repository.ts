@@ -223,16 +223,3 @@ export async function countComplaintsSince(db: DbOrTx, accountId: string, since:
     .executeTakeFirst();
   return Number(row?.n ?? 0);
 }
-
-export async function upsertHeartbeat(
-  db: DbOrTx,
-  beat: { accountId: string; nodeId: string | null; pid: number; state: string; details: Record<string, unknown>; now: Date },
-): Promise<void> {
-  await db
-    .insertInto('worker_heartbeats')
-    .values({ account_id: beat.accountId, node_id: beat.nodeId, pid: beat.pid, state: beat.state, details: JSON.stringify(beat.details), beat_at: beat.now })
-    .onConflict((oc) =>
-      oc.column('account_id').doUpdateSet({ node_id: beat.nodeId, pid: beat.pid, state: beat.state, details: JSON.stringify(beat.details), beat_at: beat.now }),
-    )
-    .execute();
-}

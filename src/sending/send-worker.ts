@@ -21,7 +21,8 @@ import { claimBatch, type ClaimSettings } from '../queue/claim';
 import { markSending, releaseClaims, transition, type CandidateRow } from '../queue/queue.repository';
 import type { TrackingSigner } from '../tracking/tracking-token';
 import type { OutgoingMessage, SendResult, Transport } from '../transports/transport';
-import { upsertHeartbeat, type ClaimAccount } from './account-state.repository';
+import { recordHeartbeats } from '../orchestrator/worker.repository';
+import type { ClaimAccount } from './account-state.repository';
 import { providerKey } from './circuit-breaker';
 import { loadMessageContexts } from './message-context.repository';
 import { recordAccepted, recordResult, recordUncertain, releaseReservation, type Attempt, type RecordContext, type RecordSettings } from './result-recorder';
@@ -302,14 +303,7 @@ export class SendWorker {
     if (!force && nowMs - this.lastBeatAt < this.deps.settings.heartbeatIntervalMs) return;
     this.lastBeatAt = nowMs;
     const now = this.deps.clock.now();
-    await upsertHeartbeat(this.deps.db, {
-      accountId: this.accountId,
-      nodeId: this.deps.settings.nodeId,
-      pid: process.pid,
-      state: this.state,
-      details: { sent: this.sent },
-      now,
-    });
+    await recordHeartbeats(this.deps.db, this.deps.settings.nodeId, [{ accountId: this.accountId, pid: process.pid, state: this.state, sent: this.sent, beatAt: now }]);
     this.beatToParent(now);
   }
 }
