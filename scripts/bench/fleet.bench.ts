@@ -132,7 +132,7 @@ export async function run(context: BenchContext): Promise<Record<string, number>
         context.log(`CPU per worker from start to its last send: ${((workerCpuS / Math.max(1, workerPids.length)) * 1000).toFixed(0)} ms (mean)`);
 
         // Settle: a worker that just finished compacts its memory a moment after it starts
-        // waiting (send-worker.ts) and V8's memory reducer runs a few GCs once it is idle; idle
+        // waiting (workers/send-worker.main.ts) and V8's memory reducer runs a few GCs once it is idle; idle
         // CPU and memory are measured in the steady state after that.
         await sleep(SETTLE_MS);
         const before = pids.map((pid) => readCpuTicks(pid) ?? 0);

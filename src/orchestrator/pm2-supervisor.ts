@@ -45,6 +45,8 @@ export interface WorkerMessage {
 export interface SupervisorOptions {
   pm2Home: string | undefined;
   scriptPath: string;
+  /** Where workers keep V8's code cache of their bundle (workers/send-worker.ts). */
+  codeCacheDir: string;
   cwd: string;
   /** Environment the workers need beyond the daemon's (DATABASE_URL, NODE_ID, …). */
   env: Record<string, string>;
@@ -267,7 +269,7 @@ export class Pm2Supervisor {
       name,
       namespace: WORKER_NAMESPACE,
       script: this.options.scriptPath,
-      args: ['--account', account.id, SUPERVISOR_PID_FLAG, String(process.pid)],
+      args: ['--account', account.id, SUPERVISOR_PID_FLAG, String(process.pid), '--code-cache-dir', this.options.codeCacheDir],
       cwd: this.options.cwd,
       interpreter: process.execPath,
       node_args: [...WORKER_NODE_ARGS],
@@ -283,8 +285,11 @@ export class Pm2Supervisor {
       out_file: logFile,
       error_file: logFile,
       merge_logs: true,
-      // Only the environment given, not the server's: PM2 holds and lists every app's copy.
-      filter_env: true,
+      // Only the environment given, not the server's: PM2 holds and lists every app's copy, and
+      // variables such as NODE_EXTRA_CA_CERTS or NODE_OPTIONS change what every worker loads.
+      // filter_env drops the variables whose names contain one of these strings, so '' drops
+      // them all (PM2 7 ignores `filter_env: true`: it tests the value's length).
+      filter_env: [''],
       env: { ...WORKER_RUNTIME_ENV, ...this.options.env, [WORKER_MARKER_VAR]: account.id, disable_source_map_support: 'true' },
     };
   }

@@ -80,7 +80,7 @@ export interface SendWorkerDeps {
   random?: () => number;
   /** To the parent process (process.send); absent when not a child. */
   notify?: (message: WorkerMessage) => void;
-  /** Hands memory back before a long wait (full GCs; see workers/send-worker.ts). */
+  /** Hands memory back before a long wait (full GCs; see workers/send-worker.main.ts). */
   compactMemory?: () => void;
 }
 

@@ -5,15 +5,16 @@
  * refresh token. The API root and the token endpoint are configurable so tests drive the real
  * client against a local emulator.
  *
- * The message is composed with nodemailer's MailComposer (same bytes as the SMTP transport)
- * and sent raw with users.messages.send; findSent searches `rfc822msgid:`.
+ * The message is composed by the caller's `composeMessage` (mime.ts: nodemailer's
+ * MailComposer, the same bytes as the SMTP transport) and sent raw with users.messages.send;
+ * findSent searches `rfc822msgid:`. Passed in rather than imported: this file is a bundle of its
+ * own in workers (scripts/bundle-worker.ts) and would otherwise carry a second nodemailer.
  *
  * The access token is fetched explicitly before each send, so a token failure (invalid_grant,
  * token endpoint down) is told apart from a send failure and is never "delivery uncertain".
  */
 import { auth as googleAuth, gmail, type gmail_v1 } from '@googleapis/gmail';
 import { classifyGmailError, cleanResponse, parseRetryAfter, type ClassifiedSendResult, type GmailErrorLike } from './classify';
-import { composeMessage } from './mime';
 import type { OutgoingMessage, Transport } from './transport';
 
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
@@ -32,6 +33,8 @@ export interface GmailTransportOptions {
   rootUrl?: string;
   tokenUrl?: string;
   timeoutMs?: number;
+  /** RFC 822 bytes of a message: mime.ts's composeMessage. */
+  composeMessage: (message: OutgoingMessage) => Promise<Buffer>;
 }
 
 type AuthClient = InstanceType<typeof googleAuth.JWT> | InstanceType<typeof googleAuth.OAuth2>;
@@ -128,7 +131,7 @@ export function createGmailTransport(options: GmailTransportOptions): Transport 
   return {
     kind: 'gmail',
     async send(message: OutgoingMessage) {
-      const raw = await composeMessage(message);
+      const raw = await options.composeMessage(message);
       const tokenFailure = await ensureToken();
       if (tokenFailure) return tokenFailure;
       try {

@@ -110,7 +110,7 @@ export function loadTransport(account: AccountForTransport, credentials: unknown
     }
     case 'gmail': {
       const secret = parse(gmailCredentialsSchema, parseCredentials(credentials), 'Gmail credentials');
-      const transportOptions: GmailTransportOptions = {
+      const transportOptions: Omit<GmailTransportOptions, 'composeMessage'> = {
         userEmail: account.email,
         auth:
           secret.type === 'service_account'
@@ -120,8 +120,10 @@ export function loadTransport(account: AccountForTransport, credentials: unknown
         ...(options.gmailTokenUrl ? { tokenUrl: options.gmailTokenUrl } : {}),
       };
       // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { composeMessage } = require('./mime') as typeof import('./mime');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { createGmailTransport } = require('./gmail.transport') as typeof import('./gmail.transport');
-      return createGmailTransport(transportOptions);
+      return createGmailTransport({ ...transportOptions, composeMessage });
     }
     case 'sink': {
       const settings = parse(sinkSettingsSchema, account.transport_settings ?? {}, 'sink settings');

@@ -120,6 +120,23 @@ describe('orchestrator with real PM2 workers', () => {
     expect((await orchestrator!.supervisor.list()).filter((p) => p.accountId === accountId)).toEqual([]);
   });
 
+  it('gives a worker only the environment the server passes it, and the worker writes its code cache under DATA_DIR', async () => {
+    const { accountId } = await seedAccountWithWork(1);
+    await orchestrator!.reconcile();
+    const worker = await waitFor(() => workerOf(accountId), 'worker online');
+    const names = fs
+      .readFileSync(`/proc/${worker.pid}/environ`, 'utf8')
+      .split('\0')
+      .map((entry) => entry.split('=')[0]);
+    expect(names).toEqual(expect.arrayContaining(['DATABASE_URL', 'DATA_DIR', 'CONFIG_FILE', 'MALLOC_TRIM_THRESHOLD_']));
+    // The server's own environment (this test process's) stays out, NODE_* variables included.
+    expect(process.env.PATH).toBeDefined();
+    for (const name of ['PATH', 'HOME', 'NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS']) expect(names).not.toContain(name);
+
+    const cacheDir = path.join(config.dataDir, 'code-cache');
+    await waitFor(async () => fs.existsSync(cacheDir) && fs.readdirSync(cacheDir).some((file) => file.endsWith('.v8cache')), 'code cache written');
+  });
+
   it('restarts a worker killed with SIGKILL and recovers its claims, with no email lost or sent twice', async () => {
     const total = 8;
     const { accountId, campaignId } = await seedAccountWithWork(total, { minGapSeconds: 1 });

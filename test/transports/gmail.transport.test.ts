@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { isDeliveryUncertain } from '../../src/transports/classify';
 import { createGmailTransport } from '../../src/transports/gmail.transport';
+import { composeMessage } from '../../src/transports/mime';
 import type { OutgoingMessage, Transport } from '../../src/transports/transport';
 import { startGmailEmulator, type GmailEmulator } from '../peers/gmail-emulator';
 
@@ -36,7 +37,7 @@ describe('Gmail transport against the local Gmail API emulator', () => {
   beforeEach(() => {
     emulator.sendScript = () => undefined;
     emulator.tokenScript = () => undefined;
-    transport = createGmailTransport({
+    transport = createGmailTransport({ composeMessage,
       userEmail: MAILBOX,
       auth: { kind: 'service_account', clientEmail: serviceAccount.clientEmail, privateKey },
       rootUrl: emulator.rootUrl,
@@ -62,7 +63,7 @@ describe('Gmail transport against the local Gmail API emulator', () => {
   });
 
   it('sends with an OAuth2 refresh token', async () => {
-    const oauth = createGmailTransport({ userEmail: oauthClient.userEmail, auth: { kind: 'oauth2', ...oauthClient }, rootUrl: emulator.rootUrl, tokenUrl: emulator.tokenUrl });
+    const oauth = createGmailTransport({ composeMessage, userEmail: oauthClient.userEmail, auth: { kind: 'oauth2', ...oauthClient }, rootUrl: emulator.rootUrl, tokenUrl: emulator.tokenUrl });
     const m = message(3);
     expect(await oauth.send(m)).toMatchObject({ outcome: 'accepted' });
     expect(emulator.sent.find((s) => s.messageId === m.messageId)?.userEmail).toBe(oauthClient.userEmail);
@@ -111,7 +112,7 @@ describe('Gmail transport against the local Gmail API emulator', () => {
   });
 
   it('classifies a revoked refresh token as auth and keeps secrets out of the result', async () => {
-    const revoked = createGmailTransport({
+    const revoked = createGmailTransport({ composeMessage,
       userEmail: oauthClient.userEmail,
       auth: { kind: 'oauth2', ...oauthClient, refreshToken: 'revoked-refresh-token-xyz' },
       rootUrl: emulator.rootUrl,
@@ -125,7 +126,7 @@ describe('Gmail transport against the local Gmail API emulator', () => {
 
   it('refuses a service-account JWT signed with another key', async () => {
     const other = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const forged = createGmailTransport({ userEmail: MAILBOX, auth: { kind: 'service_account', clientEmail: serviceAccount.clientEmail, privateKey: other }, rootUrl: emulator.rootUrl, tokenUrl: emulator.tokenUrl });
+    const forged = createGmailTransport({ composeMessage, userEmail: MAILBOX, auth: { kind: 'service_account', clientEmail: serviceAccount.clientEmail, privateKey: other }, rootUrl: emulator.rootUrl, tokenUrl: emulator.tokenUrl });
     expect(await forged.send(message(12))).toMatchObject({ outcome: 'auth' });
   });
 
@@ -146,7 +147,7 @@ describe('Gmail transport against the local Gmail API emulator', () => {
   });
 
   it('throws rather than answering "not sent" when the lookup fails', async () => {
-    const down = createGmailTransport({ userEmail: MAILBOX, auth: { kind: 'service_account', clientEmail: serviceAccount.clientEmail, privateKey }, rootUrl: 'http://127.0.0.1:1/', tokenUrl: emulator.tokenUrl });
+    const down = createGmailTransport({ composeMessage, userEmail: MAILBOX, auth: { kind: 'service_account', clientEmail: serviceAccount.clientEmail, privateKey }, rootUrl: 'http://127.0.0.1:1/', tokenUrl: emulator.tokenUrl });
     await expect(down.findSent('<x@acme.test>')).rejects.toThrow(/Gmail lookup failed/);
   });
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../../src/config';
 import type { createGmailTransport as CreateGmailTransport } from '../../src/transports/gmail.transport';
+import { composeMessage } from '../../src/transports/mime';
 import { startGmailEmulator } from '../peers/gmail-emulator';
 
 const WORKERS_DIR = path.join(PROJECT_ROOT, 'dist', 'workers');
@@ -16,7 +17,7 @@ const run = promisify(execFile);
 
 describe('send-worker bundle', () => {
   it('is one file that does not contain the full zod API, winston or the Gmail client', () => {
-    const worker = fs.readFileSync(path.join(WORKERS_DIR, 'send-worker.js'), 'utf8');
+    const worker = fs.readFileSync(path.join(WORKERS_DIR, 'send-worker.main.js'), 'utf8');
     expect(worker).toContain('require("./gmail.transport.js")');
     expect(worker).not.toMatch(/require\("(zod|winston|@googleapis\/gmail|googleapis)"\)/);
     // winston's and the Gmail client's own identifiers would survive minification as strings.
@@ -25,7 +26,7 @@ describe('send-worker bundle', () => {
   });
 
   it('finds the modules it leaves out of the bundle from where it is installed', () => {
-    const worker = fs.readFileSync(path.join(WORKERS_DIR, 'send-worker.js'), 'utf8');
+    const worker = fs.readFileSync(path.join(WORKERS_DIR, 'send-worker.main.js'), 'utf8');
     for (const external of ['html-to-text', 'imapflow']) {
       expect(worker).toContain(`require("${external}")`);
       expect(() => require.resolve(external, { paths: [WORKERS_DIR] })).not.toThrow();
@@ -53,7 +54,7 @@ describe('send-worker bundle', () => {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { createGmailTransport } = require(path.join(WORKERS_DIR, 'gmail.transport.js')) as { createGmailTransport: typeof CreateGmailTransport };
-      const transport = createGmailTransport({
+      const transport = createGmailTransport({ composeMessage,
         userEmail: oauthClient.userEmail,
         auth: { kind: 'oauth2', clientId: oauthClient.clientId, clientSecret: oauthClient.clientSecret, refreshToken: oauthClient.refreshToken },
         rootUrl: emulator.rootUrl,
