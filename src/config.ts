@@ -64,6 +64,7 @@ const tunablesSchema = z.strictObject({
     heartbeatStaleMs: positiveInt,
     startBatchSize: positiveInt,
     startConcurrency: positiveInt,
+    maxStartingWorkers: positiveInt,
     maxRestartsPerHour: nonNegativeInt,
     nodeLeaseMs: positiveInt,
     restartBackoffBaseMs: positiveInt,

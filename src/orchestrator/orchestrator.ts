@@ -95,6 +95,7 @@ export class Orchestrator {
       logDir: path.join(this.config.dataDir, 'logs'),
       startBatchSize: o.startBatchSize,
       startConcurrency: o.startConcurrency,
+      maxStartingWorkers: o.maxStartingWorkers,
       stopTimeoutMs: o.workerStopTimeoutMs,
       logger: this.logger,
     });

@@ -20,6 +20,8 @@ import { WORKER_NODE_ARGS, WORKER_RUNTIME_ENV } from './worker-runtime';
 export const WORKER_NAMESPACE = 'outreach-workers';
 /** Set in every worker's environment so an orphan can be told from an unrelated process that got its pid. */
 export const WORKER_MARKER_VAR = 'OUTREACH_WORKER_ACCOUNT';
+/** A started worker that has not reported within this long no longer holds a starting slot. */
+const STARTING_SLOT_MS = 20_000;
 
 export type WorkerProcessStatus = 'online' | 'launching' | 'stopping' | 'stopped' | 'errored' | 'one-launch-status' | string;
 
@@ -55,6 +57,8 @@ export interface SupervisorOptions {
   startBatchSize: number;
   /** Batches started at the same time. */
   startConcurrency: number;
+  /** Workers started and not yet through their first claim, at most; more wait for a slot. */
+  maxStartingWorkers: number;
   stopTimeoutMs: number;
   logger: Logger;
 }
@@ -128,6 +132,16 @@ export class Pm2Supervisor {
   private daemonPid: number | undefined;
   private readonly messageListeners: ((message: WorkerMessage) => void)[] = [];
   private readonly exitListeners: ((event: { accountId: string; pmId: number }) => void)[] = [];
+  /**
+   * Workers started that have not yet reported a status (a worker's first comes after its
+   * first claim), with when each was started. Why: PM2 spawns far faster than two cores can boot
+   * Node, load the bundle, connect and claim; hundreds of workers starting side by side made
+   * each one's start cost 2–3 times its CPU alone, held as many Postgres connections open, and
+   * left the PM2 daemon a sliver of the CPU. A worker that never reports frees its slot after
+   * STARTING_SLOT_MS.
+   */
+  private readonly starting = new Map<string, number>();
+  private startingChanged: (() => void)[] = [];
 
   constructor(private readonly options: SupervisorOptions) {}
 
@@ -152,6 +166,9 @@ export class Pm2Supervisor {
       const body = (packet.raw ?? packet.data) as Record<string, unknown> | undefined;
       if (!body || typeof body !== 'object') return;
       const message = type && body.type === undefined ? { ...body, type } : body;
+      // Not PM2's own hello nor the heartbeat a worker sends as its loop begins: its first
+      // status comes after its first claim.
+      if (message.type === 'status') this.startFinished(accountId);
       for (const listener of this.messageListeners) listener({ accountId, pmId, message });
     };
     bus.on('process:msg', (packet) => relay(packet));
@@ -161,8 +178,40 @@ export class Pm2Supervisor {
       const pmId = packet.process?.pm_id;
       if (packet.event !== 'exit' || pmId === undefined || packet.process?.namespace !== WORKER_NAMESPACE) return;
       const accountId = this.accountByPmId.get(pmId);
-      if (accountId) for (const listener of this.exitListeners) listener({ accountId, pmId });
+      if (!accountId) return;
+      this.startFinished(accountId);
+      for (const listener of this.exitListeners) listener({ accountId, pmId });
     });
+  }
+
+  private startFinished(accountId: string): void {
+    if (!this.starting.delete(accountId)) return;
+    const waiters = this.startingChanged;
+    this.startingChanged = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Resolves once these workers may start (at once when none is starting), with their slots
+   * taken: checked and taken in one step, as the other lanes check while this one waits on PM2.
+   */
+  private async takeStartingSlots(accountIds: string[]): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      for (const [accountId, startedAtMs] of this.starting) if (now - startedAtMs > STARTING_SLOT_MS) this.starting.delete(accountId);
+      if (this.starting.size === 0 || this.starting.size + accountIds.length <= this.options.maxStartingWorkers) {
+        for (const accountId of accountIds) this.starting.set(accountId, now);
+        return;
+      }
+      // Woken by a worker's first message or exit; the timer lets stale slots expire.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        this.startingChanged.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 
   /** pm_id → account, filled from list() and start(): bus packets name only the pm_id. */
@@ -296,7 +345,8 @@ export class Pm2Supervisor {
 
   /**
    * Starts workers in batches of `startBatchSize` (all of a batch in one call, so PM2 lists
-   * its processes once per batch, not once per worker), `startConcurrency` batches at a time:
+   * its processes once per batch, not once per worker), `startConcurrency` batches at a time,
+   * and while fewer than `maxStartingWorkers` are still starting (see `starting`):
    * one batch at a time leaves the daemon waiting on each spawn, while unbounded parallel
    * starts exhaust its file descriptors and crash it (DESIGN, measured facts). A batch's
    * failure is logged and the rest go on; `shouldContinue` lets the caller stop between
@@ -315,6 +365,7 @@ export class Pm2Supervisor {
     const startBatch = async (candidates: { id: string; email?: string | null }[]) => {
       const batch = candidates.filter((a) => shouldContinue(a.id));
       if (batch.length === 0 || daemonLost) return;
+      await this.takeStartingSlots(batch.map((a) => a.id));
       try {
         const byName = new Map(batch.map((a) => [workerName(a), a.id]));
         const procs = await promisify<Pm2ProcessDescription[]>((cb) => api.start({ apps: batch.map((a) => this.appConfig(a)) }, cb));
@@ -327,6 +378,7 @@ export class Pm2Supervisor {
           }
         }
       } catch (error) {
+        for (const account of batch) this.startFinished(account.id);
         this.options.logger.error('starting a batch of workers failed', { accounts: batch.map((a) => a.id), error: (error as Error).message });
         if (!this.isDaemonAlive()) daemonLost = true;
       }

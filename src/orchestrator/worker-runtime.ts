@@ -14,7 +14,11 @@
  *   compiles nothing else that the cache would help with.
  * - `MALLOC_TRIM_THRESHOLD_`: glibc keeps freed heap (most of it from compiling the code at
  *   start) unless the free top exceeds 128 KB; a lower threshold hands it back to the kernel.
+ * - `MALLOC_ARENA_MAX=1`: glibc gives each thread that allocates (V8's helper threads, libuv's
+ *   pool) an arena of its own, and keeps their pages; one arena for all is enough for a
+ *   process that does its work on one thread (measured: −0.37 MB private memory per idle
+ *   worker; 2 arenas saved nothing).
  */
 export const WORKER_NODE_ARGS: readonly string[] = ['--max-semi-space-size=1', '--expose-gc', '--no-compilation-cache'];
 
-export const WORKER_RUNTIME_ENV: Readonly<Record<string, string>> = { MALLOC_TRIM_THRESHOLD_: '65536' };
+export const WORKER_RUNTIME_ENV: Readonly<Record<string, string>> = { MALLOC_TRIM_THRESHOLD_: '65536', MALLOC_ARENA_MAX: '1' };
