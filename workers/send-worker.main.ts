@@ -17,18 +17,6 @@ import { loadDkimFor, transportForAccount } from '../src/sending/account-transpo
 import { SendWorker, systemClock, type WorkerMessage } from '../src/sending/send-worker';
 import { trackingSignerFor } from '../src/tracking/tracking-signer';
 
-/** Present when started with --expose-gc (the orchestrator does: worker-runtime.ts). */
-const gc = (globalThis as { gc?: () => void }).gc;
-
-/**
- * Before a long wait: enough full GCs for V8 to flush the bytecode of every function not run
- * since (start-up code, one-off paths; it flushes after --bytecode-old-age = 5 GCs) and give
- * the freed pages back. Measured: ~2 MB less PSS per idle worker, for ~20 ms once.
- */
-function compactMemory(collect: () => void): void {
-  for (let i = 0; i < 6; i++) collect();
-}
-
 function fail(message: string): never {
   process.stderr.write(`send-worker: cannot start: ${message}\n`);
   process.exit(1);
@@ -117,7 +105,6 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
     signer: trackingSignerFor(config),
     random: Math.random,
     ...(notify ? { notify } : {}),
-    ...(gc ? { compactMemory: () => compactMemory(gc) } : {}),
     settings: {
       claim: {
         batchSize: config.sending.claimBatchSize,

@@ -131,9 +131,8 @@ export async function run(context: BenchContext): Promise<Record<string, number>
         const workerCpuS = workerPids.reduce((sum, pid) => sum + (readCpuTicks(pid) ?? 0), 0) / CLOCK_TICKS_PER_S;
         context.log(`CPU per worker from start to its last send: ${((workerCpuS / Math.max(1, workerPids.length)) * 1000).toFixed(0)} ms (mean)`);
 
-        // Settle: a worker that just finished compacts its memory a moment after it starts
-        // waiting (workers/send-worker.main.ts) and V8's memory reducer runs a few GCs once it is idle; idle
-        // CPU and memory are measured in the steady state after that.
+        // Settle: V8's memory reducer runs a few GCs in each worker once it is idle (the first
+        // 8 s after its last full GC); idle CPU and memory are measured in the steady state.
         await sleep(SETTLE_MS);
         const before = pids.map((pid) => readCpuTicks(pid) ?? 0);
         await sleep(IDLE_WINDOW_MS);

@@ -2,10 +2,10 @@
  * worker_pss_mb_smtp / worker_pss_mb_gmail: proportional set size (PSS, /proc/PID/smaps_rollup)
  * of an idle compiled send-worker of each kind, started as the orchestrator starts it (same
  * node flags and environment, worker-runtime.ts): its account loaded, its transport built, one
- * claim made (nothing is due), then waiting for work (where it compacts its memory first). PSS, not RSS: code pages
- * shared between workers are split between them, so the figure is the mean over FLEET idle
- * workers of the kind running side by side (production runs hundreds); the PSS of a single
- * worker with no sibling is logged too.
+ * claim made (nothing is due), then waiting for work. PSS, not RSS: code pages shared between
+ * workers are split between them, so the figure is the mean over FLEET idle workers of the
+ * kind running side by side (production runs hundreds); the PSS of a single worker with no
+ * sibling is logged too.
  */
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -23,9 +23,9 @@ import type { BenchContext } from './registry';
 export const name = 'worker-memory';
 
 /**
- * How long a worker is idle before it is measured. Past its own compaction (2 s into a long
- * wait, send-worker.main.ts) V8's memory reducer still runs: it starts 8 s after the last full GC
- * and shrinks the young generation (2 MB → ~0.3 MB). Measured at 5 s a worker shows ~2 MB it
+ * How long a worker is idle before it is measured. V8's memory reducer runs in an idle
+ * process: it starts 8 s after the last full GC, collects, compacts and shrinks the young
+ * generation (2 MB → ~0.3 MB). Measured at 5 s a worker shows ~2 MB it
  * gives back a few seconds later; a worker is idle for minutes at a time, so the figure is
  * the steady state after the reducer (the fleet bench waits 60 s for the same reason). The PSS
  * at 5 s is logged too.

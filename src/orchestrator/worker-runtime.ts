@@ -1,13 +1,13 @@
 /**
  * How every send worker process is run, by the orchestrator (through PM2) and by the benches
  * that measure it, so what is measured is what is deployed. Each setting trades nothing a
- * worker needs for memory that 1,200 of them would otherwise hold:
+ * worker needs for memory that 1,200 of them would otherwise hold. (Forcing full GCs when a
+ * worker goes idle, tried with --expose-gc, saved nothing once V8's memory reducer had run a
+ * few seconds later, and cost each start ~90 ms of CPU.)
  *
  * - `--max-semi-space-size=1`: V8's young generation grows to 2 × 16 MB under allocation
  *   bursts and keeps the pages; a worker allocates little, and 1 MB semi-spaces cost it only
  *   a few more (cheap) scavenges.
- * - `--expose-gc`: a worker about to wait a long time runs a few full GCs so V8 flushes the
- *   bytecode it no longer runs (workers/send-worker.main.ts, compactMemory).
  * - `--no-compilation-cache`: the entry compiles the worker bundle as a vm.Script (to use and
  *   write V8's code cache, workers/send-worker.ts), and V8's in-process compilation cache would
  *   keep that script's compiled functions alive (measured: +2.3 MB per idle worker). A worker
@@ -19,6 +19,6 @@
  *   process that does its work on one thread (measured: −0.37 MB private memory per idle
  *   worker; 2 arenas saved nothing).
  */
-export const WORKER_NODE_ARGS: readonly string[] = ['--max-semi-space-size=1', '--expose-gc', '--no-compilation-cache'];
+export const WORKER_NODE_ARGS: readonly string[] = ['--max-semi-space-size=1', '--no-compilation-cache'];
 
 export const WORKER_RUNTIME_ENV: Readonly<Record<string, string>> = { MALLOC_TRIM_THRESHOLD_: '65536', MALLOC_ARENA_MAX: '1' };

@@ -80,13 +80,7 @@ export interface SendWorkerDeps {
   random?: () => number;
   /** To the parent process (process.send); absent when not a child. */
   notify?: (message: WorkerMessage) => void;
-  /** Hands memory back before a long wait (full GCs; see workers/send-worker.main.ts). */
-  compactMemory?: () => void;
 }
-
-/** A wait at least this long is worth compacting memory for (a few ms of GC, once). */
-export const LONG_WAIT_MS = 5 * 60_000;
-const COMPACT_DELAY_MS = 2_000;
 
 export interface WorkerExit {
   reason: 'stopped' | 'inactive';
@@ -100,8 +94,6 @@ export class SendWorker {
   private state: WorkerState = 'starting';
   private sent = 0;
   private lastBeatAt = 0;
-  /** Worked (or started) since memory was last compacted. */
-  private worked = true;
   private readonly random: () => number;
 
   constructor(
@@ -148,7 +140,6 @@ export class SendWorker {
           continue;
         }
         this.setState('sending');
-        this.worked = true;
         await this.processBatch(claim.rows, claim.leaseToken, claim.account, claim.probe);
       }
       return { reason: 'stopped', sent: this.sent };
@@ -251,25 +242,8 @@ export class SendWorker {
    * (started by hand) writes its heartbeat row itself.
    */
   private async wait(ms: number): Promise<void> {
-    const deadline = this.deps.clock.now().getTime() + ms;
-    // Compact a little after the wait begins: by then the claim's objects are garbage and the
-    // idle database connection is closed (workerDbIdleTimeoutMs), so both can go too.
-    const compact = ms >= LONG_WAIT_MS && this.worked && this.deps.compactMemory;
-    const compactTimer = compact
-      ? setTimeout(() => {
-          this.worked = false;
-          compact();
-        }, COMPACT_DELAY_MS)
-      : undefined;
-    try {
-      await this.waitUntil(deadline);
-    } finally {
-      clearTimeout(compactTimer);
-    }
-  }
-
-  private async waitUntil(deadline: number): Promise<void> {
     const { clock, settings } = this.deps;
+    const deadline = clock.now().getTime() + ms;
     while (!this.stopping) {
       const remaining = deadline - clock.now().getTime();
       if (remaining <= 0) return;

@@ -1,5 +1,5 @@
 import { enqueueCampaign } from '../../src/queue/enqueue';
-import { LONG_WAIT_MS, SendWorker, type WorkerMessage } from '../../src/sending/send-worker';
+import { SendWorker, type WorkerMessage } from '../../src/sending/send-worker';
 import { transportForAccount } from '../../src/sending/account-transport';
 import { createTrackingSigner } from '../../src/tracking/tracking-token';
 import { useTestDatabase } from '../helpers/database';
@@ -38,7 +38,6 @@ async function idleWorker(idlePollMs: number) {
   const row = await database.db.selectFrom('sender_accounts').selectAll().where('id', '=', account.id).executeTakeFirstOrThrow();
   const clock = new ControlledClock(START.getTime());
   const messages: WorkerMessage[] = [];
-  let compactions = 0;
   const worker = new SendWorker(account.id, {
     db: database.db,
     transport: transportForAccount(row, testCipher),
@@ -48,9 +47,8 @@ async function idleWorker(idlePollMs: number) {
     settings: { ...workerSettings(), idlePollMs },
     random: () => 0.5,
     notify: (m) => messages.push(m),
-    compactMemory: () => (compactions += 1),
   });
-  return { client, account, campaign, clock, messages, worker, compactions: () => compactions };
+  return { client, account, campaign, clock, messages, worker };
 }
 
 const waitingCount = (messages: WorkerMessage[]) => messages.filter((m) => m.type === 'status' && m.state === 'waiting').length;
@@ -58,7 +56,7 @@ const waitingCount = (messages: WorkerMessage[]) => messages.filter((m) => m.typ
 describe('a waiting send worker', () => {
   it('stays off the database while it waits, beating to its parent, and sends as soon as it is nudged', async () => {
     // The clock never reaches the end of this wait: only a nudge can end it.
-    const w = await idleWorker(LONG_WAIT_MS);
+    const w = await idleWorker(5 * 60_000);
     const running = w.worker.run();
     try {
       await until(() => waitingCount(w.messages) === 1);
@@ -77,40 +75,6 @@ describe('a waiting send worker', () => {
       w.worker.nudge();
       await until(async () => (await queueRows(database.db, w.campaign.id)).every((r) => r.status === 'sent'));
       expect(peer.received).toHaveLength(1);
-    } finally {
-      w.worker.stop();
-      await running;
-    }
-  });
-
-  it('compacts its memory once a little after a long wait begins, and again only after it has worked', async () => {
-    const w = await idleWorker(LONG_WAIT_MS);
-    const running = w.worker.run();
-    try {
-      await until(() => w.compactions() === 1);
-      w.worker.nudge(); // nothing new: it waits again, having done no work
-      await until(() => waitingCount(w.messages) >= 1 && w.messages.filter((m) => m.type === 'status').length >= 1);
-      await new Promise((r) => setTimeout(r, 2_500));
-      expect(w.compactions()).toBe(1);
-
-      await addContacts(database.db, w.client.id, w.campaign.id, 1);
-      await enqueueCampaign(database.db, w.campaign.id, START);
-      w.worker.nudge();
-      await until(async () => (await queueRows(database.db, w.campaign.id)).every((r) => r.status === 'sent'));
-      await until(() => w.compactions() === 2);
-    } finally {
-      w.worker.stop();
-      await running;
-    }
-  });
-
-  it('does not compact before a short wait', async () => {
-    const w = await idleWorker(LONG_WAIT_MS - 1);
-    const running = w.worker.run();
-    try {
-      await until(() => waitingCount(w.messages) === 1);
-      await new Promise((r) => setTimeout(r, 2_500));
-      expect(w.compactions()).toBe(0);
     } finally {
       w.worker.stop();
       await running;
