@@ -16,6 +16,7 @@ import { readEnvironVariable } from '../../src/orchestrator/proc-stats';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
 import { useTestDatabase } from '../helpers/database';
 import { addContacts, createAccount, createCampaign, createClient } from '../queue/fixtures';
+import { waitFor as waitForValue } from '../helpers/wait-for';
 
 jest.setTimeout(180_000);
 
@@ -81,15 +82,7 @@ function startNode(name: string, configFile: string): ChildProcess {
   return child;
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, limitMs = 90_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = <T>(probe: () => Promise<T | undefined | false>, what: string, limitMs = 90_000): Promise<T> => waitForValue(probe, what, limitMs);
 
 it('splits the accounts between two nodes, and the survivor takes over a killed node without driving any account twice', async () => {
   const configFile = path.join(tempDir, 'config.json');

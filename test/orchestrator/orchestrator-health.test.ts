@@ -28,6 +28,7 @@ import { useTestDatabase } from '../helpers/database';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
 import { bearer, createUser, JWT_SECRET, login } from '../http/admin-api.helpers';
 import { addContacts, createAccount, createCampaign, createClient } from '../queue/fixtures';
+import { waitFor as waitForValue } from '../helpers/wait-for';
 
 jest.setTimeout(60_000);
 
@@ -97,15 +98,7 @@ beforeAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, limitMs = 30_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const waitFor = <T>(probe: () => Promise<T | undefined | false>, what: string, limitMs = 30_000): Promise<T> => waitForValue(probe, what, limitMs);
 
 function signal(pid: number, name: NodeJS.Signals): void {
   try {

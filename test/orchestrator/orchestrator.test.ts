@@ -15,6 +15,7 @@ import type { WorkerProcess } from '../../src/orchestrator/pm2-supervisor';
 import { useTestDatabase } from '../helpers/database';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
 import { addContacts, createAccount, createCampaign, createClient } from '../queue/fixtures';
+import { waitFor } from '../helpers/wait-for';
 
 jest.setTimeout(120_000);
 
@@ -61,16 +62,6 @@ beforeAll(async () => {
   await orchestrator.start();
   await schedules.start();
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, limitMs = 60_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function seedAccountWithWork(emails: number, values: { status?: 'active' | 'paused'; minGapSeconds?: number } = {}) {
   const client = await createClient(t.db);

@@ -13,6 +13,7 @@ import { Orchestrator } from '../../src/orchestrator/orchestrator';
 import { useTestDatabase } from '../helpers/database';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
 import { addContacts, createAccount, createCampaign, createClient } from '../queue/fixtures';
+import { waitFor } from '../helpers/wait-for';
 
 jest.setTimeout(120_000);
 
@@ -30,16 +31,6 @@ beforeAll(async () => {
   tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-starting-'));
   peer = await startSmtpPeer();
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, limitMs = 60_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 it('starts the next worker only once the one starting has made its first claim', async () => {
   const configFile = path.join(tempDir, 'config.json');
