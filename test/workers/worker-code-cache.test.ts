@@ -4,16 +4,14 @@
  * it, and a cache V8 cannot use is replaced without stopping the worker. Runs the compiled
  * worker from dist/ (`npm run build` first) against real Postgres.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../src/config';
 import { useTestDatabase } from '../helpers/database';
+import { startUntilWaiting as startWorkerUntilWaiting } from '../helpers/worker-process';
 import { createAccount, createClient } from '../queue/fixtures';
 
 const database = useTestDatabase();
-const WORKER = path.join(PROJECT_ROOT, 'dist', 'workers', 'send-worker.js');
 let tempDir: string;
 let cacheDir: string;
 
@@ -24,34 +22,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(tempDir, { recursive: true, force: true }));
 
-/** Starts a worker for an account with nothing to send and resolves once it waits for work; then stops it. */
-async function startUntilWaiting(accountId: string): Promise<void> {
-  const child = spawn(process.execPath, [WORKER, '--account', accountId, '--code-cache-dir', cacheDir], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      DATABASE_URL: database.url,
-      DATA_DIR: path.join(tempDir, 'data'),
-      CONFIG_FILE: path.join(tempDir, 'config.json'),
-      JWT_SECRET: 'code-cache-test-secret-code-cache-test-secret',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      child.on('message', (message: { type?: string; state?: string }) => {
-        if (message.type === 'status' && message.state === 'waiting') resolve();
-      });
-      void exited.then((code) => reject(new Error(`worker exited (${code}) before waiting: ${stderr}`)));
-    });
-  } finally {
-    child.kill('SIGTERM');
-    await exited;
-  }
-}
+const startUntilWaiting = (accountId: string) => startWorkerUntilWaiting(accountId, { databaseUrl: database.url, tempDir, codeCacheDir: cacheDir });
 
 function cacheFiles(): string[] {
   return fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : [];
