@@ -46,8 +46,8 @@ export async function composeMessage(message: OutgoingMessage): Promise<Buffer> 
 }
 
 /**
- * The bytes MimeNode.build() produces for a tree whose contents are all strings or Buffers
- * (ours always are: no files, URLs or streams), written in one synchronous pass with
+ * The bytes MimeNode.build() produces for a tree whose contents are all strings (ours always
+ * are: no files, URLs, streams or Buffers), written in one synchronous pass with
  * nodemailer's own header builder and encoders. Why: build() streams every part through
  * Transform streams, pipelines and setImmediate hops, which cost ~300 µs of CPU per message
  * (a quarter of a worker's work per email); this takes ~60 µs. Undefined for a tree with
