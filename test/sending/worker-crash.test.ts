@@ -17,11 +17,10 @@ import { sweepExpiredLeases } from '../../src/queue/sweeper';
 import { openAccountTransport } from '../../src/sending/account-transport';
 import { startSinkServer, type SinkServer } from '../../src/transports/sink-server';
 import { useTestDatabase } from '../helpers/database';
+import { WORKER_ENTRY as WORKER } from '../helpers/worker-process';
 import { addContacts, createAccount, createCampaign, createClient, queueRows } from '../queue/fixtures';
 
 const database = useTestDatabase();
-const ROOT = path.resolve(__dirname, '../..');
-const WORKER = path.join(ROOT, 'dist/workers/send-worker.js');
 const LEASE_MS = 30_000;
 const TERMINAL = new Set(['sent', 'bounced', 'failed', 'suppressed', 'cancelled']);
 
