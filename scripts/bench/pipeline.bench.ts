@@ -15,7 +15,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { SMTPServer } from 'smtp-server';
 import { PROJECT_ROOT } from '../../src/config';
-import { WORKER_NODE_ARGS, WORKER_RUNTIME_ENV } from '../../src/orchestrator/worker-runtime';
+import { WORKER_RUNTIME_ENV } from '../../src/orchestrator/worker-runtime';
 import { loadOrCreateGeneratedSecrets } from '../../src/secrets';
 import { createCredentialCipher } from '../../src/crypto/credential-cipher';
 import type { Db } from '../../src/db/connection';
@@ -122,7 +122,7 @@ export async function run(context: BenchContext): Promise<Record<string, number>
         context.log(`${EMAILS} emails queued for ${workers} worker processes (batch ${BATCH}, ${CONNECTIONS_PER_WORKER} SMTP connections each)`);
         const started = Date.now();
         for (const accountId of accountIds) {
-          const child = spawn(process.execPath, [...WORKER_NODE_ARGS, path.join(PROJECT_ROOT, 'dist/workers/send-worker.js'), '--account', accountId], {
+          const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/workers/send-worker.js'), '--account', accountId], {
             env: {
               ...WORKER_RUNTIME_ENV,
               DATABASE_URL: url,

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/config';
-import { WORKER_NODE_ARGS, WORKER_RUNTIME_ENV } from '../../src/orchestrator/worker-runtime';
+import { WORKER_RUNTIME_ENV } from '../../src/orchestrator/worker-runtime';
 import { createCredentialCipher } from '../../src/crypto/credential-cipher';
 import { loadOrCreateGeneratedSecrets } from '../../src/secrets';
 import type { Db } from '../../src/db/connection';
@@ -45,7 +45,7 @@ function pssKb(pid: number): number {
 /** Starts one idle worker per account, all at once, and returns each one's PSS in MB, 5 s into its wait and settled. */
 async function measure(db: Db, url: string, accountIds: string[], env: Record<string, string>): Promise<{ early: number[]; settled: number[] }> {
   const children = accountIds.map((accountId) =>
-    spawn(process.execPath, [...WORKER_NODE_ARGS, path.join(PROJECT_ROOT, 'dist/workers/send-worker.js'), '--account', accountId], {
+    spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/workers/send-worker.js'), '--account', accountId], {
       env: { ...WORKER_RUNTIME_ENV, DATABASE_URL: url, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     }),

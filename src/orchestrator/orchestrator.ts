@@ -89,6 +89,7 @@ export class Orchestrator {
       pm2Home: this.config.pm2Home,
       scriptPath: options.workerScript ?? path.join(PROJECT_ROOT, 'dist', 'workers', 'send-worker.js'),
       codeCacheDir: path.join(this.config.dataDir, 'code-cache'),
+      binDir: path.join(this.config.dataDir, 'bin'),
       cwd: PROJECT_ROOT,
       env: { ...this.config.workerEnv, DATABASE_URL: options.connectionString, ...options.workerEnv },
       logMode: o.workerLogs,

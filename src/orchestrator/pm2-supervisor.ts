@@ -15,7 +15,7 @@ import pm2Module from 'pm2';
 import type { Logger } from '../logger';
 import { SUPERVISOR_PID_FLAG } from './parent-watch';
 import { isProcessAlive, readEnvironVariable } from './proc-stats';
-import { WORKER_NODE_ARGS, WORKER_RUNTIME_ENV } from './worker-runtime';
+import { WORKER_RUNTIME_ENV } from './worker-runtime';
 
 export const WORKER_NAMESPACE = 'outreach-workers';
 /** Set in every worker's environment so an orphan can be told from an unrelated process that got its pid. */
@@ -49,6 +49,8 @@ export interface SupervisorOptions {
   scriptPath: string;
   /** Where workers keep V8's code cache of their bundle (workers/send-worker.ts). */
   codeCacheDir: string;
+  /** Where the link to Node that workers run under is kept (see `workerInterpreter`). */
+  binDir: string;
   cwd: string;
   /** Environment the workers need beyond the daemon's (DATABASE_URL, NODE_ID, …). */
   env: Record<string, string>;
@@ -124,6 +126,33 @@ function accountIdFromArgs(args: string[] | string | undefined): string | undefi
   const list = Array.isArray(args) ? args : typeof args === 'string' ? args.split(' ') : [];
   const index = list.indexOf('--account');
   return index >= 0 ? list[index + 1] : undefined;
+}
+
+/**
+ * The path PM2 runs workers with: a link to this Node named so PM2 does not take it for Node.
+ * Why: PM2 runs a script under any interpreter whose name ends in `node` through its own
+ * wrapper (ProcessContainerFork.js, which loads `url`, looks for package.json files up the
+ * tree and sends a hello) and spawns any other interpreter with the script as is. The wrapper
+ * cost each worker start ~6 ms of CPU (measured), 1,200 times over, and a worker needs
+ * nothing it does. Made again when missing or pointing at another Node (an upgrade).
+ */
+export function workerInterpreter(binDir: string): string {
+  const link = path.join(binDir, 'node-for-workers');
+  let target: string | undefined;
+  try {
+    target = fs.readlinkSync(link);
+  } catch {
+    // missing
+  }
+  if (target !== process.execPath) {
+    fs.mkdirSync(binDir, { recursive: true });
+    // Under a temporary name, then renamed: never a moment without a link.
+    const temporary = `${link}.${process.pid}.tmp`;
+    fs.rmSync(temporary, { force: true });
+    fs.symlinkSync(process.execPath, temporary);
+    fs.renameSync(temporary, link);
+  }
+  return link;
 }
 
 export class Pm2Supervisor {
@@ -311,7 +340,7 @@ export class Pm2Supervisor {
     return workers;
   }
 
-  private appConfig(account: { id: string; email?: string | null }): Record<string, unknown> {
+  private appConfig(account: { id: string; email?: string | null }, interpreter: string): Record<string, unknown> {
     const name = workerName(account);
     const logFile = this.options.logMode === 'file' ? path.join(this.options.logDir, `${name}.log`) : '/dev/null';
     return {
@@ -320,8 +349,7 @@ export class Pm2Supervisor {
       script: this.options.scriptPath,
       args: ['--account', account.id, SUPERVISOR_PID_FLAG, String(process.pid), '--code-cache-dir', this.options.codeCacheDir],
       cwd: this.options.cwd,
-      interpreter: process.execPath,
-      node_args: [...WORKER_NODE_ARGS],
+      interpreter,
       exec_mode: 'fork',
       instances: 1,
       autorestart: false,
@@ -358,6 +386,7 @@ export class Pm2Supervisor {
   ): Promise<string[]> {
     await this.ensureConnected(true);
     const api = this.requireApi();
+    const interpreter = workerInterpreter(this.options.binDir);
     const started: string[] = [];
     const batches: { id: string; email?: string | null }[][] = [];
     for (let i = 0; i < accounts.length; i += this.options.startBatchSize) batches.push(accounts.slice(i, i + this.options.startBatchSize));
@@ -368,7 +397,7 @@ export class Pm2Supervisor {
       await this.takeStartingSlots(batch.map((a) => a.id));
       try {
         const byName = new Map(batch.map((a) => [workerName(a), a.id]));
-        const procs = await promisify<Pm2ProcessDescription[]>((cb) => api.start({ apps: batch.map((a) => this.appConfig(a)) }, cb));
+        const procs = await promisify<Pm2ProcessDescription[]>((cb) => api.start({ apps: batch.map((a) => this.appConfig(a, interpreter)) }, cb));
         for (const proc of procs ?? []) {
           const accountId = byName.get(proc.pm2_env?.name ?? proc.name ?? '') ?? accountIdFromArgs(proc.pm2_env?.args);
           const pmId = proc.pm2_env?.pm_id ?? proc.pm_id;

@@ -5,14 +5,13 @@
  * worker goes idle, tried with --expose-gc, saved nothing once V8's memory reducer had run a
  * few seconds later, and cost each start ~90 ms of CPU.)
  *
- * - `--max-semi-space-size=4`: V8's young generation grows to 2 × 16 MB under allocation
- *   bursts and keeps the pages. 4 MB is the trade measured: 1 MB saved 0.1 MB per idle worker
- *   (fleet of 1,200: 11.83 vs 11.96 GB) but a sending worker then spent a fifth of its CPU in
- *   GC (pipeline mean ~1,490 vs ~1,740 emails/s).
- * - `--no-compilation-cache`: the entry compiles the worker bundle as a vm.Script (to use and
- *   write V8's code cache, workers/send-worker.ts), and V8's in-process compilation cache would
- *   keep that script's compiled functions alive (measured: +2.3 MB per idle worker). A worker
- *   compiles nothing else that the cache would help with.
+ * No V8 flags on the command line: any of them makes V8 refuse the code cache Node ships of its
+ * own modules, and each worker then compiles them all (measured: ~18 ms more CPU per start).
+ * The flag workers need, --no-compilation-cache, is set by the worker's entry at run time,
+ * once Node's modules are loaded (workers/send-worker.ts). V8's young generation keeps its
+ * default limit: 4 MB semi-spaces saved only 128 KB per idle worker, and 1 MB cost a sending
+ * worker a fifth of its CPU in GC.
+ *
  * - `MALLOC_TRIM_THRESHOLD_`: glibc keeps freed heap (most of it from compiling the code at
  *   start) unless the free top exceeds 128 KB; a lower threshold hands it back to the kernel.
  * - `MALLOC_ARENA_MAX=1`: glibc gives each thread that allocates (V8's helper threads, libuv's
@@ -20,6 +19,4 @@
  *   process that does its work on one thread (measured: −0.37 MB private memory per idle
  *   worker; 2 arenas saved nothing).
  */
-export const WORKER_NODE_ARGS: readonly string[] = ['--max-semi-space-size=4', '--no-compilation-cache'];
-
 export const WORKER_RUNTIME_ENV: Readonly<Record<string, string>> = { MALLOC_TRIM_THRESHOLD_: '65536', MALLOC_ARENA_MAX: '1' };
