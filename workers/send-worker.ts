@@ -22,7 +22,7 @@
  * Node's modules the bundle loads as it starts, loaded here, before the V8 flag set below.
  * Why: Node ships the bytecode of its own modules as a code cache that V8 accepts only under
  * the V8 flags Node was built with. Any V8 flag on the command line made every worker compile
- * each of Node's modules it loads instead (measured: ~12-18 ms more CPU per start, 15 % of
+ * each of Node's modules it loads instead (measured: 12–18 ms more CPU per start, 15 % of
  * it). So workers start with no V8 flags and set the one they need at run time, once what
  * they load of Node is loaded (test/workers/worker-builtins.test.ts holds this list to it).
  */

@@ -6,7 +6,7 @@
  * few seconds later, and cost each start ~90 ms of CPU.)
  *
  * No V8 flags on the command line: any of them makes V8 refuse the code cache Node ships of its
- * own modules, and each worker then compiles them all (measured: ~18 ms more CPU per start).
+ * own modules, and each worker then compiles them all (measured: 12–18 ms more CPU per start).
  * The flag workers need, --no-compilation-cache, is set by the worker's entry at run time,
  * once Node's modules are loaded (workers/send-worker.ts). V8's young generation keeps its
  * default limit: 4 MB semi-spaces saved only 128 KB per idle worker, and 1 MB cost a sending
