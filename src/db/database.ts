@@ -26,7 +26,7 @@ export type QueueStatus =
   | 'held'
   | 'suppressed'
   | 'cancelled';
-export type SendOutcome = 'accepted' | 'transient' | 'recipient_permanent' | 'sender_blocked' | 'auth' | 'unknown' | 'reconciled';
+export type SendOutcome = 'accepted' | 'transient' | 'recipient_hard' | 'recipient_soft' | 'sender_reputation' | 'sender_auth' | 'auth' | 'unknown' | 'reconciled';
 export type SuppressionReason = 'unsubscribed' | 'hard_bounce' | 'complaint' | 'manual';
 export type RateScope = 'account' | 'sender_domain' | 'recipient_domain' | 'campaign' | 'client' | 'global';
 export type RateWindow = 'day' | 'hour' | 'minute';
@@ -214,6 +214,8 @@ export interface SendLogsTable {
   provider_message_id: string | null;
   duration_ms: number | null;
   created_at: Timestamp;
+  /** 0009: the classification table's reason code (e.g. "user_unknown"). */
+  reason: string | null;
 }
 
 export interface SuppressionsTable {

@@ -199,15 +199,15 @@ export async function recentSendStats(db: DbOrTx, accountId: string, since: Date
     with recent as (
       select outcome from send_logs
       where account_id = ${accountId} and created_at >= ${since}
-        and outcome in ('accepted', 'transient', 'recipient_permanent', 'sender_blocked', 'auth')
+        and outcome in ('accepted', 'transient', 'recipient_hard', 'sender_reputation', 'auth')
       order by created_at desc limit ${windowSends}
     )
     select count(*)::int as attempts,
            count(*) filter (where outcome = 'accepted')::int as accepted,
-           count(*) filter (where outcome = 'recipient_permanent')::int as bounced,
+           count(*) filter (where outcome = 'recipient_hard')::int as bounced,
            count(*) filter (where outcome = 'transient')::int as transient,
            count(*) filter (where outcome = 'auth')::int as auth,
-           count(*) filter (where outcome = 'sender_blocked')::int as "senderBlocked",
+           count(*) filter (where outcome = 'sender_reputation')::int as "senderBlocked",
            (select count(*)::int from complaints c where c.account_id = ${accountId} and c.received_at >= ${since}) as complaints
     from recent
   `.execute(db);

@@ -6,10 +6,10 @@
  *   transient           → queued again at now + backoff (jitter, Retry-After), or failed after
  *                         sending.maxAttempts; breakers count it; N in a row pauses the account
  *   transient + deliveryUncertain, or the transport threw → unknown (reconciled, never resent blind)
- *   recipient_permanent → bounced + bounces row + suppression (hard_bounce) + contact bounced
- *   sender_blocked      → row back to the pool (unassigned; a follow-up waits for its mailbox),
+ *   recipient_hard → bounced + bounces row + suppression (hard_bounce) + contact bounced
+ *   sender_reputation      → row back to the pool (unassigned; a follow-up waits for its mailbox),
  *                         attempts and reservations given back; account paused + audit row
- *   auth                → like sender_blocked for the row; account suspended + alert + audit
+ *   auth                → like sender_reputation for the row; account suspended + alert + audit
  *
  * After a failure the account's health score is recomputed and the pause rules applied.
  */
@@ -134,7 +134,7 @@ export async function recordResult(db: Db, ctx: RecordContext, attempt: Attempt,
   if (result.outcome === 'transient' && isDeliveryUncertain(result)) return recordUncertain(db, ctx, row, result.response, attempt.durationMs, now);
 
   return db.transaction().execute(async (tx) => {
-    const log = (outcome: 'transient' | 'recipient_permanent' | 'sender_blocked' | 'auth', attemptNo: number) =>
+    const log = (outcome: 'transient' | 'recipient_hard' | 'sender_reputation' | 'auth', attemptNo: number) =>
       insertSendLogs(tx, [
         {
           queueId: row.id,
@@ -175,7 +175,7 @@ export async function recordResult(db: Db, ctx: RecordContext, attempt: Attempt,
         await applyHealth(tx, ctx, failures, now, result.response, true);
         return giveUp ? 'failed' : 'queued';
       }
-      case 'recipient_permanent': {
+      case 'recipient_hard': {
         const attemptsAfter = row.attempts + 1;
         const changed = await transition(tx, row.id, [...ours], ctx.leaseToken, {
           status: 'bounced',
@@ -186,7 +186,7 @@ export async function recordResult(db: Db, ctx: RecordContext, attempt: Attempt,
           updated_at: now,
         });
         if (!changed) return 'lost_lease';
-        await log('recipient_permanent', attemptsAfter);
+        await log('recipient_hard', attemptsAfter);
         await insertHardBounce(tx, {
           clientId: row.client_id,
           queueId: row.id,
@@ -203,7 +203,7 @@ export async function recordResult(db: Db, ctx: RecordContext, attempt: Attempt,
         await applyHealth(tx, ctx, account?.consecutive_failures ?? 0, now, result.response);
         return 'bounced';
       }
-      case 'sender_blocked':
+      case 'sender_reputation':
       case 'auth': {
         // Not the recipient's fault: the row goes back unsent, as if never attempted here.
         const changed = await transition(tx, row.id, [...ours], ctx.leaseToken, {
@@ -220,7 +220,7 @@ export async function recordResult(db: Db, ctx: RecordContext, attempt: Attempt,
           await suspendAccount(tx, ctx.accountId, { reason: 'auth_failed', now, response: result.response });
         } else {
           const until = new Date(now.getTime() + ctx.settings.cooldownMinutes * 60_000);
-          await pauseAccount(tx, ctx.accountId, { reason: 'sender_blocked', until, now, details: { response: result.response, code: result.code ?? null } });
+          await pauseAccount(tx, ctx.accountId, { reason: 'sender_reputation', until, now, details: { response: result.response, code: result.code ?? null } });
         }
         await releaseReservation(tx, changed, ctx);
         return 'handed_back';

@@ -15,6 +15,8 @@ export interface SendLogEntry {
   response?: string;
   providerMessageId?: string;
   durationMs?: number;
+  /** The classification table's reason code. */
+  reason?: string;
   at: Date;
 }
 
@@ -36,6 +38,7 @@ export async function insertSendLogs(db: DbOrTx, entries: SendLogEntry[]): Promi
         response: e.response ?? null,
         provider_message_id: e.providerMessageId ?? null,
         duration_ms: e.durationMs ?? null,
+        reason: e.reason ?? null,
         created_at: e.at,
       })),
     )

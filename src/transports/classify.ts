@@ -8,13 +8,13 @@
  *   530 / 534 / 535, 5.7.8, 5.7.9, 5.7.14, EAUTH      auth (credentials refused: suspend account)
  *   4xx of any kind (421, 450, 451, 452 4.2.2, 4.7.x) transient
  *   5.7.x policy / blocked, 5.4.5 or text "quota /
- *     sending limit exceeded", any 5xx to MAIL FROM   sender_blocked
+ *     sending limit exceeded", any 5xx to MAIL FROM   sender_reputation
  *   5.1.x, 553, 550 user unknown, 5.2.2 mailbox full,
- *     other 5xx                                       recipient_permanent
+ *     other 5xx                                       recipient_hard
  *   network errors, timeouts, ECONNRESET             transient; when the whole message had
  *     been handed over before the drop the result also carries deliveryUncertain: true
  *
- * Decision on 5.2.2 (552 mailbox full): recipient_permanent. The server chose a permanent
+ * Decision on 5.2.2 (552 mailbox full): recipient_hard. The server chose a permanent
  * reply; for cold outreach a full mailbox is almost always abandoned, and retrying it for
  * days only costs reputation. The temporary form (452 4.2.2) stays transient.
  *
@@ -22,9 +22,9 @@
  *   200                                              accepted
  *   429, 5xx, 403 userRateLimitExceeded /
  *     rateLimitExceeded (short-term per-user rate)    transient, with Retry-After when given
- *   403 dailyLimitExceeded / quotaExceeded           sender_blocked (this mailbox is out of
+ *   403 dailyLimitExceeded / quotaExceeded           sender_reputation (this mailbox is out of
  *     sending quota for the day: pause it, give the row to another sender)
- *   400 (invalid To header / recipient)              recipient_permanent
+ *   400 (invalid To header / recipient)              recipient_hard
  *   401, invalid_grant / unauthorized_client /
  *     invalid_client from the token endpoint, 403
  *     forbidden / insufficientPermissions /
@@ -81,11 +81,11 @@ export function classifySmtpReply(code: number, enhancedCode: string | undefined
   if (code >= 400 && code < 500) return 'transient';
   if (code < 500 || code >= 600) return 'transient'; // not a valid final reply: try again later
 
-  if (enhanced?.startsWith('5.7.') || enhanced === '5.4.5' || QUOTA_TEXT.test(text)) return 'sender_blocked';
+  if (enhanced?.startsWith('5.7.') || enhanced === '5.4.5' || QUOTA_TEXT.test(text)) return 'sender_reputation';
   // The server refused our sender before any recipient was named: not the recipient's fault.
-  if (command === 'MAIL FROM') return 'sender_blocked';
-  if (enhanced?.startsWith('5.1.') || enhanced === '5.2.2' || code === 553 || USER_UNKNOWN_TEXT.test(text)) return 'recipient_permanent';
-  return 'recipient_permanent';
+  if (command === 'MAIL FROM') return 'sender_reputation';
+  if (enhanced?.startsWith('5.1.') || enhanced === '5.2.2' || code === 553 || USER_UNKNOWN_TEXT.test(text)) return 'recipient_hard';
+  return 'recipient_hard';
 }
 
 /** The fields of a nodemailer SMTP error (or any Node network error) that classification reads. */
@@ -119,7 +119,7 @@ export function classifySmtpError(error: SmtpErrorLike, messageHandedOver: boole
   if (messageHandedOver) return { outcome: 'transient', response, deliveryUncertain: true };
   if (error.code && NETWORK_CODES.has(error.code)) return { outcome: 'transient', response };
   // Invalid address syntax caught before talking to the server.
-  if (error.code === 'EENVELOPE') return { outcome: 'recipient_permanent', response };
+  if (error.code === 'EENVELOPE') return { outcome: 'recipient_hard', response };
   return { outcome: 'transient', response };
 }
 
@@ -159,12 +159,12 @@ export function classifyGmailError(error: GmailErrorLike): ClassifiedSendResult 
   if (status === 401) return { outcome: 'auth', ...base };
   if (status === 403) {
     if (GMAIL_TRANSIENT_403.has(reason)) return { outcome: 'transient', ...base, ...retry };
-    if (GMAIL_QUOTA_403.has(reason) || QUOTA_TEXT.test(error.message ?? '')) return { outcome: 'sender_blocked', ...base };
+    if (GMAIL_QUOTA_403.has(reason) || QUOTA_TEXT.test(error.message ?? '')) return { outcome: 'sender_reputation', ...base };
     return { outcome: 'auth', ...base };
   }
   if (status === 404) return { outcome: 'auth', ...base };
   if (error.duringTokenExchange) return { outcome: status === 400 ? 'auth' : 'transient', ...base };
-  if (status === 400) return { outcome: 'recipient_permanent', ...base };
+  if (status === 400) return { outcome: 'recipient_hard', ...base };
   return { outcome: 'transient', ...base, ...retry };
 }
 

@@ -1,14 +1,23 @@
 /**
  * The one interface every transport (SMTP, Gmail API, dev sink) implements, and the one
- * classification of results the rest of the system acts on:
- *   accepted            handed over; the row becomes `sent`
- *   transient           4xx / 429 / 5xx-from-API / network: retry later with backoff
- *   recipient_permanent 5.1.x and friends: the row bounces and the address is suppressed
- *   sender_blocked      5.7.x policy, quota exhausted: pause the sender, give the row to another
- *   auth                535 / invalid_grant: suspend the account and raise an alert
+ * classification of results the rest of the system acts on (the table that decides it is
+ * src/bounces/; the recorder that acts on it is src/sending/result-recorder.ts):
+ *   accepted           handed over; the row becomes `sent`
+ *   transient          4xx / 429 / 5xx-from-API / network: retry later with backoff
+ *   recipient_hard     user unknown, host unknown, moved, not accepting: the row bounces and the
+ *                      address is suppressed
+ *   recipient_soft     mailbox full, unrecognised failures: retried a few times, then `failed`;
+ *                      never suppressed
+ *   sender_reputation  blocklist, rate, "unsolicited", quota exhausted: pause or slow the
+ *                      mailbox, give the row to another sender
+ *   sender_auth        SPF / DKIM / DMARC refused: stop the whole sender domain, alert
+ *   auth               535 / invalid_grant: suspend the account and raise an alert
  */
 
-export type SendOutcomeClass = 'accepted' | 'transient' | 'recipient_permanent' | 'sender_blocked' | 'auth';
+export type SendOutcomeClass = 'accepted' | 'transient' | 'recipient_hard' | 'recipient_soft' | 'sender_reputation' | 'sender_auth' | 'auth';
+
+/** Where in the exchange a result came from: says whether the attempt reached a receiving server. */
+export type SendStage = 'connect' | 'auth' | 'mail' | 'rcpt' | 'data' | 'api';
 
 export interface SendResult {
   outcome: SendOutcomeClass;
@@ -21,6 +30,10 @@ export interface SendResult {
   providerMessageId?: string;
   /** Hint from the provider (Retry-After) for transient results. */
   retryAfterSeconds?: number;
+  /** Why, in the classification table's words (e.g. "user_unknown", "gmail_unsolicited"). */
+  reason?: string;
+  /** Where in the exchange the answer came (undefined: not known). */
+  stage?: SendStage;
 }
 
 export interface OutgoingMessage {

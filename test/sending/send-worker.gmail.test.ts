@@ -80,7 +80,7 @@ describe('send worker with the real Gmail API client against the emulator', () =
     const { account, campaign } = await scenario();
     emulator.sendScript = () => ({ status: 403, reason: 'dailyLimitExceeded', message: 'Daily user sending quota exceeded' });
     await run(account.id, async () => (await accountRow(account.id)).status === 'paused');
-    expect(await accountRow(account.id)).toMatchObject({ pause_reason: 'sender_blocked' });
+    expect(await accountRow(account.id)).toMatchObject({ pause_reason: 'sender_reputation' });
     expect(await firstRow(campaign.id)).toMatchObject({ status: 'queued', account_id: null, attempts: 0 });
   });
 

@@ -137,7 +137,7 @@ describe('send worker with the real SMTP transport against a scripted SMTP serve
     const rows = await rowsOf(campaign.id);
     expect(rows).toHaveLength(1); // no follow-up
     expect(rows[0]).toMatchObject({ status: 'bounced', attempts: 1 });
-    expect(await logsOf(rows[0]!.id)).toMatchObject([{ outcome: 'recipient_permanent', smtp_code: answer.code }]);
+    expect(await logsOf(rows[0]!.id)).toMatchObject([{ outcome: 'recipient_hard', smtp_code: answer.code }]);
     expect(await database.db.selectFrom('bounces').selectAll().where('queue_id', '=', rows[0]!.id).execute()).toMatchObject([
       { bounce_type: 'hard', email: contacts[0]!.email, account_id: account.id, code: answer.message.split(' ')[0] },
     ]);
@@ -157,16 +157,16 @@ describe('send worker with the real SMTP transport against a scripted SMTP serve
     await runOnce(blocked.id, clock, async () => (await accountRow(blocked.id)).status === 'paused');
     const [row] = await rowsOf(campaign.id);
     expect(row).toMatchObject({ status: 'queued', account_id: null, attempts: 0 });
-    expect(await logsOf(row!.id)).toMatchObject([{ outcome: 'sender_blocked', smtp_code: 554, account_id: blocked.id }]);
-    expect(await accountRow(blocked.id)).toMatchObject({ status: 'paused', pause_reason: 'sender_blocked', probe_pending: true });
+    expect(await logsOf(row!.id)).toMatchObject([{ outcome: 'sender_reputation', smtp_code: 554, account_id: blocked.id }]);
+    expect(await accountRow(blocked.id)).toMatchObject({ status: 'paused', pause_reason: 'sender_reputation', probe_pending: true });
     const audit = await database.db.selectFrom('audit_log').selectAll().where('entity_id', '=', blocked.id).execute();
-    expect(audit).toMatchObject([{ action: 'account.auto_paused', actor_type: 'worker', details: expect.objectContaining({ reason: 'sender_blocked' }) }]);
+    expect(audit).toMatchObject([{ action: 'account.auto_paused', actor_type: 'worker', details: expect.objectContaining({ reason: 'sender_reputation' }) }]);
     // The reservation was given back: the blocked sender's counters are empty again.
     const counters = await sql<{ count: number }>`select count from rate_counters where scope = 'account' and scope_key = ${blocked.id}`.execute(database.db);
     expect(counters.rows.every((c) => c.count === 0)).toBe(true);
 
     await runOnce(other.id, clock, async () => (await rowsOf(campaign.id))[0]!.status === 'sent');
-    expect(await logsOf(row!.id)).toMatchObject([{ outcome: 'sender_blocked' }, { outcome: 'accepted', account_id: other.id }]);
+    expect(await logsOf(row!.id)).toMatchObject([{ outcome: 'sender_reputation' }, { outcome: 'accepted', account_id: other.id }]);
   });
 
   it('535: the account is suspended with an alert and an audit row, the row goes back unsent, and the worker exits', async () => {

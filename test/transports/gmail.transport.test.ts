@@ -84,12 +84,12 @@ describe('Gmail transport against the local Gmail API emulator', () => {
 
   it('classifies 400 invalid recipient as recipient-permanent', async () => {
     emulator.sendScript = () => ({ status: 400, reason: 'invalidArgument', message: 'Invalid To header' });
-    expect(await transport.send(message(6))).toMatchObject({ outcome: 'recipient_permanent', code: 400 });
+    expect(await transport.send(message(6))).toMatchObject({ outcome: 'recipient_hard', code: 400 });
   });
 
   it('classifies 403 dailyLimitExceeded as sender-blocked', async () => {
     emulator.sendScript = () => ({ status: 403, reason: 'dailyLimitExceeded', message: 'Daily Limit Exceeded' });
-    expect(await transport.send(message(7))).toMatchObject({ outcome: 'sender_blocked', code: 403 });
+    expect(await transport.send(message(7))).toMatchObject({ outcome: 'sender_reputation', code: 403 });
   });
 
   it('classifies 403 userRateLimitExceeded as transient', async () => {

@@ -61,22 +61,22 @@ describe('SMTP transport against a real SMTP server', () => {
 
   it('classifies 550 5.1.1 user unknown as recipient-permanent', async () => {
     peer.script = answerAt('rcpt', { code: 550, message: '5.1.1 User unknown' });
-    expect(await transport.send(message())).toMatchObject({ outcome: 'recipient_permanent', code: 550, enhancedCode: '5.1.1' });
+    expect(await transport.send(message())).toMatchObject({ outcome: 'recipient_hard', code: 550, enhancedCode: '5.1.1' });
   });
 
   it('classifies 552 5.2.2 mailbox full as recipient-permanent', async () => {
     peer.script = answerAt('data', { code: 552, message: '5.2.2 Mailbox full' });
-    expect(await transport.send(message())).toMatchObject({ outcome: 'recipient_permanent', code: 552, enhancedCode: '5.2.2' });
+    expect(await transport.send(message())).toMatchObject({ outcome: 'recipient_hard', code: 552, enhancedCode: '5.2.2' });
   });
 
   it('classifies 554 5.7.1 policy rejection as sender-blocked', async () => {
     peer.script = answerAt('data', { code: 554, message: '5.7.1 Message rejected as spam by policy' });
-    expect(await transport.send(message())).toMatchObject({ outcome: 'sender_blocked', code: 554, enhancedCode: '5.7.1' });
+    expect(await transport.send(message())).toMatchObject({ outcome: 'sender_reputation', code: 554, enhancedCode: '5.7.1' });
   });
 
   it('classifies a 5xx refusal of the sender at MAIL FROM as sender-blocked', async () => {
     peer.script = answerAt('mail', { code: 550, message: '5.7.1 Sender blocked' });
-    expect(await transport.send(message())).toMatchObject({ outcome: 'sender_blocked', code: 550 });
+    expect(await transport.send(message())).toMatchObject({ outcome: 'sender_reputation', code: 550 });
   });
 
   it('classifies 535 as auth and keeps the password out of the result', async () => {
@@ -107,7 +107,7 @@ describe('SMTP transport against a real SMTP server', () => {
 
   it('keeps using its connection after a refused message', async () => {
     peer.script = (c) => (c.stage === 'rcpt' && c.rcpt === 'rcpt1@example.test' ? { code: 550, message: '5.1.1 User unknown' } : undefined);
-    expect((await transport.send(message(1))).outcome).toBe('recipient_permanent');
+    expect((await transport.send(message(1))).outcome).toBe('recipient_hard');
     expect((await transport.send(message(2))).outcome).toBe('accepted');
   });
 
