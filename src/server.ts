@@ -106,7 +106,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const workerDb = connectionString;
     orchestrator = new Orchestrator({ db, connectionString: workerDb, config, logger });
     const started = orchestrator;
-    schedules = new Schedules({ db, config, logger, sweep: createSweep(config, logger), onNewDay: () => started.requestReconcile() });
+    const sweep = createSweep(config, logger, (ids) => started.workersMayBeAlive(ids));
+    schedules = new Schedules({ db, config, logger, sweep, onNewDay: () => started.requestReconcile() });
     try {
       await orchestrator.start();
       await schedules.start();

@@ -5,12 +5,14 @@
  * Postgres connection only while working (pool max 1, short idle timeout) and never LISTENs:
  * the parent wakes it with a `{type: 'nudge'}` IPC message.
  *
- * Exit codes: 0 after SIGTERM/SIGINT (send in flight finished, unsent claims released) and when
- * its account is not active (logged on one line); 1 when it cannot start.
+ * Exit codes: 0 after SIGTERM/SIGINT (sends in flight finished, unsent claims released) and when
+ * its account is not active (logged on one line); 1 when it cannot start or fails (an error
+ * other than the database being away, which it waits out).
  */
 import { ConfigError, loadConfig } from '../src/config';
 import { createCredentialCipher } from '../src/crypto/credential-cipher';
 import { createDb } from '../src/db/connection';
+import { isDatabaseUnavailable } from '../src/db/unavailable';
 import { createLineLogger } from '../src/line-logger';
 import { supervisorPidFromArgs, watchParent } from '../src/orchestrator/parent-watch';
 import { loadDkimFor, transportForAccount } from '../src/sending/account-transport';
@@ -52,7 +54,31 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
     applicationName: `send-worker:${accountId.slice(0, 8)}`,
   });
 
-  const account = await db.selectFrom('sender_accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
+  // A worker started while the database is away (a restart, a failover) waits for it.
+  let stopBeforeStart = false;
+  const stopWhileStarting = () => (stopBeforeStart = true);
+  process.on('SIGTERM', stopWhileStarting);
+  process.on('SIGINT', stopWhileStarting);
+  let account;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      account = await db.selectFrom('sender_accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
+      break;
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || stopBeforeStart) {
+        await db.destroy().catch(() => undefined);
+        fail(`cannot read the account: ${(error as Error).message}`);
+      }
+      if (attempt === 0) logger.warn('database unavailable at start; waiting', { error: (error as Error).message });
+      await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * 2 ** attempt)));
+    }
+  }
+  process.removeListener('SIGTERM', stopWhileStarting);
+  process.removeListener('SIGINT', stopWhileStarting);
+  if (stopBeforeStart) {
+    await db.destroy().catch(() => undefined);
+    process.exit(0);
+  }
   if (!account || (account.status !== 'active' && !(account.status === 'paused' && account.probe_pending))) {
     logger.warn(`account ${accountId} is not active (${account ? account.status : 'missing'}); worker exits`);
     await db.destroy();
@@ -62,7 +88,7 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
   let transport;
   try {
     const dkim = account.transport === 'smtp' ? await loadDkimFor(db, account.email, cipher) : undefined;
-    transport = transportForAccount(account, cipher, { sink: { host: config.sink.host, port: config.sink.port }, ...(dkim ? { dkim } : {}) });
+    transport = transportForAccount(account, cipher, { sink: { host: config.sink.host, port: config.sink.port }, maxSendMs: config.sending.maxSendMs, ...(dkim ? { dkim } : {}) });
   } catch (error) {
     await db.destroy();
     fail((error as Error).message);
@@ -118,6 +144,7 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
       },
       record: {
         maxAttempts: config.sending.maxAttempts,
+        softBounceMaxAttempts: config.sending.softBounceMaxAttempts,
         retryBaseSeconds: config.sending.retryBaseSeconds,
         retryMaxSeconds: config.sending.retryMaxSeconds,
         cooldownMinutes: config.health.cooldownMinutes,

@@ -56,3 +56,8 @@ export function createDb(connectionString: string, options: DbOptions): Db {
   pool.on('error', () => undefined);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
+
+/** Runs `fn` in the caller's transaction when given one, else in a transaction of its own. */
+export function inTransaction<T>(db: DbOrTx, fn: (tx: DbOrTx) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db) : (db as Db).transaction().execute(fn);
+}

@@ -197,6 +197,8 @@ export interface EmailQueueTable {
   /** 0002: the mailbox holding the claim, and when its limit counters were reserved. */
   claimed_by_account_id: string | null;
   claimed_at: NullableTimestamp;
+  /** 0012: when the row was handed to the transport (status `sending`). */
+  sending_at: NullableTimestamp;
 }
 
 export interface SendLogsTable {

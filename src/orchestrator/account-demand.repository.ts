@@ -25,6 +25,11 @@ export interface AccountDemand {
   /** Queue rows this account could claim now or within `horizonMs` (or already holds). */
   hasWork: boolean;
   /**
+   * Waiting rows this account may take at any time, however far ahead (follow-ups days away):
+   * a running worker sleeps until they are due instead of being stopped and started again.
+   */
+  hasFutureWork: boolean;
+  /**
    * Sends counted against today's account limit (the sending engine's 'account'/'day'
    * counter, reserved at claim time; its day is the account's local day, see sending/limits.ts).
    */
@@ -49,6 +54,7 @@ export async function listAccountDemand(db: DbOrTx, accountIds: string[], horizo
     health_score: number;
     deferral_rate_pct: number;
     has_work: boolean;
+    has_future_work: boolean;
     sent_today: number;
   }>`
     select a.id, a.client_id, a.email, a.status, a.pause_reason, a.probe_pending, a.time_zone, a.daily_limit, a.warmup_enabled,
@@ -69,6 +75,18 @@ export async function listAccountDemand(db: DbOrTx, accountIds: string[], horizo
           where cs.account_id = a.id and q.run_after <= ${horizon}
         )
       ) as has_work,
+      (
+        exists (
+          select 1 from email_queue q join campaigns c on c.id = q.campaign_id and c.status = 'running'
+          where q.account_id = a.id and q.status in ('queued', 'claimed', 'sending')
+        )
+        or exists (
+          select 1 from campaign_senders cs
+          join campaigns c on c.id = cs.campaign_id and c.status = 'running'
+          join email_queue q on q.campaign_id = cs.campaign_id and q.account_id is null and q.status = 'queued'
+          where cs.account_id = a.id
+        )
+      ) as has_future_work,
       coalesce((
         -- The counter of the current local day. Its start comes from the engine
         -- (startOfLocalDay): where clocks fall back across midnight it is the first midnight,
@@ -101,6 +119,7 @@ export async function listAccountDemand(db: DbOrTx, accountIds: string[], horizo
     healthScore: Number(r.health_score),
     deferralRatePct: Number(r.deferral_rate_pct),
     hasWork: r.has_work,
+    hasFutureWork: r.has_future_work,
     sentToday: r.sent_today,
   }));
 }

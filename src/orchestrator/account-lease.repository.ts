@@ -62,3 +62,10 @@ export async function listOwnedAccountIds(db: DbOrTx, nodeId: string): Promise<s
   const rows = await db.selectFrom('sender_accounts').select('id').where('owner_node_id', '=', nodeId).execute();
   return rows.map((r) => r.id);
 }
+
+/** Who owns these accounts, and until when (for the sweeper's "may its worker still run?"). */
+export async function listAccountOwners(db: DbOrTx, accountIds: string[]): Promise<Array<{ id: string; ownerNodeId: string | null; ownerLeaseExpiresAt: Date | null }>> {
+  if (accountIds.length === 0) return [];
+  const rows = await db.selectFrom('sender_accounts').select(['id', 'owner_node_id', 'owner_lease_expires_at']).where('id', 'in', accountIds).execute();
+  return rows.map((r) => ({ id: r.id, ownerNodeId: r.owner_node_id, ownerLeaseExpiresAt: r.owner_lease_expires_at }));
+}

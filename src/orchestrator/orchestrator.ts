@@ -20,7 +20,7 @@ import pg from 'pg';
 import { PROJECT_ROOT, type Config } from '../config';
 import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
-import type { AcquiredLease } from './account-lease.repository';
+import { listAccountOwners, type AcquiredLease } from './account-lease.repository';
 import { listAccountDemand, type AccountDemand } from './account-demand.repository';
 import { describeFdShortage, readFdLimit } from './fd-limit';
 import { NodeLeases } from './node-leases';
@@ -77,7 +77,7 @@ export class Orchestrator {
   private lastProcesses: WorkerProcess[] = [];
   private lastReconcileAt: Date | undefined;
   /** Heartbeats received over IPC since the last flush, newest per account. */
-  private readonly pendingBeats = new Map<string, { state: string; sent: number; beatAt: Date }>();
+  private readonly pendingBeats = new Map<string, { state: string; sent: number; beatAt: Date; reason?: string; until?: Date }>();
   private beatFlushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: OrchestratorOptions) {
@@ -188,7 +188,7 @@ export class Orchestrator {
 
     for (const account of demand) {
       const proc = byAccount.get(account.accountId);
-      const why = this.reasonNotToRun(account, now);
+      const why = this.reasonNotToRun(account, now, proc !== undefined);
       if (proc) {
         const alive = (proc.status === 'online' || proc.status === 'launching') && proc.pid > 0 && isProcessAlive(proc.pid);
         if (!alive) {
@@ -239,12 +239,17 @@ export class Orchestrator {
     this.lastReconcileAt = now;
   }
 
-  /** undefined when the account should have a running worker, else why not. */
-  private reasonNotToRun(account: AccountDemand, now: Date): string | undefined {
+  /**
+   * undefined when the account should have a running worker, else why not. A worker is started
+   * for work due within the reconcile interval; one already running is kept while it has any
+   * work ahead (it sleeps until its next row is due, so stopping and restarting it every
+   * reconcile would only cost starts).
+   */
+  private reasonNotToRun(account: AccountDemand, now: Date, running: boolean): string | undefined {
     if (!this.leases.isOwned(account.accountId)) return 'not owned by this node';
     const probing = account.status === 'paused' && account.probePending;
     if (account.status !== 'active' && !probing) return `account ${account.status}`;
-    if (!account.hasWork) return 'no work due';
+    if (!(running ? account.hasFutureWork : account.hasWork)) return running ? 'no work left' : 'no work due';
     if (!hasQuotaLeft(account, this.config.warmup, now)) return 'daily quota used';
     return undefined;
   }
@@ -370,9 +375,11 @@ export class Orchestrator {
       // a malformed payload still means "something changed"
     }
     this.requestReconcile();
-    // Waiting workers do not poll: wake those that may have work now.
+    // Waiting workers do not poll: wake those that may have work now, or whose wait was
+    // computed from settings that just changed (a campaign's window, an account's limits).
     if (change.table === 'campaigns' && change.status === 'running' && change.id) void this.nudgePools([change.id]);
     if (change.table === 'email_queue') void this.nudgePools(Array.isArray(change.campaigns) ? change.campaigns : undefined);
+    if (change.table === 'sender_accounts' && change.id) void this.nudgeAccount(change.id);
   }
 
   /** Nudges the running workers of these campaigns' sender pools (all of them when undefined). */
@@ -390,6 +397,11 @@ export class Orchestrator {
     }
   }
 
+  private async nudgeAccount(accountId: string): Promise<void> {
+    const worker = this.supervisor.knownWorkers().find((w) => w.accountId === accountId);
+    if (worker) await this.supervisor.nudge(worker.pmId).catch(() => undefined);
+  }
+
   private async flushHeartbeats(): Promise<void> {
     if (this.pendingBeats.size === 0) return;
     const pids = new Map(this.lastProcesses.map((p) => [p.accountId, p.pid > 0 ? p.pid : null]));
@@ -404,12 +416,40 @@ export class Orchestrator {
       const state = typeof message.state === 'string' ? message.state : undefined;
       const previous = this.lastMessage.get(accountId);
       this.lastMessage.set(accountId, { atMs: Date.now(), state: state ?? previous?.state });
-      if (message.type === 'heartbeat' && state) {
+      if ((message.type === 'heartbeat' || message.type === 'status') && state) {
         const at = typeof message.at === 'string' ? new Date(message.at) : new Date();
-        this.pendingBeats.set(accountId, { state, sent: typeof message.sent === 'number' ? message.sent : 0, beatAt: Number.isNaN(at.getTime()) ? new Date() : at });
+        const until = typeof message.until === 'string' ? new Date(message.until) : undefined;
+        this.pendingBeats.set(accountId, {
+          state,
+          sent: typeof message.sent === 'number' ? message.sent : 0,
+          beatAt: Number.isNaN(at.getTime()) ? new Date() : at,
+          ...(typeof message.reason === 'string' ? { reason: message.reason } : {}),
+          ...(until && !Number.isNaN(until.getTime()) ? { until } : {}),
+        });
       }
     });
     this.supervisor.onExit(() => this.requestReconcile());
+  }
+
+  /**
+   * Of these accounts, the ones whose worker may still be running: its process is alive under
+   * this node, or another node with a live lease owns the account (that node judges its rows).
+   * The sweeper leaves their `sending` rows alone (queue/sweeper.ts).
+   */
+  async workersMayBeAlive(accountIds: string[]): Promise<Set<string>> {
+    const alive = new Set<string>();
+    const processes = await this.supervisor.list().catch(() => this.lastProcesses);
+    const local = new Map(processes.map((p) => [p.accountId, p]));
+    const now = Date.now();
+    for (const owner of await listAccountOwners(this.db, accountIds)) {
+      if (owner.ownerNodeId === this.config.nodeId) {
+        const proc = local.get(owner.id);
+        if (proc && proc.pid > 0 && isProcessAlive(proc.pid)) alive.add(owner.id);
+      } else if (owner.ownerNodeId && owner.ownerLeaseExpiresAt && owner.ownerLeaseExpiresAt.getTime() > now) {
+        alive.add(owner.id);
+      }
+    }
+    return alive;
   }
 
   snapshot(): { processes: WorkerProcess[]; lastReconcileAt: Date | undefined; backoffUntil: Map<string, number>; lastMessage: Map<string, { atMs: number; state?: string }> } {

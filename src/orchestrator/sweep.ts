@@ -6,15 +6,24 @@ import type { Logger } from '../logger';
 import { sweepExpiredLeases, type SweepReport } from '../queue/sweeper';
 import { openAccountTransport } from '../sending/account-transport';
 
-export function createSweep(config: Config, logger: Logger): (db: Db, now: Date) => Promise<SweepReport> {
+export function createSweep(
+  config: Config,
+  logger: Logger,
+  workerMayBeAlive?: (accountIds: string[]) => Promise<Set<string>>,
+): (db: Db, now: Date) => Promise<SweepReport> {
   const cipher = createCredentialCipher(config.credentialKeys);
   return async (db, now) => {
     const report = await sweepExpiredLeases(db, now, {
       unknownPolicy: config.sending.unknownPolicy,
+      maxSendMs: config.sending.maxSendMs,
+      reconcileGraceMs: config.sending.reconcileGraceMs,
+      ...(workerMayBeAlive ? { workerMayBeAlive } : {}),
       transportFor: (accountId) => openAccountTransport(db, accountId, cipher),
       logger,
     });
-    if (Object.values(report).some((n) => n > 0)) logger.info('sweeper recovered expired claims', { ...report });
+    if (report.requeuedClaims + report.markedUnknown + report.reconciledSent + report.requeuedUnknown + report.held + report.lookupFailed > 0) {
+      logger.info('sweeper recovered expired claims', { ...report });
+    }
     return report;
   };
 }

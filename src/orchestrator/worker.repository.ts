@@ -126,6 +126,17 @@ export async function markAccountCrashed(
   });
 }
 
+/** A worker's state; `reason`/`until` say why and how long it waits (details.reason / details.until). */
+export interface HeartbeatInput {
+  accountId: string;
+  pid: number | null;
+  state: string;
+  sent: number;
+  beatAt: Date;
+  reason?: string;
+  until?: Date;
+}
+
 /**
  * Writes heartbeats, all in one statement: a worker's own on its way into a claim, and the
  * ones workers sent over IPC while waiting (they do not connect just to say they are alive),
@@ -134,12 +145,21 @@ export async function markAccountCrashed(
 export async function recordHeartbeats(
   db: DbOrTx,
   nodeId: string | null,
-  beats: { accountId: string; pid: number | null; state: string; sent: number; beatAt: Date }[],
+  beats: HeartbeatInput[],
 ): Promise<void> {
   if (beats.length === 0) return;
   await db
     .insertInto('worker_heartbeats')
-    .values(beats.map((b) => ({ account_id: b.accountId, node_id: nodeId, pid: b.pid, state: b.state, details: JSON.stringify({ sent: b.sent }), beat_at: b.beatAt })))
+    .values(
+      beats.map((b) => ({
+        account_id: b.accountId,
+        node_id: nodeId,
+        pid: b.pid,
+        state: b.state,
+        details: JSON.stringify({ sent: b.sent, ...(b.reason ? { reason: b.reason } : {}), ...(b.until ? { until: b.until.toISOString() } : {}) }),
+        beat_at: b.beatAt,
+      })),
+    )
     .onConflict((oc) =>
       oc.column('account_id').doUpdateSet((eb) => ({
         node_id: eb.ref('excluded.node_id'),

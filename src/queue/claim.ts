@@ -11,6 +11,7 @@
  *      locks in key order); a reservation that no longer fits means another process got there first: the
  *      whole transaction is retried from fresh counts;
  *   5. mark the rows `claimed` with a lease, and push next_send_at out by the gap + jitter.
+ * Nothing to take: the wait says until when (the next row due or window opening, next-due.ts).
  */
 import crypto from 'node:crypto';
 import type { Db, DbOrTx } from '../db/connection';
@@ -36,6 +37,7 @@ import {
   type ScopeLimits,
 } from '../sending/limits';
 import type { WarmupSettings } from '../sending/warmup';
+import { nextDueAt } from './next-due';
 import { markClaimed, markUnsendable, selectClaimCandidates, type CandidateRow } from './queue.repository';
 import { readCounts, reserveCounters } from './rate-counter.repository';
 
@@ -97,7 +99,7 @@ async function claimInTransaction(tx: DbOrTx, accountId: string, now: Date, sett
     return wait('paused:complaint', until);
   }
   if (account.next_send_at && account.next_send_at > now) return wait('min_gap', account.next_send_at);
-  const providerOpen = await openUntil(tx, 'provider', providerKey(account.transport, account.transport_settings), now);
+  const providerOpen = await openUntil(tx, 'provider', providerKey(account), now);
   if (providerOpen) return wait('provider_breaker_open', providerOpen);
 
   const windows = windowStarts(now, account.time_zone);
@@ -165,7 +167,11 @@ async function claimInTransaction(tx: DbOrTx, accountId: string, now: Date, sett
     });
     chosen.push(row);
   }
-  if (chosen.length === 0) return { ...(wait(eligible.length > 0 ? 'limit:row' : 'nothing_due') as Extract<ClaimResult, { kind: 'wait' }>), suppressed, cancelled };
+  if (chosen.length === 0) {
+    // Nothing to take now: say until when, so the worker sleeps exactly that long.
+    const next = eligible.length > 0 ? undefined : await nextDueAt(tx, accountId, now);
+    return { ...(wait(eligible.length > 0 ? 'limit:row' : (next?.reason ?? 'nothing_due'), next?.at) as Extract<ClaimResult, { kind: 'wait' }>), suppressed, cancelled };
+  }
 
   const reservations = [...planned.values()].map(({ counter, amount }) => ({ key: counter, amount, limit: counter.limit }));
   if (!(await reserveCounters(tx, reservations))) throw new ReservationRace('a counter filled up meanwhile');

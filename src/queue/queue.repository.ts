@@ -232,14 +232,33 @@ export async function markUnsendable(db: DbOrTx, ids: number[], status: 'suppres
   return rows.length;
 }
 
-/** claimed → sending, just before the rows are handed to the transport; renews the lease. */
+/**
+ * claimed → sending, just before these rows are handed to the transport (one row per free
+ * connection, so a crash leaves only rows actually on the wire uncertain); renews the lease.
+ * A row already `sending` under this lease counts as marked: a retried write whose first try
+ * committed before its connection broke must not look like a lost lease.
+ */
 export async function markSending(db: DbOrTx, ids: number[], leaseToken: string, now: Date, leaseExpiresAt: Date): Promise<number[]> {
   if (ids.length === 0) return [];
   const rows = await db
     .updateTable('email_queue')
-    .set({ status: 'sending', lease_expires_at: leaseExpiresAt, updated_at: now })
+    .set({ status: 'sending', sending_at: now, lease_expires_at: leaseExpiresAt, updated_at: now })
     .where('id', 'in', ids)
-    .where('status', '=', 'claimed')
+    .where('status', 'in', ['claimed', 'sending'])
+    .where('lease_token', '=', leaseToken)
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** Extends the lease of the rows of a batch still held (claimed or sending); returns their ids. */
+export async function renewLease(db: DbOrTx, ids: number[], leaseToken: string, leaseExpiresAt: Date): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .updateTable('email_queue')
+    .set({ lease_expires_at: leaseExpiresAt })
+    .where('id', 'in', ids)
+    .where('status', 'in', ['claimed', 'sending'])
     .where('lease_token', '=', leaseToken)
     .returning('id')
     .execute();
@@ -331,12 +350,14 @@ export interface ExpiredLease {
   id: number;
   status: 'claimed' | 'sending';
   lease_token: string;
+  claimed_by_account_id: string | null;
+  sending_at: Date | null;
 }
 
 export async function findExpiredLeases(db: DbOrTx, now: Date, limit: number): Promise<ExpiredLease[]> {
   const rows = await db
     .selectFrom('email_queue')
-    .select(['id', 'status', 'lease_token'])
+    .select(['id', 'status', 'lease_token', 'claimed_by_account_id', 'sending_at'])
     .where('status', 'in', ['claimed', 'sending'])
     .where('lease_expires_at', '<', now)
     .orderBy('lease_expires_at')
@@ -351,12 +372,14 @@ export interface UnknownRow {
   message_id: string;
   claimed_by_account_id: string | null;
   account_id: string | null;
+  /** When the row became unknown. */
+  updated_at: Date;
 }
 
 export async function findUnknownRows(db: DbOrTx, limit: number): Promise<UnknownRow[]> {
   return db
     .selectFrom('email_queue')
-    .select(['id', 'lease_token', 'message_id', 'claimed_by_account_id', 'account_id'])
+    .select(['id', 'lease_token', 'message_id', 'claimed_by_account_id', 'account_id', 'updated_at'])
     .where('status', '=', 'unknown')
     .orderBy('id')
     .limit(limit)

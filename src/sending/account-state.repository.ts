@@ -33,6 +33,7 @@ export interface ClaimAccount {
   time_zone: string;
   health_score: number;
   deferral_rate_pct: number;
+  consecutive_failures: number;
   next_send_at: Date | null;
   resumed_at: Date | null;
   created_at: Date;
@@ -45,7 +46,7 @@ export async function loadAccountForClaim(db: DbOrTx, accountId: string, lock: b
   const result = await sql<ClaimAccount>`
     select a.id, a.client_id, a.email, a.display_name, a.transport, a.transport_settings, a.status, a.pause_reason, a.paused_until, a.probe_pending,
            a.daily_limit, a.hourly_limit, a.min_gap_seconds, a.warmup_enabled, a.warmup_curve, a.warmup_started_on, a.time_zone,
-           a.health_score, a.deferral_rate_pct, a.next_send_at, a.resumed_at, a.created_at,
+           a.health_score, a.deferral_rate_pct, a.consecutive_failures, a.next_send_at, a.resumed_at, a.created_at,
            cl.daily_limit as client_daily_limit,
            (select d.daily_limit from sender_domains d where lower(d.domain) = lower(split_part(a.email, '@', 2))) as sender_domain_daily_limit
     from sender_accounts a
@@ -62,6 +63,16 @@ export async function loadAccount(db: DbOrTx, accountId: string) {
 
 export async function setNextSendAt(db: DbOrTx, accountId: string, at: Date): Promise<void> {
   await db.updateTable('sender_accounts').set({ next_send_at: at }).where('id', '=', accountId).execute();
+}
+
+/** Holds the mailbox back until `at` (a per-mailbox back-off), never bringing its next send forward. */
+export async function delayNextSend(db: DbOrTx, accountId: string, at: Date): Promise<void> {
+  await db
+    .updateTable('sender_accounts')
+    .set({ next_send_at: at })
+    .where('id', '=', accountId)
+    .where((eb) => eb.or([eb('next_send_at', 'is', null), eb('next_send_at', '<', at)]))
+    .execute();
 }
 
 export async function insertAudit(
@@ -146,6 +157,51 @@ export async function suspendAccount(db: DbOrTx, accountId: string, suspension: 
   return true;
 }
 
+/**
+ * The sender domain's authentication was refused (SPF / DKIM / DMARC): every mailbox of the
+ * domain would fail the same way, so all its active mailboxes pause for the cool-down (each
+ * then probes, which succeeds once DNS is fixed), with one critical alert for the domain.
+ * Returns how many mailboxes were paused (0: already paused, no new alert).
+ */
+export async function pauseSenderDomain(
+  db: DbOrTx,
+  pause: { clientId: string; domain: string; reason: string; until: Date; now: Date; details: Record<string, unknown> },
+): Promise<number> {
+  const paused = await db
+    .updateTable('sender_accounts')
+    .set({ status: 'paused', pause_reason: pause.reason, paused_until: pause.until, probe_pending: true, updated_at: pause.now })
+    .where('client_id', '=', pause.clientId)
+    .where(sql<boolean>`lower(split_part(email, '@', 2)) = ${pause.domain.toLowerCase()}`)
+    .where('status', '=', 'active')
+    .returning(['id', 'email'])
+    .execute();
+  if (paused.length === 0) return 0;
+  await db
+    .insertInto('alerts')
+    .values({
+      client_id: pause.clientId,
+      account_id: null,
+      severity: 'critical',
+      code: 'sender_domain_auth_failed',
+      message: `Sender domain ${pause.domain}: a receiving server refused its authentication (SPF / DKIM / DMARC); its ${paused.length} active mailbox(es) are paused until ${pause.until.toISOString()}. Fix the domain's DNS records.`,
+      details: JSON.stringify({ domain: pause.domain, reason: pause.reason, accounts: paused.map((a) => a.email), ...pause.details }),
+      created_at: pause.now,
+    })
+    .execute();
+  for (const account of paused) {
+    await insertAudit(db, {
+      clientId: pause.clientId,
+      actorId: account.id,
+      action: 'account.auto_paused',
+      entityType: 'sender_account',
+      entityId: account.id,
+      details: { reason: pause.reason, domain: pause.domain, pausedUntil: pause.until.toISOString(), ...pause.details },
+      now: pause.now,
+    });
+  }
+  return paused.length;
+}
+
 /** A probe send went through: the account sends again and its health period restarts. */
 export async function resumeAfterProbe(db: DbOrTx, accountId: string, now: Date): Promise<boolean> {
   const row = await db
@@ -199,7 +255,7 @@ export async function recentSendStats(db: DbOrTx, accountId: string, since: Date
     with recent as (
       select outcome from send_logs
       where account_id = ${accountId} and created_at >= ${since}
-        and outcome in ('accepted', 'transient', 'recipient_hard', 'sender_reputation', 'auth')
+        and outcome in ('accepted', 'transient', 'recipient_hard', 'recipient_soft', 'sender_reputation', 'sender_auth', 'auth')
       order by created_at desc limit ${windowSends}
     )
     select count(*)::int as attempts,
@@ -207,7 +263,7 @@ export async function recentSendStats(db: DbOrTx, accountId: string, since: Date
            count(*) filter (where outcome = 'recipient_hard')::int as bounced,
            count(*) filter (where outcome = 'transient')::int as transient,
            count(*) filter (where outcome = 'auth')::int as auth,
-           count(*) filter (where outcome = 'sender_reputation')::int as "senderBlocked",
+           count(*) filter (where outcome in ('sender_reputation', 'sender_auth'))::int as "senderBlocked",
            (select count(*)::int from complaints c where c.account_id = ${accountId} and c.received_at >= ${since}) as complaints
     from recent
   `.execute(db);

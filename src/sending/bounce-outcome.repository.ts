@@ -1,10 +1,10 @@
-/** Side effects of a recipient-permanent result: the bounce row and the contact's status. */
+/** Side effects of a bounce (a recipient_hard or recipient_soft result): the bounce row and the contact's status. */
 import type { DbOrTx } from '../db/connection';
 import type { CampaignContactStatus } from '../db/database';
 
-export async function insertHardBounce(
+export async function insertBounce(
   db: DbOrTx,
-  bounce: { clientId: string; queueId: number; accountId: string; email: string; code: string | null; diagnostic: string; at: Date },
+  bounce: { type: 'hard' | 'soft'; clientId: string; queueId: number; accountId: string; email: string; code: string | null; diagnostic: string; at: Date },
 ): Promise<void> {
   await db
     .insertInto('bounces')
@@ -13,7 +13,7 @@ export async function insertHardBounce(
       queue_id: bounce.queueId,
       account_id: bounce.accountId,
       email: bounce.email,
-      bounce_type: 'hard',
+      bounce_type: bounce.type,
       code: bounce.code,
       diagnostic: bounce.diagnostic,
       source: 'smtp_reply',

@@ -1,43 +1,47 @@
 /**
- * Records what the transport said about a row that was `sending`, in one transaction per
- * result (accepted results of a batch share one), guarded by the row's lease token:
+ * Records what the transport said about a row that was `sending`, guarded by the row's lease
+ * token, inside the caller's transaction (the send journal groups a worker's marks and results
+ * into one; a plain database handle gets a transaction of its own):
  *
- *   accepted            → sent; follow-up queued; failure run reset; probe resumes the account
- *   transient           → queued again at now + backoff (jitter, Retry-After), or failed after
- *                         sending.maxAttempts; breakers count it; N in a row pauses the account
+ *   accepted           → sent; follow-up queued; failure run reset; probe resumes the account
+ *   transient          → queued again at now + backoff (Retry-After wins), or failed after
+ *                        sending.maxAttempts; the mailbox's failure run grows (N in a row pause
+ *                        it) and a provider's per-mailbox Retry-After holds the mailbox back;
+ *                        breakers count it only when it says something about their route
  *   transient + deliveryUncertain, or the transport threw → unknown (reconciled, never resent blind)
- *   recipient_hard → bounced + bounces row + suppression (hard_bounce) + contact bounced
- *   sender_reputation      → row back to the pool (unassigned; a follow-up waits for its mailbox),
- *                         attempts and reservations given back; account paused + audit row
- *   auth                → like sender_reputation for the row; account suspended + alert + audit
+ *   recipient_hard     → bounced + bounces row (hard) + suppression + contact bounced
+ *   recipient_soft     → queued again with backoff until sending.softBounceMaxAttempts, then
+ *                        failed; bounces row (soft); never suppressed
+ *   sender_reputation  → row back to the pool (a follow-up waits for its mailbox); a 4xx slows the
+ *                        mailbox (back-off, failure run), a 5xx pauses it for the cool-down + probe
+ *   sender_auth        → row back to the pool; every active mailbox of the sender domain paused; alert
+ *   auth               → row back to the pool; account suspended + alert
  *
- * After a failure the account's health score is recomputed and the pause rules applied.
+ * Whether each class gives its limit reservation back: reservations.ts. After a failure the
+ * account's health score is recomputed and the pause rules applied (sender-health.ts).
  */
-import { isDeliveryUncertain } from '../transports/classify';
-import type { SendResult } from '../transports/transport';
-import type { Db, DbOrTx } from '../db/connection';
-import { addSuppression } from '../suppressions/suppression.repository';
+import { inTransaction, type DbOrTx } from '../db/connection';
 import { enqueueFollowUps } from '../queue/enqueue';
 import { markManySent, transition, type TransitionedRow } from '../queue/queue.repository';
-import { releaseCounters } from '../queue/rate-counter.repository';
-import {
-  incrementConsecutiveFailures,
-  loadAccount,
-  pauseAccount,
-  recentSendStats,
-  resetConsecutiveFailures,
-  resumeAfterProbe,
-  setHealthScore,
-  suspendAccount,
-} from './account-state.repository';
-import { insertHardBounce, setCampaignContactStatus } from './bounce-outcome.repository';
+import { addSuppression } from '../suppressions/suppression.repository';
+import { isDeliveryUncertain } from '../transports/classify';
+import type { SendResult } from '../transports/transport';
+import { delayNextSend, incrementConsecutiveFailures, loadAccount, pauseAccount, pauseSenderDomain, resetConsecutiveFailures, resumeAfterProbe, suspendAccount } from './account-state.repository';
+import { insertBounce, setCampaignContactStatus } from './bounce-outcome.repository';
+import { breakersCounting } from './circuit-breaker';
 import { recordBreakerFailure, recordBreakerSuccess } from './circuit-breaker.repository';
-import { deferralRatePct, healthScore, pauseReason, type HealthSettings } from './health';
-import { reservedKeys, retryDelaySeconds, senderDomainOf } from './limits';
-import { insertSendLogs } from './send-log.repository';
+import type { HealthSettings } from './health';
+import { retryDelaySeconds, senderDomainOf } from './limits';
+import { keepsReservation, releaseReservation } from './reservations';
+import { insertSendLogs, type SendLogEntry } from './send-log.repository';
+import { applyHealth } from './sender-health';
+
+export { releaseReservation } from './reservations';
 
 export interface RecordSettings {
   maxAttempts: number;
+  /** Attempts a soft bounce (mailbox full, unrecognised failure) gets before the row fails. */
+  softBounceMaxAttempts: number;
   retryBaseSeconds: number;
   retryMaxSeconds: number;
   cooldownMinutes: number;
@@ -48,6 +52,7 @@ export interface RecordSettings {
 export interface RecordContext {
   accountId: string;
   accountEmail: string;
+  clientId: string;
   /** The account's zone when it claimed: its day counter is keyed by local midnight (limits.ts). */
   accountTimeZone: string;
   providerKey: string;
@@ -55,6 +60,12 @@ export interface RecordContext {
   probe: boolean;
   settings: RecordSettings;
   random: () => number;
+  /**
+   * True while the account is known clean (health 100, no deferrals, no failure run at claim,
+   * and no failure recorded since): accepted sends then cannot change its health or failure
+   * run, so those writes are skipped. The journal clears it at the first failure.
+   */
+  clean?: boolean;
 }
 
 /** The part of a claimed row the recorder needs. */
@@ -68,37 +79,42 @@ export interface Attempt {
   durationMs: number;
 }
 
-/** Accepted results of one batch: one transaction. Returns how many rows became `sent`. */
-export async function recordAccepted(db: Db, ctx: RecordContext, attempts: Attempt[], now: Date): Promise<number> {
+function logEntry(ctx: RecordContext, row: SentRow, attemptNo: number, result: Pick<SendResult, 'code' | 'enhancedCode' | 'response' | 'providerMessageId' | 'reason'>, outcome: SendLogEntry['outcome'], now: Date, durationMs?: number): SendLogEntry {
+  return {
+    queueId: row.id,
+    clientId: row.client_id,
+    campaignId: row.campaign_id,
+    accountId: ctx.accountId,
+    messageId: row.message_id,
+    attempt: attemptNo,
+    outcome,
+    ...(result.code !== undefined ? { code: result.code } : {}),
+    ...(result.enhancedCode ? { enhancedCode: result.enhancedCode } : {}),
+    response: result.response,
+    ...(result.providerMessageId ? { providerMessageId: result.providerMessageId } : {}),
+    ...(result.reason ? { reason: result.reason } : {}),
+    ...(durationMs !== undefined ? { durationMs } : {}),
+    at: now,
+  };
+}
+
+/** Accepted results (one transaction for all of them). Returns how many rows became `sent`. */
+export async function recordAccepted(db: DbOrTx, ctx: RecordContext, attempts: Attempt[], now: Date): Promise<number> {
   if (attempts.length === 0) return 0;
-  return db.transaction().execute(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const sent = await markManySent(
       tx,
       attempts.map((a) => ({ id: a.row.id, ...(a.result.providerMessageId ? { providerMessageId: a.result.providerMessageId } : {}) })),
       ctx.leaseToken,
       now,
     );
-    const sentIds = new Set(sent.map((r) => r.id));
+    if (sent.length === 0) return 0;
     const byId = new Map(attempts.map((a) => [a.row.id, a]));
     await insertSendLogs(
       tx,
       sent.map((row) => {
         const attempt = byId.get(row.id);
-        return {
-          queueId: row.id,
-          clientId: row.client_id,
-          campaignId: row.campaign_id,
-          accountId: ctx.accountId,
-          messageId: row.message_id,
-          attempt: row.attempts,
-          outcome: 'accepted' as const,
-          ...(attempt?.result.code !== undefined ? { code: attempt.result.code } : {}),
-          ...(attempt?.result.enhancedCode ? { enhancedCode: attempt.result.enhancedCode } : {}),
-          response: attempt?.result.response ?? '',
-          ...(attempt?.result.providerMessageId ? { providerMessageId: attempt.result.providerMessageId } : {}),
-          ...(attempt ? { durationMs: attempt.durationMs } : {}),
-          at: now,
-        };
+        return logEntry(ctx, row, row.attempts, attempt?.result ?? { response: '' }, 'accepted', now, attempt?.durationMs);
       }),
     );
     await enqueueFollowUps(
@@ -114,11 +130,9 @@ export async function recordAccepted(db: Db, ctx: RecordContext, attempts: Attem
         sentAt: now,
       })),
     );
-    if (sentIds.size > 0) {
+    if (ctx.probe) await resumeAfterProbe(tx, ctx.accountId, now);
+    if (!ctx.clean || ctx.probe) {
       await resetConsecutiveFailures(tx, ctx.accountId);
-      if (ctx.probe) await resumeAfterProbe(tx, ctx.accountId, now);
-      const domains = [...new Set(sent.map((r) => r.recipient_domain))];
-      await recordBreakerSuccess(tx, [{ scope: 'provider', scopeKey: ctx.providerKey }, ...domains.map((d) => ({ scope: 'recipient_domain' as const, scopeKey: d }))], now);
       // The bounce-rate window fills with accepted sends too: the 20th send may be the one that
       // makes the rate count.
       await applyHealth(tx, { ...ctx, probe: false }, 0, now, '');
@@ -127,36 +141,30 @@ export async function recordAccepted(db: Db, ctx: RecordContext, attempts: Attem
   });
 }
 
-/** One non-accepted result (or an accepted one, delegated to recordAccepted). */
-export async function recordResult(db: Db, ctx: RecordContext, attempt: Attempt, now: Date): Promise<RecordedAs> {
+/** Closes the breakers these accepted sends went through (the journal calls it once per batch). */
+export async function recordRouteSuccess(db: DbOrTx, ctx: RecordContext, recipientDomains: string[], now: Date): Promise<void> {
+  await recordBreakerSuccess(db, [{ scope: 'provider', scopeKey: ctx.providerKey }, ...recipientDomains.map((d) => ({ scope: 'recipient_domain' as const, scopeKey: d }))], now);
+}
+
+/** One result that was not accepted (or an accepted one, delegated to recordAccepted). */
+export async function recordResult(db: DbOrTx, ctx: RecordContext, attempt: Attempt, now: Date): Promise<RecordedAs> {
   const { row, result } = attempt;
   if (result.outcome === 'accepted') return (await recordAccepted(db, ctx, [attempt], now)) === 1 ? 'sent' : 'lost_lease';
   if (result.outcome === 'transient' && isDeliveryUncertain(result)) return recordUncertain(db, ctx, row, result.response, attempt.durationMs, now);
 
-  return db.transaction().execute(async (tx) => {
-    const log = (outcome: 'transient' | 'recipient_hard' | 'sender_reputation' | 'auth', attemptNo: number) =>
-      insertSendLogs(tx, [
-        {
-          queueId: row.id,
-          clientId: row.client_id,
-          campaignId: row.campaign_id,
-          accountId: ctx.accountId,
-          messageId: row.message_id,
-          attempt: attemptNo,
-          outcome,
-          ...(result.code !== undefined ? { code: result.code } : {}),
-          ...(result.enhancedCode ? { enhancedCode: result.enhancedCode } : {}),
-          response: result.response,
-          durationMs: attempt.durationMs,
-          at: now,
-        },
-      ]);
+  return inTransaction(db, async (tx) => {
     const ours = ['sending', 'unknown'] as const;
+    const attemptsAfter = row.attempts + 1;
+    const log = (outcome: SendLogEntry['outcome']) => insertSendLogs(tx, [logEntry(ctx, row, attemptsAfter, result, outcome, now, attempt.durationMs)]);
+    const giveBack = async (changed: TransitionedRow) => {
+      if (!keepsReservation(result.outcome)) await releaseReservation(tx, changed, ctx);
+    };
 
     switch (result.outcome) {
-      case 'transient': {
-        const attemptsAfter = row.attempts + 1;
-        const giveUp = attemptsAfter >= ctx.settings.maxAttempts;
+      case 'transient':
+      case 'recipient_soft': {
+        const limit = result.outcome === 'transient' ? ctx.settings.maxAttempts : Math.min(ctx.settings.maxAttempts, ctx.settings.softBounceMaxAttempts);
+        const giveUp = attemptsAfter >= limit;
         const delay = retryDelaySeconds(attemptsAfter, ctx.settings.retryBaseSeconds, ctx.settings.retryMaxSeconds, ctx.random, result.retryAfterSeconds);
         const changed = await transition(tx, row.id, [...ours], ctx.leaseToken, {
           status: giveUp ? 'failed' : 'queued',
@@ -164,38 +172,41 @@ export async function recordResult(db: Db, ctx: RecordContext, attempt: Attempt,
           run_after: giveUp ? now : new Date(now.getTime() + delay * 1000),
           lease_token: null,
           lease_expires_at: null,
-          last_error: result.response.slice(0, 500),
+          last_error: describe(result),
           updated_at: now,
         });
         if (!changed) return 'lost_lease';
-        await log('transient', attemptsAfter);
+        await log(result.outcome);
+        await giveBack(changed);
+        if (result.outcome === 'recipient_soft') {
+          await insertBounce(tx, { type: 'soft', clientId: row.client_id, queueId: row.id, accountId: ctx.accountId, email: row.to_email, code: bounceCode(result), diagnostic: result.response, at: now });
+          // The recipient's mailbox, not the connection: the failure run is not extended.
+          const account = await loadAccount(tx, ctx.accountId);
+          await applyHealth(tx, ctx, account?.consecutive_failures ?? 0, now, result.response);
+          return giveUp ? 'failed' : 'queued';
+        }
         const failures = await incrementConsecutiveFailures(tx, ctx.accountId);
-        await recordBreakerFailure(tx, 'provider', ctx.providerKey, now, ctx.settings.circuitBreaker);
-        await recordBreakerFailure(tx, 'recipient_domain', row.recipient_domain, now, ctx.settings.circuitBreaker);
+        const counts = breakersCounting(result);
+        if (counts.provider) await recordBreakerFailure(tx, 'provider', ctx.providerKey, now, ctx.settings.circuitBreaker);
+        if (counts.recipientDomain) await recordBreakerFailure(tx, 'recipient_domain', row.recipient_domain, now, ctx.settings.circuitBreaker);
+        // A provider that says when this mailbox may send again (Gmail's per-user 429) holds
+        // only this mailbox back.
+        if (result.retryAfterSeconds) await delayNextSend(tx, ctx.accountId, new Date(now.getTime() + result.retryAfterSeconds * 1000));
         await applyHealth(tx, ctx, failures, now, result.response, true);
         return giveUp ? 'failed' : 'queued';
       }
       case 'recipient_hard': {
-        const attemptsAfter = row.attempts + 1;
         const changed = await transition(tx, row.id, [...ours], ctx.leaseToken, {
           status: 'bounced',
           attempts: attemptsAfter,
           lease_token: null,
           lease_expires_at: null,
-          last_error: result.response.slice(0, 500),
+          last_error: describe(result),
           updated_at: now,
         });
         if (!changed) return 'lost_lease';
-        await log('recipient_hard', attemptsAfter);
-        await insertHardBounce(tx, {
-          clientId: row.client_id,
-          queueId: row.id,
-          accountId: ctx.accountId,
-          email: row.to_email,
-          code: result.enhancedCode ?? (result.code !== undefined ? String(result.code) : null),
-          diagnostic: result.response,
-          at: now,
-        });
+        await log('recipient_hard');
+        await insertBounce(tx, { type: 'hard', clientId: row.client_id, queueId: row.id, accountId: ctx.accountId, email: row.to_email, code: bounceCode(result), diagnostic: result.response, at: now });
         await addSuppression(tx, { clientId: row.client_id, email: row.to_email, reason: 'hard_bounce', source: `send:${row.id}` });
         await setCampaignContactStatus(tx, row.campaign_id, row.contact_id, 'bounced');
         // A bounce says nothing bad about the connection: the failure run is not extended.
@@ -204,6 +215,7 @@ export async function recordResult(db: Db, ctx: RecordContext, attempt: Attempt,
         return 'bounced';
       }
       case 'sender_reputation':
+      case 'sender_auth':
       case 'auth': {
         // Not the recipient's fault: the row goes back unsent, as if never attempted here.
         const changed = await transition(tx, row.id, [...ours], ctx.leaseToken, {
@@ -211,18 +223,27 @@ export async function recordResult(db: Db, ctx: RecordContext, attempt: Attempt,
           account_id: row.step_number > 1 ? row.account_id : null,
           lease_token: null,
           lease_expires_at: null,
-          last_error: result.response.slice(0, 500),
+          last_error: describe(result),
           updated_at: now,
         });
         if (!changed) return 'lost_lease';
-        await log(result.outcome, row.attempts + 1);
+        await log(result.outcome);
+        await giveBack(changed);
+        const until = new Date(now.getTime() + ctx.settings.cooldownMinutes * 60_000);
+        const details = { response: result.response, code: result.code ?? null, enhancedCode: result.enhancedCode ?? null, classification: result.reason ?? null };
         if (result.outcome === 'auth') {
           await suspendAccount(tx, ctx.accountId, { reason: 'auth_failed', now, response: result.response });
+        } else if (result.outcome === 'sender_auth') {
+          await pauseSenderDomain(tx, { clientId: ctx.clientId, domain: senderDomainOf(ctx.accountEmail), reason: 'sender_auth', until, now, details });
+        } else if (isTemporaryReply(result)) {
+          // A temporary refusal (rate, "try later"): back off this mailbox; a run of them pauses it.
+          const failures = await incrementConsecutiveFailures(tx, ctx.accountId);
+          const delay = retryDelaySeconds(failures, ctx.settings.retryBaseSeconds, ctx.settings.retryMaxSeconds, ctx.random, result.retryAfterSeconds);
+          await delayNextSend(tx, ctx.accountId, new Date(now.getTime() + delay * 1000));
+          await applyHealth(tx, ctx, failures, now, result.response, true);
         } else {
-          const until = new Date(now.getTime() + ctx.settings.cooldownMinutes * 60_000);
-          await pauseAccount(tx, ctx.accountId, { reason: 'sender_reputation', until, now, details: { response: result.response, code: result.code ?? null } });
+          await pauseAccount(tx, ctx.accountId, { reason: 'sender_reputation', until, now, details });
         }
-        await releaseReservation(tx, changed, ctx);
         return 'handed_back';
       }
       default:
@@ -232,38 +253,29 @@ export async function recordResult(db: Db, ctx: RecordContext, attempt: Attempt,
 }
 
 /** The message may have been delivered: `unknown`, for the reconciler. Reservations stay. */
-export async function recordUncertain(db: Db, ctx: RecordContext, row: SentRow, response: string, durationMs: number, now: Date): Promise<RecordedAs> {
-  return db.transaction().execute(async (tx) => {
-    const changed = await transition(tx, row.id, ['sending'], ctx.leaseToken, { status: 'unknown', last_error: response.slice(0, 500), updated_at: now });
+export async function recordUncertain(db: DbOrTx, ctx: RecordContext, row: SentRow, response: string, durationMs: number, now: Date): Promise<RecordedAs> {
+  return inTransaction(db, async (tx) => {
+    const changed = await transition(tx, row.id, ['sending'], ctx.leaseToken, { status: 'unknown', last_error: `delivery uncertain: ${response}`.slice(0, 500), updated_at: now });
     if (!changed) return 'lost_lease';
-    await insertSendLogs(tx, [
-      { queueId: row.id, clientId: row.client_id, campaignId: row.campaign_id, accountId: ctx.accountId, messageId: row.message_id, attempt: row.attempts + 1, outcome: 'unknown', response, durationMs, at: now },
-    ]);
+    await insertSendLogs(tx, [logEntry(ctx, row, row.attempts + 1, { response }, 'unknown', now, durationMs)]);
     return 'unknown';
   });
 }
 
-export async function releaseReservation(tx: DbOrTx, row: TransitionedRow, ctx: { accountId: string; accountEmail: string; accountTimeZone: string }): Promise<void> {
-  if (!row.claimed_at) return;
-  const accountId = row.claimed_by_account_id ?? ctx.accountId;
-  const scope = { campaignId: row.campaign_id, clientId: row.client_id, recipientDomain: row.recipient_domain };
-  await releaseCounters(tx, reservedKeys(scope, accountId, senderDomainOf(ctx.accountEmail), new Date(row.claimed_at), ctx.accountTimeZone));
+/**
+ * An SMTP 4xx ("try later"): the refusal is temporary. Gmail API answers are HTTP statuses (a 403
+ * quota refusal is not "temporary" in this sense), so only an SMTP stage or enhanced code counts.
+ */
+function isTemporaryReply(result: SendResult): boolean {
+  if (result.enhancedCode) return result.enhancedCode.startsWith('4.');
+  return result.stage !== undefined && result.stage !== 'api' && result.code !== undefined && result.code >= 400 && result.code < 500;
 }
 
-async function applyHealth(tx: DbOrTx, ctx: RecordContext, consecutiveFailures: number, now: Date, response: string, senderSideFailure = false): Promise<void> {
-  const account = await loadAccount(tx, ctx.accountId);
-  if (!account) return;
-  const stats = await recentSendStats(tx, ctx.accountId, account.resumed_at ?? account.created_at, ctx.settings.health.bounceWindowSends);
-  const score = healthScore(stats);
-  const deferralPct = deferralRatePct(stats);
-  // Most batches change nothing: skip the write of a hot row.
-  if (Math.abs(score - Number(account.health_score)) >= 0.01 || Math.abs(deferralPct - Number(account.deferral_rate_pct)) >= 0.01) {
-    await setHealthScore(tx, ctx.accountId, score, deferralPct);
-  }
-  // A failed probe sends the account back to cool-down; a bounced probe says nothing about it.
-  const reason = ctx.probe && senderSideFailure ? 'probe_failed' : pauseReason(stats, consecutiveFailures, ctx.settings.health);
-  if (reason) {
-    const until = new Date(now.getTime() + ctx.settings.cooldownMinutes * 60_000);
-    await pauseAccount(tx, ctx.accountId, { reason, until, now, details: { stats, consecutiveFailures, lastResponse: response } });
-  }
+/** last_error: the class and reason first, then the server's words. */
+function describe(result: SendResult): string {
+  return `${result.outcome}${result.reason ? `/${result.reason}` : ''}: ${result.response}`.slice(0, 500);
+}
+
+function bounceCode(result: SendResult): string | null {
+  return result.enhancedCode ?? (result.code !== undefined ? String(result.code) : null);
 }

@@ -1,31 +1,41 @@
 /**
  * The send loop of one sender account. Worker states (reported to the parent and in
- * worker_heartbeats):
+ * worker_heartbeats, with the wait's reason and end in `details`):
  *
- *   starting → sending ⇄ waiting (limits, gap, window, nothing due, cool-down)
- *            → stopping (SIGTERM: the batch in flight is finished and recorded, claims not yet
- *              handed to the transport are released) → stopped
+ *   starting → sending ⇄ waiting (limits, gap, window, nothing due until the next row's time,
+ *            cool-down, database unavailable)
+ *            → stopping (SIGTERM: the sends on the wire are finished and recorded, claims not
+ *              yet handed to the transport are released) → stopped
  *            → inactive (account missing, suspended, disabled or manually paused: exits)
+ *            → failed (an error that is not the database being away: exits non-zero, so the
+ *              orchestrator counts a crash, backs off and raises an alert in the end)
+ *
+ * A batch is sent by as many lanes as the transport has connections; each lane has the send
+ * journal mark its next row `sending` just before handing it over, so a crash leaves at most
+ * one uncertain row per connection (send-journal.ts). While the database is away the worker
+ * keeps its results in memory, retries, and claims nothing until they are written.
  *
  * Heartbeats: a row in worker_heartbeats, written on the way into each claim (the worker is
- * connected then anyway) at most every heartbeat interval; while waiting, an IPC message to
- * the parent instead, which the orchestrator writes for all its workers in one statement.
- * Waiting ends at the wait's deadline or on a nudge (new work, campaign started).
+ * connected then anyway) at most every heartbeat interval; while waiting or sending, an IPC
+ * message to the parent instead, which the orchestrator writes for all its workers in one
+ * statement. Waiting ends at the wait's deadline (the next row's due time included) or on a
+ * nudge (new work, campaign or account edited, campaign started).
  *
  * Everything outside comes in as dependencies (database, transport, clock, logger), so tests
  * run this loop against real Postgres and a real SMTP peer with a controllable clock.
- * A row is `sending` only between "about to hand to the transport" and "result recorded".
  */
 import type { Db } from '../db/connection';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import { claimBatch, type ClaimSettings } from '../queue/claim';
-import { markSending, releaseClaims, transition, type CandidateRow } from '../queue/queue.repository';
+import { releaseClaims, transition, type CandidateRow } from '../queue/queue.repository';
 import type { TrackingSigner } from '../tracking/tracking-token';
-import type { OutgoingMessage, SendResult, Transport } from '../transports/transport';
+import type { OutgoingMessage, Transport } from '../transports/transport';
 import { recordHeartbeats } from '../orchestrator/worker.repository';
 import type { ClaimAccount } from './account-state.repository';
 import { providerKey } from './circuit-breaker';
 import { loadMessageContexts } from './message-context.repository';
-import { recordAccepted, recordResult, recordUncertain, releaseReservation, type Attempt, type RecordContext, type RecordSettings } from './result-recorder';
+import { releaseReservation, type RecordContext, type RecordSettings } from './result-recorder';
+import { SendJournal } from './send-journal';
 
 export interface Clock {
   now(): Date;
@@ -56,10 +66,10 @@ export interface WorkerLogger {
 }
 
 export type WorkerMessage =
-  | { type: 'heartbeat'; accountId: string; state: WorkerState; sent: number; at: string }
-  | { type: 'status'; accountId: string; state: WorkerState; reason?: string; until?: string };
+  | { type: 'heartbeat'; accountId: string; state: WorkerState; sent: number; at: string; reason?: string; until?: string }
+  | { type: 'status'; accountId: string; state: WorkerState; sent: number; reason?: string; until?: string };
 
-export type WorkerState = 'starting' | 'sending' | 'waiting' | 'stopping' | 'stopped' | 'inactive';
+export type WorkerState = 'starting' | 'sending' | 'waiting' | 'stopping' | 'stopped' | 'inactive' | 'failed';
 
 export interface SendWorkerSettings {
   claim: ClaimSettings;
@@ -88,12 +98,19 @@ export interface WorkerExit {
   sent: number;
 }
 
+/** Waits between tries while the database is unavailable. */
+const DB_RETRY_FIRST_MS = 500;
+const DB_RETRY_MAX_MS = 10_000;
+
 export class SendWorker {
   private stopping = false;
   private wake = new AbortController();
   private state: WorkerState = 'starting';
+  private waitReason: string | undefined;
+  private waitUntil: Date | undefined;
   private sent = 0;
   private lastBeatAt = 0;
+  private dbFailures = 0;
   private readonly random: () => number;
 
   constructor(
@@ -108,7 +125,7 @@ export class SendWorker {
     this.wake.abort();
   }
 
-  /** Finish the batch in flight, release the rest, then run() resolves. */
+  /** Finish the sends on the wire, release the rest, then run() resolves. */
   stop(): void {
     this.stopping = true;
     this.wake.abort();
@@ -118,35 +135,56 @@ export class SendWorker {
     return this.sent;
   }
 
+  /** Resolves when the worker stops on purpose or its account is not active; rejects when it fails. */
   async run(): Promise<WorkerExit> {
     const { db, clock, logger, settings } = this.deps;
     try {
       while (!this.stopping) {
-        await this.heartbeat();
-        const claim = await claimBatch(db, this.accountId, clock.now(), settings.claim, this.random);
+        let claim;
+        try {
+          await this.heartbeat();
+          claim = await claimBatch(db, this.accountId, clock.now(), settings.claim, this.random);
+        } catch (error) {
+          if (!isDatabaseUnavailable(error)) throw error;
+          await this.waitForDatabase(error);
+          continue;
+        }
+        this.dbFailures = 0;
         if (claim.kind === 'inactive') {
           const detail = `${claim.status}${claim.reason ? ` (${claim.reason})` : ''}`;
           logger.warn(`account ${this.accountId} is not active: ${detail}; worker exits`, { accountId: this.accountId, status: claim.status });
           this.setState('inactive', detail);
-          await this.heartbeat(true);
+          await this.heartbeat(true).catch(() => undefined);
           return { reason: 'inactive', detail, sent: this.sent };
         }
         if (claim.kind === 'wait') {
           const now = clock.now().getTime();
           const untilMs = claim.until ? Math.max(0, claim.until.getTime() - now) : settings.idlePollMs;
           this.setState('waiting', claim.reason, claim.until);
-          // idlePollMs is only a safety net: new work and state changes come as nudges.
+          // Waits end at the next row's due time (the claim says when); idlePollMs is a safety net.
           await this.wait(Math.min(untilMs, settings.idlePollMs));
           continue;
         }
         this.setState('sending');
         await this.processBatch(claim.rows, claim.leaseToken, claim.account, claim.probe);
       }
+      this.setState('stopped');
       return { reason: 'stopped', sent: this.sent };
+    } catch (error) {
+      this.setState('failed', (error as Error).message);
+      throw error;
     } finally {
-      this.setState(this.state === 'inactive' ? 'inactive' : 'stopped');
       await this.heartbeat(true).catch(() => undefined);
     }
+  }
+
+  /** The database is away: say so, wait with back-off (a nudge or stop ends the wait early). */
+  private async waitForDatabase(error: unknown): Promise<void> {
+    this.dbFailures += 1;
+    const delayMs = Math.min(DB_RETRY_MAX_MS, DB_RETRY_FIRST_MS * 2 ** (this.dbFailures - 1));
+    if (this.dbFailures === 1) this.deps.logger.warn('database unavailable; waiting', { error: (error as Error).message });
+    this.setState('waiting', 'db_unavailable', new Date(this.deps.clock.now().getTime() + delayMs));
+    await this.wait(delayMs);
   }
 
   private async processBatch(rows: CandidateRow[], leaseToken: string, account: ClaimAccount, probe: boolean): Promise<void> {
@@ -154,85 +192,115 @@ export class SendWorker {
     const ctx: RecordContext = {
       accountId: this.accountId,
       accountEmail: account.email,
+      clientId: account.client_id,
       accountTimeZone: account.time_zone,
-      providerKey: providerKey(account.transport, account.transport_settings),
+      providerKey: providerKey(account),
       leaseToken,
       probe,
       settings: settings.record,
       random: this.random,
+      clean: Number(account.health_score) >= 100 && Number(account.deferral_rate_pct) === 0 && account.consecutive_failures === 0,
     };
+    const journal = new SendJournal({
+      db,
+      ctx,
+      rowIds: rows.map((r) => r.id),
+      leaseMs: settings.claim.leaseMs,
+      now: () => clock.now(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      logger,
+      onDatabaseWait: (waiting) => this.setState('sending', waiting ? 'db_unavailable' : undefined),
+      onTick: () => this.beatToParent(clock.now()),
+    });
+    try {
+      const messages = await this.buildMessages(rows, leaseToken, account, ctx);
+      const waiting = rows.filter((r) => messages.has(r.id));
+      // Lanes take rows in claim order; each marks its row `sending` only when it is next on the wire.
+      const lane = async () => {
+        for (let row = waiting.shift(); row && !this.stopping && !journal.failed; row = waiting.shift()) {
+          if (!(await journal.mark(row))) continue; // no longer ours (lease lost): never send it
+          const started = Date.now();
+          try {
+            const result = await transport.send(messages.get(row.id) as OutgoingMessage);
+            journal.record({ attempt: { row, result, durationMs: Date.now() - started } });
+          } catch (error) {
+            // The transport did not say what happened: treat as possibly delivered.
+            journal.record({ uncertain: row, response: error instanceof Error ? error.message : String(error), durationMs: Date.now() - started });
+          }
+        }
+      };
+      const lanes = Math.max(1, Math.min(transport.maxInFlight, waiting.length));
+      await Promise.all(Array.from({ length: lanes }, lane));
+      await journal.flush();
+      this.sent += journal.sent;
+      // Rows never handed over (stopping, or a lane gave up) go back to the queue.
+      if (waiting.length > 0) await this.release(leaseToken, waiting.map((r) => r.id), ctx);
+    } finally {
+      journal.close();
+    }
+  }
 
+  /** Builds each row's message; a row that cannot be built fails visibly instead of looping. */
+  private async buildMessages(rows: CandidateRow[], leaseToken: string, account: ClaimAccount, ctx: RecordContext): Promise<Map<number, OutgoingMessage>> {
+    const { db, clock, logger, settings } = this.deps;
     // Loaded on the first batch, not at start: most of 1,200 workers sit idle most of the time,
     // and the builder (templates, html-to-text) is a good part of an idle worker's memory.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { MessageBuildError, prepareMessage } = require('./message-builder') as typeof import('./message-builder');
     const messages = new Map<number, OutgoingMessage>();
-    const contexts = await loadMessageContexts(db, rows.map((r) => r.id));
+    const contexts = await this.retryWhileUnavailable(() => loadMessageContexts(db, rows.map((r) => r.id)));
     for (const row of rows) {
       const context = contexts.get(row.id);
       try {
         if (!context) throw new MessageBuildError('queue row data vanished');
-        const message = await prepareMessage(db, {
-          ...context,
-          account: { id: this.accountId, email: account.email, display_name: account.display_name },
-          signer: this.deps.signer,
-          ...(settings.feedbackSenderId ? { feedbackSenderId: settings.feedbackSenderId } : {}),
-        });
+        const message = await this.retryWhileUnavailable(() =>
+          prepareMessage(db, {
+            ...context,
+            account: { id: this.accountId, email: account.email, display_name: account.display_name },
+            signer: this.deps.signer,
+            ...(settings.feedbackSenderId ? { feedbackSenderId: settings.feedbackSenderId } : {}),
+          }),
+        );
         messages.set(row.id, message);
       } catch (error) {
-        // A row that cannot be built will never be sendable: fail it visibly, never loop on it.
-        const reason = error instanceof Error ? error.message : String(error);
+        if (!(error instanceof MessageBuildError)) throw error;
+        const reason = error.message;
         logger.error('message cannot be built; row failed', { queueId: row.id, reason });
-        const failed = await transition(db, row.id, ['claimed'], leaseToken, { status: 'failed', last_error: `build: ${reason}`.slice(0, 500), lease_token: null, lease_expires_at: null, updated_at: clock.now() });
-        if (failed) await releaseReservation(db, failed, ctx);
+        await this.retryWhileUnavailable(() =>
+          db.transaction().execute(async (tx) => {
+            const failed = await transition(tx, row.id, ['claimed'], leaseToken, { status: 'failed', last_error: `build: ${reason}`.slice(0, 500), lease_token: null, lease_expires_at: null, updated_at: clock.now() });
+            if (failed) await releaseReservation(tx, failed, ctx);
+          }),
+        );
       }
     }
-
-    const ready = rows.filter((r) => messages.has(r.id));
-    if (this.stopping) {
-      await this.release(leaseToken, ready.map((r) => r.id), ctx);
-      return;
-    }
-    const now = clock.now();
-    const sendingIds = new Set(await markSending(db, ready.map((r) => r.id), leaseToken, now, new Date(now.getTime() + settings.claim.leaseMs)));
-    const attempts = await Promise.all(
-      ready
-        .filter((r) => sendingIds.has(r.id))
-        .map(async (row): Promise<Attempt | { row: CandidateRow; thrown: string; durationMs: number }> => {
-          const started = Date.now();
-          try {
-            const result: SendResult = await transport.send(messages.get(row.id) as OutgoingMessage);
-            return { row, result, durationMs: Date.now() - started };
-          } catch (error) {
-            return { row, thrown: error instanceof Error ? error.message : String(error), durationMs: Date.now() - started };
-          }
-        }),
-    );
-
-    const recordedAt = clock.now();
-    const accepted = attempts.filter((a): a is Attempt => 'result' in a && a.result.outcome === 'accepted');
-    this.sent += await recordAccepted(db, ctx, accepted, recordedAt);
-    for (const attempt of attempts) {
-      if ('thrown' in attempt) {
-        // The transport did not say what happened: treat as possibly delivered.
-        logger.warn('transport threw; row recorded unknown', { queueId: attempt.row.id, error: attempt.thrown });
-        await recordUncertain(db, ctx, attempt.row, `transport error: ${attempt.thrown}`, attempt.durationMs, recordedAt);
-      } else if (attempt.result.outcome !== 'accepted') {
-        const recorded = await recordResult(db, ctx, attempt, recordedAt);
-        logger.info('send not accepted', { queueId: attempt.row.id, outcome: attempt.result.outcome, code: attempt.result.code, recorded });
-      }
-    }
-    // Claimed rows not marked sending (lost to a sweeper, or stopping) go back.
-    const leftover = ready.filter((r) => !sendingIds.has(r.id)).map((r) => r.id);
-    if (leftover.length > 0) await this.release(leaseToken, leftover, ctx);
+    return messages;
   }
 
   private async release(leaseToken: string, ids: number[], ctx: RecordContext): Promise<void> {
     if (ids.length === 0) return;
-    await this.deps.db.transaction().execute(async (tx) => {
-      const released = await releaseClaims(tx, leaseToken, ids, this.deps.clock.now());
-      for (const row of released) await releaseReservation(tx, row, ctx);
-    });
+    await this.retryWhileUnavailable(() =>
+      this.deps.db.transaction().execute(async (tx) => {
+        const released = await releaseClaims(tx, leaseToken, ids, this.deps.clock.now());
+        for (const row of released) await releaseReservation(tx, row, ctx);
+      }),
+    );
+  }
+
+  /**
+   * Runs a database step, waiting out an unavailable database with back-off. When stopping it
+   * gives up after a few tries: what it could not write (claims to release) expires with the lease.
+   */
+  private async retryWhileUnavailable<T>(step: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        if (!isDatabaseUnavailable(error) || (this.stopping && attempt >= 3)) throw error;
+        if (attempt === 0) this.deps.logger.warn('database unavailable; retrying', { error: (error as Error).message });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(DB_RETRY_MAX_MS, DB_RETRY_FIRST_MS * 2 ** attempt)));
+      }
+    }
   }
 
   /**
@@ -262,22 +330,34 @@ export class SendWorker {
   }
 
   private beatToParent(now: Date): void {
-    this.deps.notify?.({ type: 'heartbeat', accountId: this.accountId, state: this.state, sent: this.sent, at: now.toISOString() });
+    this.deps.notify?.({
+      type: 'heartbeat',
+      accountId: this.accountId,
+      state: this.state,
+      sent: this.sent,
+      at: now.toISOString(),
+      ...(this.waitReason ? { reason: this.waitReason } : {}),
+      ...(this.waitUntil ? { until: this.waitUntil.toISOString() } : {}),
+    });
   }
 
   private setState(state: WorkerState, reason?: string, until?: Date): void {
-    if (state === this.state && state !== 'waiting') return;
-    const changed = state !== this.state;
+    const changed = state !== this.state || reason !== this.waitReason || until?.getTime() !== this.waitUntil?.getTime();
     this.state = state;
-    if (changed) this.deps.notify?.({ type: 'status', accountId: this.accountId, state, ...(reason ? { reason } : {}), ...(until ? { until: until.toISOString() } : {}) });
+    this.waitReason = reason;
+    this.waitUntil = until;
+    if (changed) this.deps.notify?.({ type: 'status', accountId: this.accountId, state, sent: this.sent, ...(reason ? { reason } : {}), ...(until ? { until: until.toISOString() } : {}) });
   }
 
+  /** The worker's own heartbeat row; a database that is away does not stop the worker for it. */
   private async heartbeat(force = false): Promise<void> {
     const nowMs = Date.now();
     if (!force && nowMs - this.lastBeatAt < this.deps.settings.heartbeatIntervalMs) return;
     this.lastBeatAt = nowMs;
     const now = this.deps.clock.now();
-    await recordHeartbeats(this.deps.db, this.deps.settings.nodeId, [{ accountId: this.accountId, pid: process.pid, state: this.state, sent: this.sent, beatAt: now }]);
+    await recordHeartbeats(this.deps.db, this.deps.settings.nodeId, [
+      { accountId: this.accountId, pid: process.pid, state: this.state, sent: this.sent, beatAt: now, ...(this.waitReason ? { reason: this.waitReason } : {}), ...(this.waitUntil ? { until: this.waitUntil } : {}) },
+    ]);
     this.beatToParent(now);
   }
 }

@@ -130,6 +130,8 @@ export function createGmailTransport(options: GmailTransportOptions): Transport 
 
   return {
     kind: 'gmail',
+    // One request at a time: Gmail's limits are per user, and a worker is one user.
+    maxInFlight: 1,
     async send(message: OutgoingMessage) {
       const raw = await options.composeMessage(message);
       const tokenFailure = await ensureToken();

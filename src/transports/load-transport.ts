@@ -39,6 +39,8 @@ export interface LoadTransportOptions {
   db?: SinkTransportOptions['db'];
   /** Overrides transport_settings.maxConnections. */
   maxConnections?: number;
+  /** The longest one send may take (sending.maxSendMs); the transport gives up after it. */
+  maxSendMs?: number;
 }
 
 const port = z.int().check(z.minimum(1), z.maximum(65535));
@@ -91,6 +93,7 @@ export function loadTransport(account: AccountForTransport, credentials: unknown
         requireTLS: settings.requireTLS ?? false,
         auth: { user: secret.user, pass: secret.pass },
         maxConnections: options.maxConnections ?? settings.maxConnections ?? 1,
+        ...(options.maxSendMs ? { maxSendMs: options.maxSendMs } : {}),
         ...(options.dkim ? { dkim: options.dkim } : {}),
         ...(settings.imap
           ? {
@@ -118,6 +121,8 @@ export function loadTransport(account: AccountForTransport, credentials: unknown
             : { kind: 'oauth2', clientId: secret.client_id, clientSecret: secret.client_secret, refreshToken: secret.refresh_token },
         ...(options.gmailRootUrl ? { rootUrl: options.gmailRootUrl } : {}),
         ...(options.gmailTokenUrl ? { tokenUrl: options.gmailTokenUrl } : {}),
+        // The token request and the send each have this bound, so a send ends well within maxSendMs.
+        ...(options.maxSendMs ? { timeoutMs: Math.floor(options.maxSendMs / 3) } : {}),
       };
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { composeMessage } = require('./mime') as typeof import('./mime');
@@ -132,7 +137,13 @@ export function loadTransport(account: AccountForTransport, credentials: unknown
       if (!host || !sinkPort) throw new TransportConfigError('sink settings invalid: host and port are needed (account settings or options.sink)');
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { createSinkTransport } = require('./sink.transport') as typeof import('./sink.transport');
-      return createSinkTransport({ host, port: sinkPort, ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}), ...(options.db ? { db: options.db } : {}) });
+      return createSinkTransport({
+        host,
+        port: sinkPort,
+        ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
+        ...(options.maxSendMs ? { maxSendMs: options.maxSendMs } : {}),
+        ...(options.db ? { db: options.db } : {}),
+      });
     }
     default:
       throw new TransportConfigError(`unknown transport kind "${String(account.transport)}"`);

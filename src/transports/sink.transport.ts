@@ -12,13 +12,15 @@ export interface SinkTransportOptions {
   host: string;
   port: number;
   maxConnections?: number;
+  maxSendMs?: number;
   db?: DbOrTx;
 }
 
 export function createSinkTransport(options: SinkTransportOptions): Transport {
-  const smtp = createSmtpTransport({ host: options.host, port: options.port, maxConnections: options.maxConnections ?? 1 });
+  const smtp = createSmtpTransport({ host: options.host, port: options.port, maxConnections: options.maxConnections ?? 1, ...(options.maxSendMs ? { maxSendMs: options.maxSendMs } : {}) });
   return {
     kind: 'sink',
+    maxInFlight: smtp.maxInFlight,
     send: (message) => smtp.send(message),
     findSent: async (messageId) => (options.db ? sinkHasMessageId(options.db, messageId) : undefined),
     close: () => smtp.close(),

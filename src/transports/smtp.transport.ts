@@ -45,6 +45,13 @@ export interface SmtpTransportOptions {
   connectionTimeoutMs?: number;
   greetingTimeoutMs?: number;
   socketTimeoutMs?: number;
+  /**
+   * The longest one message may take from taking a connection to the final reply; past it the
+   * connection is closed (no late reply can arrive) and the result is the usual one for a
+   * broken connection (uncertain once the whole message was handed over). The sweeper relies on
+   * it: a row `sending` for longer than this has no send in progress anywhere.
+   */
+  maxSendMs?: number;
   dkim?: DkimSettings;
   imap?: ImapSettings;
 }
@@ -58,7 +65,7 @@ interface PooledConnection {
 
 type SmtpError = Error & SmtpErrorLike;
 
-const DEFAULTS = { maxConnections: 1, maxMessagesPerConnection: 100, idleTimeoutMs: 30_000, connectionTimeoutMs: 30_000, greetingTimeoutMs: 30_000, socketTimeoutMs: 60_000 };
+const DEFAULTS = { maxConnections: 1, maxMessagesPerConnection: 100, idleTimeoutMs: 30_000, connectionTimeoutMs: 30_000, greetingTimeoutMs: 30_000, socketTimeoutMs: 60_000, maxSendMs: 300_000 };
 
 export function createSmtpTransport(options: SmtpTransportOptions): Transport {
   const settings = { ...DEFAULTS, ...options };
@@ -184,7 +191,9 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
     });
 
     return new Promise((resolve) => {
+      const deadline = setTimeout(() => pooled.connection.close(), settings.maxSendMs);
       pooled.connection.send({ ...envelope, size: raw.length }, stream, (error, info) => {
+        clearTimeout(deadline);
         pooled.messages += 1;
         if (!error && info) {
           release(pooled);
@@ -210,6 +219,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
 
   return {
     kind: 'smtp',
+    maxInFlight: settings.maxConnections,
     async send(message: OutgoingMessage) {
       let raw = await composeMessage(message);
       if (settings.dkim) raw = await signDkim(raw, settings.dkim);

@@ -52,6 +52,8 @@ export interface OutgoingMessage {
 
 export interface Transport {
   readonly kind: 'smtp' | 'gmail' | 'sink';
+  /** Sends it can have on the wire at once (SMTP: its connections); the worker sends that many in parallel. */
+  readonly maxInFlight: number;
   send(message: OutgoingMessage): Promise<SendResult>;
   /**
    * Whether the sender's Sent mail holds this Message-ID (Gmail `rfc822msgid:`, IMAP

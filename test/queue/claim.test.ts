@@ -5,6 +5,7 @@ import { enqueueCampaign } from '../../src/queue/enqueue';
 import { releaseClaims } from '../../src/queue/queue.repository';
 import { listAccountDemand } from '../../src/orchestrator/account-demand.repository';
 import { hasQuotaLeft } from '../../src/orchestrator/quota';
+import { providerKey } from '../../src/sending/circuit-breaker';
 import { releaseReservation } from '../../src/sending/result-recorder';
 import { useTestDatabase } from '../helpers/database';
 import { addContacts, createAccount, createCampaign, createClient, liftedClaimSettings, queueRows } from './fixtures';
@@ -302,16 +303,21 @@ describe('releasing reservations of an account in another time zone', () => {
 });
 
 describe('claiming and circuit breakers', () => {
-  it('skips rows to a recipient domain whose breaker is open, and claims nothing while the provider breaker is open', async () => {
+  it("skips rows to a recipient domain whose breaker is open, and claims nothing while the provider breaker of the account's client is open", async () => {
     const { account, campaign } = await setup({ rows: 4, domain: (i) => (i % 2 === 0 ? 'down.test' : 'up.test') });
     await database.db.insertInto('circuit_breakers').values({ scope: 'recipient_domain', scope_key: 'down.test', consecutive_failures: 5, opened_until: at(MONDAY_NOON, minutes(10)) }).execute();
     await claimAll(account.id, MONDAY_NOON);
     const claimed = (await queueRows(database.db, campaign.id)).filter((r) => r.status === 'claimed');
     expect(claimed.map((r) => r.recipient_domain)).toEqual(['up.test', 'up.test']);
 
-    const other = await setup({ rows: 2, account: { transport_settings: JSON.stringify({ host: 'relay.example.test', port: 587 }) } });
-    await database.db.insertInto('circuit_breakers').values({ scope: 'provider', scope_key: 'smtp:relay.example.test', consecutive_failures: 5, opened_until: at(MONDAY_NOON, minutes(10)) }).execute();
+    const relay = { transport_settings: JSON.stringify({ host: 'relay.example.test', port: 587 }) };
+    const other = await setup({ rows: 2, account: relay });
+    const otherClient = await setup({ rows: 2, account: relay });
+    const key = providerKey({ client_id: other.client.id, transport: 'smtp', transport_settings: { host: 'relay.example.test', port: 587 } });
+    await database.db.insertInto('circuit_breakers').values({ scope: 'provider', scope_key: key, consecutive_failures: 5, opened_until: at(MONDAY_NOON, minutes(10)) }).execute();
     expect(await claimBatch(database.db, other.account.id, MONDAY_NOON, liftedClaimSettings())).toMatchObject({ kind: 'wait', reason: 'provider_breaker_open', until: at(MONDAY_NOON, minutes(10)) });
+    // Another client on the same relay is not stopped by this client's trouble.
+    expect((await claimAll(otherClient.account.id, MONDAY_NOON)).total).toBe(2);
     // Half-open after the period: claims resume.
     expect((await claimAll(other.account.id, at(MONDAY_NOON, minutes(10)))).total).toBe(2);
   });

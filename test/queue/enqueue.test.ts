@@ -13,7 +13,7 @@ async function sendAllDue(accountId: string, email: string, now: Date) {
   const claim = await claimBatch(database.db, accountId, now, liftedClaimSettings({ batchSize: 100 }));
   if (claim.kind !== 'claimed') return 0;
   await markSending(database.db, claim.rows.map((r) => r.id), claim.leaseToken, now, new Date(now.getTime() + 60_000));
-  const ctx: RecordContext = { accountId, accountEmail: email, accountTimeZone: 'UTC', providerKey: 'smtp:test', leaseToken: claim.leaseToken, probe: false, settings: recordSettings(), random: () => 0.5 };
+  const ctx: RecordContext = { accountId, accountEmail: email, clientId: claim.account.client_id, accountTimeZone: 'UTC', providerKey: 'smtp:test', leaseToken: claim.leaseToken, probe: false, settings: recordSettings(), random: () => 0.5 };
   return recordAccepted(database.db, ctx, claim.rows.map((row) => ({ row, result: { outcome: 'accepted' as const, code: 250, response: '250 ok' }, durationMs: 1 })), now);
 }
 
@@ -119,7 +119,7 @@ describe('follow-up steps', () => {
     await database.db.updateTable('campaign_contacts').set({ status: 'replied' }).where('contact_id', '=', contacts[0]!.id).execute();
     await database.db.insertInto('suppressions').values({ client_id: client.id, email: contacts[1]!.email, reason: 'unsubscribed' }).execute();
     await markSending(database.db, claim.rows.map((r) => r.id), claim.leaseToken, NOW, new Date(NOW.getTime() + 60_000));
-    const ctx: RecordContext = { accountId: a.id, accountEmail: a.email, accountTimeZone: 'UTC', providerKey: 'smtp:test', leaseToken: claim.leaseToken, probe: false, settings: recordSettings(), random: () => 0.5 };
+    const ctx: RecordContext = { accountId: a.id, accountEmail: a.email, clientId: claim.account.client_id, accountTimeZone: 'UTC', providerKey: 'smtp:test', leaseToken: claim.leaseToken, probe: false, settings: recordSettings(), random: () => 0.5 };
     await recordAccepted(database.db, ctx, claim.rows.map((row) => ({ row, result: { outcome: 'accepted' as const, response: '250 ok' }, durationMs: 1 })), NOW);
 
     const step2 = (await queueRows(database.db, campaign.id)).filter((r) => r.step_number === 2);

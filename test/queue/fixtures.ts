@@ -118,6 +118,7 @@ export const liftedClaimSettings = (overrides: Partial<ClaimSettings> = {}): Cla
 
 export const recordSettings = (overrides: Partial<RecordSettings> = {}): RecordSettings => ({
   maxAttempts: 3,
+  softBounceMaxAttempts: 2,
   retryBaseSeconds: 60,
   retryMaxSeconds: 3600,
   cooldownMinutes: 60,

@@ -273,16 +273,30 @@ describe('sender safety through the worker', () => {
     expect(actions).toEqual(['account.auto_paused', 'account.resumed']);
   });
 
-  it('pauses an account after N consecutive failures and opens the provider circuit breaker', async () => {
+  it("pauses an account after N consecutive failures and opens the recipient domain's breaker, never the provider's, on 4xx replies to RCPT", async () => {
     const { account } = await scenario({ contacts: 6 });
     peer.script = answerAt('rcpt', { code: 451, message: '4.3.0 Temporary failure' });
     const clock = new ControlledClock(START.getTime());
     const settings = workerSettings({ record: { maxAttempts: 10, health: { bounceRateThresholdPct: 5, bounceWindowSends: 20, consecutiveFailuresToPause: 4 }, circuitBreaker: { failuresToOpen: 3, openSeconds: 300 } } });
     await runOnce(account.id, clock, async () => (await accountRow(account.id)).status === 'paused', settings);
     expect(await accountRow(account.id)).toMatchObject({ pause_reason: 'consecutive_failures' });
-    const breaker = await database.db.selectFrom('circuit_breakers').selectAll().where('scope', '=', 'provider').where('scope_key', '=', `smtp:${peer.host}`).executeTakeFirstOrThrow();
-    expect(breaker.consecutive_failures).toBeGreaterThanOrEqual(3);
-    expect(breaker.opened_until!.getTime()).toBe(START.getTime() + 300_000);
+    const breakers = await database.db.selectFrom('circuit_breakers').selectAll().execute();
+    expect(breakers.filter((b) => b.scope === 'provider')).toEqual([]);
+    const domain = breakers.find((b) => b.scope === 'recipient_domain' && b.scope_key === 'example.test');
+    expect(domain?.consecutive_failures).toBeGreaterThanOrEqual(3);
+    expect(domain?.opened_until?.getTime()).toBe(START.getTime() + 300_000);
+  });
+
+  it("opens the provider breaker of the account's client when its relay refuses connections, and counts no recipient domain", async () => {
+    const { account, client } = await scenario({ contacts: 4 });
+    const closed = await startSmtpPeer();
+    await closed.close(); // a port nothing listens on any more
+    await database.db.updateTable('sender_accounts').set({ transport_settings: JSON.stringify({ host: '127.0.0.1', port: closed.port }) }).where('id', '=', account.id).execute();
+    const clock = new ControlledClock(START.getTime());
+    const settings = workerSettings({ record: { maxAttempts: 10, circuitBreaker: { failuresToOpen: 3, openSeconds: 300 } } });
+    await runOnce(account.id, clock, async () => (await database.db.selectFrom('circuit_breakers').select('opened_until').where('scope', '=', 'provider').executeTakeFirst())?.opened_until != null, settings);
+    const breakers = await database.db.selectFrom('circuit_breakers').selectAll().execute();
+    expect(breakers.map((b) => [b.scope, b.scope_key])).toEqual([['provider', `${client.id}|smtp:127.0.0.1:${closed.port}`]]);
   });
 
   it('pauses an account at its next claim after any complaint', async () => {

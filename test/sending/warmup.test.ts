@@ -120,7 +120,7 @@ describe('warm-up slowdown through the claim (database, controlled clock)', () =
     const claim = await claimBatch(database.db, account.id, NOW, liftedClaimSettings({ batchSize: 10 }));
     if (claim.kind !== 'claimed') throw new Error('expected a claim');
     await markSending(database.db, claim.rows.map((r) => r.id), claim.leaseToken, NOW, new Date(NOW.getTime() + 60_000));
-    const ctx: RecordContext = { accountId: account.id, accountEmail: account.email, accountTimeZone: 'UTC', providerKey: 'smtp:test', leaseToken: claim.leaseToken, probe: false, settings: recordSettings(), random: () => 0.5 };
+    const ctx: RecordContext = { accountId: account.id, accountEmail: account.email, clientId: claim.account.client_id, accountTimeZone: 'UTC', providerKey: 'smtp:test', leaseToken: claim.leaseToken, probe: false, settings: recordSettings(), random: () => 0.5 };
     // Deferrals spread out, so no run of consecutive failures pauses the account.
     const deferredRows = claim.rows.filter((_, i) => i % 3 === 0).slice(0, deferred);
     const acceptedRows = claim.rows.filter((row) => !deferredRows.includes(row));

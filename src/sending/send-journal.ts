@@ -1,0 +1,201 @@
+/**
+ * The one writer of a worker's batch in flight. The send lanes (one per transport connection)
+ * ask it to mark a row `sending` just before they hand the row over, and give it every result;
+ * it writes whatever is pending in one transaction (results first, then marks), so a row is
+ * `sending` only while it is on the wire, and N connections cost about one commit per round of
+ * N sends instead of two per send. It also renews the lease of the rows it holds while sends
+ * are slow, so no sweeper takes a row its worker is still sending.
+ *
+ * States:
+ *   idle ──something pending──▶ writing ──committed──▶ idle (marks resolved)
+ *   writing ──database unavailable──▶ waiting for the database: everything pending stays in
+ *     memory (at most one batch: the worker claims nothing more meanwhile) and the write is
+ *     retried with back-off; no row is marked meanwhile, so nothing new goes on the wire
+ *   writing ──any other error──▶ failed: every waiter and flush() reject (a bug is not retried)
+ *
+ * A retried write may follow a first try that committed before its connection broke: every
+ * write is guarded by status and lease token, so the retry changes nothing twice.
+ */
+import type { Db } from '../db/connection';
+import { isDatabaseUnavailable } from '../db/unavailable';
+import { markSending, renewLease, type CandidateRow } from '../queue/queue.repository';
+import { recordAccepted, recordResult, recordRouteSuccess, recordUncertain, type Attempt, type RecordContext } from './result-recorder';
+
+export type JournalEntry = { attempt: Attempt } | { uncertain: CandidateRow; response: string; durationMs: number };
+
+export interface JournalLogger {
+  info(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+}
+
+export interface SendJournalDeps {
+  db: Db;
+  ctx: RecordContext;
+  /** Every row of the batch (claimed under ctx.leaseToken). */
+  rowIds: number[];
+  leaseMs: number;
+  now: () => Date;
+  /** Real-time wait between retries while the database is unavailable. */
+  sleep: (ms: number) => Promise<void>;
+  logger: JournalLogger;
+  /** Called when writes start or stop waiting for the database. */
+  onDatabaseWait?: (waiting: boolean, error?: string) => void;
+  /** Called at each lease renewal tick (the worker beats to its parent then). */
+  onTick?: () => void;
+}
+
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 5_000;
+
+interface PendingMark {
+  id: number;
+  resolve: (marked: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
+export class SendJournal {
+  private marks: PendingMark[] = [];
+  private entries: JournalEntry[] = [];
+  private writing: Promise<void> | undefined;
+  private failure: unknown;
+  /** Rows of the batch not yet recorded: the ones whose lease is renewed. */
+  private readonly held: Set<number>;
+  private lastLeaseWriteMs: number;
+  private renewWanted = false;
+  private routesClosed = false;
+  private readonly ticker: NodeJS.Timeout;
+  sent = 0;
+
+  constructor(private readonly deps: SendJournalDeps) {
+    this.held = new Set(deps.rowIds);
+    this.lastLeaseWriteMs = Date.now();
+    // A third of the lease: a renewal that fails once still leaves time for the next.
+    this.ticker = setInterval(() => this.tick(), Math.max(1000, Math.floor(deps.leaseMs / 3)));
+    this.ticker.unref();
+  }
+
+  /** Resolves once the row is `sending` under our lease (true), or when it is no longer ours (false). */
+  mark(row: CandidateRow): Promise<boolean> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<boolean>((resolve, reject) => {
+      this.marks.push({ id: row.id, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Queues a result for the next write (not awaited: flush() waits for all of them). */
+  record(entry: JournalEntry): void {
+    const id = 'attempt' in entry ? entry.attempt.row.id : entry.uncertain.id;
+    this.held.delete(id);
+    this.entries.push(entry);
+    this.schedule();
+  }
+
+  /** Resolves when everything given so far is written; rejects if the journal failed. */
+  async flush(): Promise<void> {
+    while (this.writing || this.marks.length > 0 || this.entries.length > 0) {
+      if (this.failure) throw this.failure;
+      this.schedule();
+      await this.writing;
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  close(): void {
+    clearInterval(this.ticker);
+  }
+
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  private tick(): void {
+    this.deps.onTick?.();
+    if (this.held.size > 0 && Date.now() - this.lastLeaseWriteMs >= this.deps.leaseMs / 3) {
+      this.renewWanted = true;
+      this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    if (this.writing || this.failure) return;
+    if (this.marks.length === 0 && this.entries.length === 0 && !this.renewWanted) return;
+    this.writing = this.drain().finally(() => {
+      this.writing = undefined;
+      this.schedule();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const marks = this.marks.splice(0);
+    const entries = this.entries.splice(0);
+    const renew = this.renewWanted;
+    this.renewWanted = false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const marked = await this.write(marks, entries, renew);
+        if (attempt > 0) this.deps.onDatabaseWait?.(false);
+        for (const mark of marks) mark.resolve(marked.has(mark.id));
+        return;
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) {
+          this.failure = error;
+          for (const mark of [...marks, ...this.marks.splice(0)]) mark.reject(error);
+          return;
+        }
+        if (attempt === 0) {
+          this.deps.onDatabaseWait?.(true, (error as Error).message);
+          this.deps.logger.warn('database unavailable; results held in memory and retried', { error: (error as Error).message, pending: entries.length });
+        }
+        await this.deps.sleep(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt));
+      }
+    }
+  }
+
+  private async write(marks: PendingMark[], entries: JournalEntry[], renew: boolean): Promise<Set<number>> {
+    const { db, ctx, leaseMs } = this.deps;
+    const now = this.deps.now();
+    const leaseExpiresAt = new Date(now.getTime() + leaseMs);
+    let marked = new Set<number>();
+    let sent = 0;
+    await db.transaction().execute(async (tx) => {
+      sent = 0;
+      const accepted: Attempt[] = [];
+      for (const entry of entries) if ('attempt' in entry && entry.attempt.result.outcome === 'accepted') accepted.push(entry.attempt);
+      if (accepted.length > 0) {
+        sent = await recordAccepted(tx, ctx, accepted, now);
+        // One success per batch closes the breakers its routes had half-open.
+        if (!this.routesClosed) await recordRouteSuccess(tx, ctx, [...new Set(accepted.map((a) => a.row.recipient_domain))], now);
+      }
+      for (const entry of entries) {
+        if ('uncertain' in entry) {
+          this.deps.logger.warn('transport threw; row recorded unknown', { queueId: entry.uncertain.id, error: entry.response });
+          await recordUncertain(tx, ctx, entry.uncertain, `transport error: ${entry.response}`, entry.durationMs, now);
+        } else if (entry.attempt.result.outcome !== 'accepted') {
+          ctx.clean = false;
+          const { result } = entry.attempt;
+          const recorded = await recordResult(tx, ctx, entry.attempt, now);
+          this.deps.logger.info('send not accepted', {
+            queueId: entry.attempt.row.id,
+            outcome: result.outcome,
+            reason: result.reason,
+            code: result.code,
+            enhancedCode: result.enhancedCode,
+            response: result.response,
+            recorded,
+          });
+        }
+      }
+      marked = new Set(await markSending(tx, marks.map((m) => m.id), ctx.leaseToken, now, leaseExpiresAt));
+      if (renew && this.held.size > 0) await renewLease(tx, [...this.held], ctx.leaseToken, leaseExpiresAt);
+    });
+    if (accepted(entries)) this.routesClosed = true;
+    this.sent += sent;
+    if (renew) this.lastLeaseWriteMs = Date.now();
+    return marked;
+  }
+}
+
+function accepted(entries: JournalEntry[]): boolean {
+  return entries.some((e) => 'attempt' in e && e.attempt.result.outcome === 'accepted');
+}
