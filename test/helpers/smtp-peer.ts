@@ -24,9 +24,12 @@ export interface ReceivedMessage {
   user: string | undefined;
 }
 
+/** Answers a stage, at once or later (a slow peer). */
+export type SmtpScript = (context: SmtpStageContext) => SmtpAnswer | Promise<SmtpAnswer>;
+
 export interface SmtpPeerOptions {
   /** Answers each stage; undefined accepts. Defaults to accepting everything. */
-  script?: (context: SmtpStageContext) => SmtpAnswer;
+  script?: SmtpScript;
   /** Required credentials; without them any AUTH is accepted and AUTH is optional. */
   auth?: { user: string; pass: string };
 }
@@ -35,7 +38,7 @@ export interface SmtpPeer {
   host: string;
   port: number;
   received: ReceivedMessage[];
-  script: (context: SmtpStageContext) => SmtpAnswer;
+  script: SmtpScript;
   close(): Promise<void>;
 }
 
@@ -51,8 +54,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
     for (const connection of connections) if (connection.id === session.id) connection._socket.destroy();
   };
 
-  const answer = (context: SmtpStageContext, session: SMTPServerSession, callback: (error?: Error | null) => void) => {
-    const result = peer.script(context);
+  const answer = async (context: SmtpStageContext, session: SMTPServerSession, callback: (error?: Error | null) => void) => {
+    const result = await peer.script(context);
     if (result === 'drop') return dropConnection(session);
     callback(result ? smtpError(result) : null);
   };
@@ -70,20 +73,20 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
       callback(null, { user: auth.username });
     },
     onMailFrom(address: SMTPServerAddress, session, callback) {
-      answer({ stage: 'mail', from: address.address, to: [] }, session, callback);
+      void answer({ stage: 'mail', from: address.address, to: [] }, session, callback);
     },
     onRcptTo(address: SMTPServerAddress, session, callback) {
       const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-      answer({ stage: 'rcpt', from, to: session.envelope.rcptTo.map((r) => r.address), rcpt: address.address }, session, callback);
+      void answer({ stage: 'rcpt', from, to: session.envelope.rcptTo.map((r) => r.address), rcpt: address.address }, session, callback);
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
+      stream.on('end', async () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         const to = session.envelope.rcptTo.map((r) => r.address);
-        const result = peer.script({ stage: 'data', from, to, raw });
+        const result = await peer.script({ stage: 'data', from, to, raw });
         if (result === 'drop') return dropConnection(session);
         if (result) return callback(smtpError(result));
         peer.received.push({ from, to, raw, user: session.user as string | undefined });
