@@ -62,12 +62,6 @@ function selectView(db: DbOrTx) {
     .select(sql<boolean>`credentials_encrypted is not null`.as('has_credentials'));
 }
 
-export async function listAccounts(db: DbOrTx, scope: ClientScope, page: { limit: number; offset: number; status?: AccountStatus }): Promise<AccountView[]> {
-  let query = selectView(db).where(ownedBy(scope));
-  if (page.status) query = query.where('status', '=', page.status);
-  return query.orderBy('email').limit(page.limit).offset(page.offset).execute();
-}
-
 export async function getAccount(db: DbOrTx, scope: ClientScope, id: string): Promise<AccountView | undefined> {
   return selectView(db).where('id', '=', id).where(ownedBy(scope)).executeTakeFirst();
 }

@@ -3,7 +3,7 @@
  * what the mailbox is doing (account-activity.ts); the list stays two queries per page.
  */
 import { z } from 'zod';
-import { clientForCreate, scopeOf } from '../auth/client-scope';
+import { clientForCreate, scopeOf, type ClientScope } from '../auth/client-scope';
 import type { Config } from '../config';
 import { createCredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
@@ -68,13 +68,13 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   const activitySettings = { warmup: config.warmup, heartbeatStaleMs: config.orchestrator.heartbeatStaleMs };
 
   /** Accounts of the scope as the API shows them: two queries for the whole page. */
-  const readAccounts = async (scope: Parameters<typeof listAccountActivity>[1], page: AccountPage) => {
+  const readAccounts = async (scope: ClientScope, page: AccountPage) => {
     const now = clock();
     const rows = await listAccountActivity(db, scope, page);
     const sent = await sentTodayByAccount(db, rows, now);
     return rows.map((row) => presentAccount(row, describeActivity(row, sent.get(row.id) ?? 0, activitySettings, now)));
   };
-  const readAccount = async (scope: Parameters<typeof listAccountActivity>[1], id: string) => {
+  const readAccount = async (scope: ClientScope, id: string) => {
     const [account] = await readAccounts(scope, { limit: 1, offset: 0, id });
     if (!account) throw new AppError(404, 'not_found', 'Account not found');
     return account;
@@ -101,7 +101,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
     method: 'post',
     path: '/accounts',
     tag: 'accounts',
-    summary: 'Add a sender account (credentials are stored encrypted and never returned)',
+    summary: 'Add a sender account (credentials are stored encrypted and never returned); an active one starts its warm-up today unless warmupStartedOn or warmupDay says it is already warm',
     body: createAccountBody,
     response: accountOut,
     errors: [409],
@@ -165,7 +165,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
     method: 'patch',
     path: '/accounts/:id',
     tag: 'accounts',
-    summary: 'Update limits, status, settings or credentials of a sender account',
+    summary: 'Update limits, status, settings, warm-up start or credentials of a sender account (its first activation starts its warm-up)',
     params: idParams,
     body: updateAccountBody,
     response: accountOut,
