@@ -12,6 +12,7 @@ import * as m0006 from './0006_orchestrator_notify';
 import * as m0007 from './0007_account_deferral_rate';
 import * as m0008 from './0008_queue_notify';
 import * as m0009 from './0009_outcome_classes';
+import * as m0010 from './0010_warmup_start_and_last_error';
 import * as m0012 from './0012_send_in_flight';
 
 export const migrations: Record<string, Migration> = {
@@ -24,5 +25,6 @@ export const migrations: Record<string, Migration> = {
   '0007_account_deferral_rate': m0007,
   '0008_queue_notify': m0008,
   '0009_outcome_classes': m0009,
+  '0010_warmup_start_and_last_error': m0010,
   '0012_send_in_flight': m0012,
 };

@@ -4,7 +4,7 @@ import type { DbOrTx } from '../db/connection';
 import type { AccountStatus, SenderAccountsTable, TransportKind } from '../db/database';
 
 /** Every column except the encrypted credentials, which never leave the repository layer for the API. */
-const API_COLUMNS = [
+export const API_COLUMNS = [
   'id', 'client_id', 'domain_id', 'email', 'display_name', 'transport', 'transport_settings', 'status', 'pause_reason', 'paused_until',
   'daily_limit', 'hourly_limit', 'min_gap_seconds', 'warmup_enabled', 'warmup_curve', 'warmup_started_on', 'health_score', 'time_zone',
   'created_at', 'updated_at',
@@ -23,7 +23,14 @@ export interface AccountFields {
   minGapSeconds?: number;
   warmupEnabled?: boolean;
   warmupCurve?: string | null;
+  /** Sets (or moves) the warm-up start: 'YYYY-MM-DD' in the account's zone. */
+  warmupStartedOn?: string;
   timeZone?: string;
+}
+
+export interface AccountUpdate extends AccountFields {
+  /** The account becomes active today (this local date): its warm-up starts now unless it already has. */
+  activatedOn?: string;
 }
 
 export interface NewAccount extends AccountFields {
@@ -43,6 +50,7 @@ function columns(f: AccountFields) {
     ...(f.minGapSeconds === undefined ? {} : { min_gap_seconds: f.minGapSeconds }),
     ...(f.warmupEnabled === undefined ? {} : { warmup_enabled: f.warmupEnabled }),
     ...(f.warmupCurve === undefined ? {} : { warmup_curve: f.warmupCurve }),
+    ...(f.warmupStartedOn === undefined ? {} : { warmup_started_on: f.warmupStartedOn }),
     ...(f.timeZone === undefined ? {} : { time_zone: f.timeZone }),
   };
 }
@@ -52,12 +60,6 @@ function selectView(db: DbOrTx) {
     .selectFrom('sender_accounts')
     .select(API_COLUMNS)
     .select(sql<boolean>`credentials_encrypted is not null`.as('has_credentials'));
-}
-
-export async function listAccounts(db: DbOrTx, scope: ClientScope, page: { limit: number; offset: number; status?: AccountStatus }): Promise<AccountView[]> {
-  let query = selectView(db).where(ownedBy(scope));
-  if (page.status) query = query.where('status', '=', page.status);
-  return query.orderBy('email').limit(page.limit).offset(page.offset).execute();
 }
 
 export async function getAccount(db: DbOrTx, scope: ClientScope, id: string): Promise<AccountView | undefined> {
@@ -81,10 +83,13 @@ export async function insertAccounts(db: DbOrTx, clientId: string, accounts: New
   return selectView(db).where('id', 'in', ids).orderBy('email').execute();
 }
 
-export async function updateAccount(db: DbOrTx, scope: ClientScope, id: string, fields: AccountFields): Promise<AccountView | undefined> {
+export async function updateAccount(db: DbOrTx, scope: ClientScope, id: string, fields: AccountUpdate): Promise<AccountView | undefined> {
+  // First activation starts the warm-up; a start already there (earlier activation, or given
+  // for a warm mailbox) is kept, even by two activations racing.
+  const activation = fields.activatedOn === undefined || fields.warmupStartedOn !== undefined ? {} : { warmup_started_on: sql<string>`coalesce(warmup_started_on, ${fields.activatedOn}::date)` };
   const row = await db
     .updateTable('sender_accounts')
-    .set({ ...columns(fields), updated_at: new Date() })
+    .set({ ...columns(fields), ...activation, updated_at: new Date() })
     .where('id', '=', id)
     .where(ownedBy(scope))
     .returning('id')

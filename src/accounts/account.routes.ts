@@ -1,6 +1,9 @@
-/** Sender accounts, single and bulk (CSV). Credentials are write-only. */
+/**
+ * Sender accounts, single and bulk (CSV). Credentials are write-only. Every account read shows
+ * what the mailbox is doing (account-activity.ts); the list stays two queries per page.
+ */
 import { z } from 'zod';
-import { clientForCreate, scopeOf } from '../auth/client-scope';
+import { clientForCreate, scopeOf, type ClientScope } from '../auth/client-scope';
 import type { Config } from '../config';
 import { createCredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
@@ -9,12 +12,15 @@ import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { receiveCsv } from '../http/csv-upload';
 import { isUniqueViolation } from '../http/db-errors';
-import { idParams, pagination } from '../http/validation';
-import { deleteAccount, getAccount, insertAccounts, listAccounts, updateAccount, type AccountView } from './account.repository';
+import { idParams, pagination, type FieldIssue } from '../http/validation';
+import { describeActivity, type AccountActivity } from './account-activity';
+import { listAccountActivity, sentTodayByAccount, type AccountActivityRow, type AccountPage } from './account-activity.repository';
+import { activationDate, requestedWarmupStart } from './account-warmup';
+import { deleteAccount, getAccount, insertAccounts, updateAccount } from './account.repository';
 import { accountOut, createAccountBody, updateAccountBody } from './account.schemas';
-import { ACCOUNT_CSV_COLUMNS, importAccountsCsv, linkDomains, toNewAccount } from './account.service';
+import { ACCOUNT_CSV_COLUMNS, accountDefaults, importAccountsCsv, linkDomains, toNewAccount } from './account.service';
 
-export function presentAccount(a: AccountView): z.infer<typeof accountOut> {
+export function presentAccount(a: AccountActivityRow, activity: AccountActivity): z.infer<typeof accountOut> {
   return {
     id: a.id,
     clientId: a.client_id,
@@ -34,13 +40,45 @@ export function presentAccount(a: AccountView): z.infer<typeof accountOut> {
     healthScore: a.health_score,
     timeZone: a.time_zone,
     createdAt: a.created_at.toISOString(),
+    warmupStartedOn: a.warmup_started_on,
+    warmupDay: activity.warmupDay,
+    effectiveDailyLimit: activity.effectiveDailyLimit,
+    sentToday: activity.sentToday,
+    nextSendAt: activity.nextSendAt?.toISOString() ?? null,
+    waitReason: activity.waitReason,
+    worker: activity.worker && { ...activity.worker, lastHeartbeatAt: activity.worker.lastHeartbeatAt.toISOString() },
+    lastError: a.last_error && {
+      at: a.last_error.created_at.toISOString(),
+      outcome: a.last_error.outcome,
+      reason: a.last_error.reason,
+      code: a.last_error.smtp_code,
+      enhancedCode: a.last_error.enhanced_code,
+      response: a.last_error.response,
+    },
   };
 }
 
+const invalidBody = (issues: FieldIssue[]) => new AppError(400, 'validation_failed', 'Invalid body', { issues });
+
 const conflict = () => new AppError(409, 'conflict', 'An account with this address exists', { issues: [{ path: 'email', message: 'already registered' }] });
 
-export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config): void {
+export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, clock: () => Date = () => new Date()): void {
   const cipher = createCredentialCipher(config.credentialKeys);
+  const defaults = accountDefaults(config.sending);
+  const activitySettings = { warmup: config.warmup, heartbeatStaleMs: config.orchestrator.heartbeatStaleMs };
+
+  /** Accounts of the scope as the API shows them: two queries for the whole page. */
+  const readAccounts = async (scope: ClientScope, page: AccountPage) => {
+    const now = clock();
+    const rows = await listAccountActivity(db, scope, page);
+    const sent = await sentTodayByAccount(db, rows, now);
+    return rows.map((row) => presentAccount(row, describeActivity(row, sent.get(row.id) ?? 0, activitySettings, now)));
+  };
+  const readAccount = async (scope: ClientScope, id: string) => {
+    const [account] = await readAccounts(scope, { limit: 1, offset: 0, id });
+    if (!account) throw new AppError(404, 'not_found', 'Account not found');
+    return account;
+  };
 
   /** A domain id given by the caller must be one of the account's client's domains. */
   const checkDomain = async (clientId: string, domainId: string | null | undefined) => {
@@ -56,26 +94,28 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config): v
     summary: 'List sender accounts',
     query: pagination.extend({ status: z.enum(['active', 'paused', 'suspended', 'disabled', 'crashed']).optional() }),
     response: z.object({ accounts: z.array(accountOut) }),
-    handler: async ({ scope, query }) => ({ accounts: (await listAccounts(db, scope, query)).map(presentAccount) }),
+    handler: async ({ scope, query }) => ({ accounts: await readAccounts(scope, query) }),
   });
 
   api.route({
     method: 'post',
     path: '/accounts',
     tag: 'accounts',
-    summary: 'Add a sender account (credentials are stored encrypted and never returned)',
+    summary: 'Add a sender account (credentials are stored encrypted and never returned); an active one starts its warm-up today unless warmupStartedOn or warmupDay says it is already warm',
     body: createAccountBody,
     response: accountOut,
     errors: [409],
     handler: async ({ scope, body }) => {
       const clientId = await clientForCreate(db, scope, body.clientId);
       await checkDomain(clientId, body.domainId);
-      const account = toNewAccount(body, cipher);
+      const prepared = toNewAccount(body, { cipher, defaults, now: clock() });
+      if (prepared.issues) throw invalidBody(prepared.issues);
+      const { account } = prepared;
       await linkDomains(db, clientId, [account]);
       try {
         const [created] = await insertAccounts(db, clientId, [account]);
         if (!created) throw new Error('insert returned no row');
-        return presentAccount(created);
+        return readAccount(scopeOf(clientId), created.id);
       } catch (error) {
         if (isUniqueViolation(error)) throw conflict();
         throw error;
@@ -107,7 +147,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config): v
     errors: [413, 415],
     handler: async ({ req, scope }) => {
       const clientId = await clientForCreate(db, scope);
-      return receiveCsv(req, config.imports.maxCsvBytes, ({ stream }) => importAccountsCsv(db, stream, { clientId, cipher, maxRows: config.imports.maxAccountRows }));
+      return receiveCsv(req, config.imports.maxCsvBytes, ({ stream }) => importAccountsCsv(db, stream, { clientId, cipher, defaults, now: clock(), maxRows: config.imports.maxAccountRows }));
     },
   });
 
@@ -118,18 +158,14 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config): v
     summary: 'Get a sender account',
     params: idParams,
     response: accountOut,
-    handler: async ({ scope, params }) => {
-      const account = await getAccount(db, scope, params.id);
-      if (!account) throw new AppError(404, 'not_found', 'Account not found');
-      return presentAccount(account);
-    },
+    handler: async ({ scope, params }) => readAccount(scope, params.id),
   });
 
   api.route({
     method: 'patch',
     path: '/accounts/:id',
     tag: 'accounts',
-    summary: 'Update limits, status, settings or credentials of a sender account',
+    summary: 'Update limits, status, settings, warm-up start or credentials of a sender account (its first activation starts its warm-up)',
     params: idParams,
     body: updateAccountBody,
     response: accountOut,
@@ -137,13 +173,19 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config): v
       const existing = await getAccount(db, scope, params.id);
       if (!existing) throw new AppError(404, 'not_found', 'Account not found');
       await checkDomain(existing.client_id, body.domainId);
-      const { credentials, ...rest } = body;
+      const { credentials, warmupStartedOn, warmupDay, ...rest } = body;
+      const now = clock();
+      const timeZone = body.timeZone ?? existing.time_zone;
+      const warmup = requestedWarmupStart({ warmupStartedOn, warmupDay }, timeZone, now);
+      if (warmup.issues.length > 0) throw invalidBody(warmup.issues);
       const updated = await updateAccount(db, scopeOf(existing.client_id), existing.id, {
         ...rest,
         ...(credentials ? { credentialsEncrypted: cipher.encrypt(JSON.stringify(credentials)) } : {}),
+        ...(warmup.startedOn ? { warmupStartedOn: warmup.startedOn } : {}),
+        ...(body.status === 'active' ? { activatedOn: activationDate(now, timeZone) } : {}),
       });
       if (!updated) throw new AppError(404, 'not_found', 'Account not found');
-      return presentAccount(updated);
+      return readAccount(scopeOf(existing.client_id), existing.id);
     },
   });
 

@@ -39,6 +39,16 @@ export const gmailCredentials = z.discriminatedUnion('type', [
     .transform(({ type, client_email, private_key, private_key_id }) => ({ type, client_email, private_key, ...(private_key_id ? { private_key_id } : {}) })),
 ]);
 
+/** A calendar date as YYYY-MM-DD (so 2026-02-30 is refused). */
+export const calendarDate = z.string().superRefine((value, ctx) => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: 'expected a date as YYYY-MM-DD' });
+    return;
+  }
+  const t = Date.parse(`${value}T00:00:00Z`);
+  if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== value) ctx.addIssue({ code: 'custom', message: 'not a calendar date' });
+});
+
 const limits = {
   displayName: singleLine(200),
   domainId: uuid.nullable(),
@@ -48,9 +58,19 @@ const limits = {
   warmupEnabled: z.boolean(),
   warmupCurve: z.string().regex(/^\d+(,\d+)*$/, 'comma-separated daily limits such as "20,40,80"').max(500).nullable(),
   timeZone: z.string().max(64).refine(isValidTimeZone, { message: 'not a known IANA time zone' }),
+  // For a mailbox that is already warm; otherwise the warm-up starts when the account is first
+  // activated. Either may be given (both must then name the same day); neither may be in the
+  // future of the account's zone, which account-warmup.ts checks.
+  warmupStartedOn: calendarDate.describe("Local date (account's zone) of warm-up day 0; today or earlier"),
+  warmupDay: z.number().int().min(0).max(10_000).describe('Warm-up day the account is on today: sets warmupStartedOn to today minus this many days'),
 };
 
-const common = z.object(limits).partial().extend({ email: emailAddress, clientId: uuid.optional() });
+const accountStatus = z.enum(['active', 'paused', 'disabled']);
+
+const common = z
+  .object(limits)
+  .partial()
+  .extend({ email: emailAddress, clientId: uuid.optional(), status: accountStatus.optional().describe('Default active: the warm-up starts now') });
 
 export const createAccountBody = z.discriminatedUnion('transport', [
   common.extend({ transport: z.literal('smtp'), transportSettings: smtpSettings, credentials: smtpCredentials }).strict(),
@@ -61,7 +81,7 @@ export const createAccountBody = z.discriminatedUnion('transport', [
 export const updateAccountBody = z
   .object({
     ...limits,
-    status: z.enum(['active', 'paused', 'disabled']),
+    status: accountStatus,
     transportSettings: z.union([smtpSettings, sinkSettings]),
     credentials: z.union([smtpCredentials, gmailCredentials]),
   })
@@ -87,4 +107,31 @@ export const accountOut = z.object({
   healthScore: z.number(),
   timeZone: z.string(),
   createdAt: z.string(),
+  // What the mailbox is doing (account-activity.ts).
+  warmupStartedOn: z.string().nullable().describe('Local date of warm-up day 0; null until the account is first activated'),
+  warmupDay: z.number().int().nullable().describe("Today's warm-up day in the account's zone; null when not started"),
+  effectiveDailyLimit: z.number().int().describe('What it may send today: min(dailyLimit, warm-up curve with its deferral slowdown, health factor)'),
+  sentToday: z.number().int().describe("Sends counted against today's limit (its local day)"),
+  nextSendAt: z.string().nullable().describe('When it next sends or may send, when known'),
+  waitReason: z.string().nullable().describe('Why it is not sending now: min_gap, nothing_due, outside_window, limit:account/day, provider_breaker_open, paused:<reason>, …'),
+  worker: z
+    .object({
+      state: z.string().describe('starting | sending | waiting | stopping | stopped | inactive | failed, as last reported'),
+      stale: z.boolean().describe('The last heartbeat is older than orchestrator.heartbeatStaleMs: the worker is not known to be running'),
+      lastHeartbeatAt: z.string(),
+      sent: z.number().nullable().describe('Sent by this worker process'),
+    })
+    .nullable()
+    .describe('Its send worker as last reported; null when none has reported'),
+  lastError: z
+    .object({
+      at: z.string(),
+      outcome: z.string().describe('Class: transient, recipient_hard, recipient_soft, sender_reputation, sender_auth, auth, unknown'),
+      reason: z.string().nullable(),
+      code: z.number().nullable(),
+      enhancedCode: z.string().nullable(),
+      response: z.string().nullable(),
+    })
+    .nullable()
+    .describe('Its latest attempt that was not accepted'),
 });

@@ -1,36 +1,65 @@
 /**
  * Creating sender accounts, one or hundreds from a CSV. Credentials are encrypted here, the
  * only place that sees them in clear besides the worker that sends; each account is linked to
- * the client's sender domain of its address when there is one.
+ * the client's sender domain of its address when there is one. Limits the caller leaves out
+ * come from config `sending.defaultDailyLimit`, `defaultHourlyLimit` and `minGapSeconds`; an
+ * account created active starts its warm-up today (account-warmup.ts).
  */
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { z } from 'zod';
+import type { Tunables } from '../config';
 import type { CredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
-import { fieldIssues } from '../http/validation';
+import { fieldIssues, type FieldIssue } from '../http/validation';
 import { emailDomain } from '../contacts/email-address';
 import { findDomainsByName } from '../domains/domain.repository';
 import { existingAccountEmails, insertAccounts, type AccountView, type NewAccount } from './account.repository';
+import { activationDate, requestedWarmupStart } from './account-warmup';
 import { createAccountBody } from './account.schemas';
 
 export type CreateAccountInput = z.output<typeof createAccountBody>;
 
-export function toNewAccount(input: CreateAccountInput, cipher: CredentialCipher): NewAccount {
+/** What a new account gets for the limits its creator leaves out. */
+export interface AccountDefaults {
+  dailyLimit: number;
+  hourlyLimit: number;
+  minGapSeconds: number;
+}
+
+export function accountDefaults(sending: Tunables['sending']): AccountDefaults {
+  return { dailyLimit: sending.defaultDailyLimit, hourlyLimit: sending.defaultHourlyLimit, minGapSeconds: sending.minGapSeconds };
+}
+
+export interface NewAccountContext {
+  cipher: CredentialCipher;
+  defaults: AccountDefaults;
+  now: Date;
+}
+
+/** The account to insert, or the issues (field paths) that stop it: a warm-up start in the future. */
+export function toNewAccount(input: CreateAccountInput, ctx: NewAccountContext): { account: NewAccount; issues?: undefined } | { issues: FieldIssue[] } {
+  const status = input.status ?? 'active';
+  const warmup = requestedWarmupStart(input, input.timeZone, ctx.now);
+  if (warmup.issues.length > 0) return { issues: warmup.issues };
   return {
-    email: input.email,
-    transport: input.transport,
-    transportSettings: input.transportSettings,
-    credentialsEncrypted: 'credentials' in input && input.credentials ? cipher.encrypt(JSON.stringify(input.credentials)) : null,
-    displayName: input.displayName,
-    domainId: input.domainId,
-    dailyLimit: input.dailyLimit,
-    hourlyLimit: input.hourlyLimit,
-    minGapSeconds: input.minGapSeconds,
-    warmupEnabled: input.warmupEnabled,
-    warmupCurve: input.warmupCurve,
-    timeZone: input.timeZone,
+    account: {
+      email: input.email,
+      transport: input.transport,
+      transportSettings: input.transportSettings,
+      credentialsEncrypted: 'credentials' in input && input.credentials ? ctx.cipher.encrypt(JSON.stringify(input.credentials)) : null,
+      displayName: input.displayName,
+      domainId: input.domainId,
+      status,
+      dailyLimit: input.dailyLimit ?? ctx.defaults.dailyLimit,
+      hourlyLimit: input.hourlyLimit ?? ctx.defaults.hourlyLimit,
+      minGapSeconds: input.minGapSeconds ?? ctx.defaults.minGapSeconds,
+      warmupEnabled: input.warmupEnabled,
+      warmupCurve: input.warmupCurve,
+      warmupStartedOn: warmup.startedOn ?? (status === 'active' ? activationDate(ctx.now, input.timeZone) : undefined),
+      timeZone: input.timeZone,
+    },
   };
 }
 
@@ -48,10 +77,15 @@ export interface AccountImportRow {
   errors?: Array<{ path: string; message: string }>;
 }
 
-/** CSV columns; the credentials columns are write-only like the API's `credentials`. */
+/**
+ * CSV columns; the credentials columns are write-only like the API's `credentials`.
+ * `warmup_started_on` / `warmup_day` are the API's warmupStartedOn / warmupDay, for mailboxes
+ * that are already warm; `status` (active, paused, disabled) defaults to active.
+ */
 export const ACCOUNT_CSV_COLUMNS = [
   'email', 'display_name', 'transport', 'smtp_host', 'smtp_port', 'smtp_secure', 'smtp_user', 'smtp_password',
   'imap_host', 'imap_port', 'daily_limit', 'hourly_limit', 'min_gap_seconds', 'warmup', 'time_zone',
+  'status', 'warmup_started_on', 'warmup_day',
 ] as const;
 
 function rowToInput(row: Record<string, string>): unknown {
@@ -68,6 +102,9 @@ function rowToInput(row: Record<string, string>): unknown {
     minGapSeconds: num(row.min_gap_seconds),
     warmupEnabled: bool(row.warmup),
     timeZone: text(row.time_zone),
+    status: text(row.status?.trim().toLowerCase()),
+    warmupStartedOn: text(row.warmup_started_on?.trim()),
+    warmupDay: num(row.warmup_day),
     ...(transport === 'smtp'
       ? {
           transportSettings: {
@@ -89,7 +126,7 @@ function rowToInput(row: Record<string, string>): unknown {
 export async function importAccountsCsv(
   db: Db,
   input: Readable,
-  options: { clientId: string; cipher: CredentialCipher; maxRows: number },
+  options: NewAccountContext & { clientId: string; maxRows: number },
 ): Promise<{ created: number; skipped: number; invalid: number; rows: AccountImportRow[] }> {
   const parser = parse({ bom: true, columns: (header: string[]) => header.map((h) => h.trim().toLowerCase().replace(/[\s-]+/g, '_')), skip_empty_lines: true, info: true, relax_column_count: true });
   input.on('error', (error) => parser.destroy(error));
@@ -116,8 +153,13 @@ export async function importAccountsCsv(
         report.errors = [{ path: 'email', message: 'appears earlier in the file' }];
         continue;
       }
+      const prepared = toNewAccount(parsed.data, options);
+      if (prepared.issues) {
+        report.errors = prepared.issues;
+        continue;
+      }
       seen.add(parsed.data.email);
-      valid.push({ report, account: toNewAccount(parsed.data, options.cipher) });
+      valid.push({ report, account: prepared.account });
     }
   } catch (error) {
     const csv = error as { code?: string; lines?: number; message?: string };

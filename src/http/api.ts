@@ -26,13 +26,14 @@ export interface ApiDeps {
   config: Config;
   db: Db;
   logger: Logger;
+  clock?: () => Date;
 }
 
 export function createAuthServiceFromConfig(config: Config, db: Db): AuthService {
   return createAuthService(db, createAccessTokenService(config.jwtSecret, config.auth.accessTokenTtlSeconds), config.auth.refreshTokenTtlSeconds);
 }
 
-export function adminApiRoutes({ config, db }: ApiDeps): Router {
+export function adminApiRoutes({ config, db, clock }: ApiDeps): Router {
   const registry = createOpenApiRegistry();
   const auth = createAuthServiceFromConfig(config, db);
   const api = new ApiRouter(registry, auth);
@@ -41,7 +42,7 @@ export function adminApiRoutes({ config, db }: ApiDeps): Router {
   registerClientRoutes(api, db);
   registerUserRoutes(api, db);
   registerDomainRoutes(api, db, config);
-  registerAccountRoutes(api, db, config);
+  registerAccountRoutes(api, db, config, clock);
   registerCampaignRoutes(api, db, config);
   registerContactRoutes(api, db, config);
   registerSuppressionRoutes(api, db, config);

@@ -5,6 +5,9 @@
  *
  * Days are calendar days in the account's time zone (`time_zone`, UTC when absent or unknown):
  * the warm-up advances at the account's local midnight, when its daily limit renews (limits.ts).
+ * Day 0 is `warmup_started_on`, the local date the account was first activated (set by the
+ * account API and CSV import, or given there for a mailbox that is already warm); an account
+ * never activated has none and is held at day 0 until it is.
  *
  * Curve formats: "20,40,80" (limit per day since the start), "20+20%" (20, then +20 %/day),
  * "20+50" (20, then +50/day).
@@ -29,7 +32,7 @@ export interface WarmupSettings {
 export interface WarmupAccount {
   warmup_enabled: boolean;
   warmup_curve: string | null;
-  /** 'YYYY-MM-DD'; null = starts today. */
+  /** 'YYYY-MM-DD', a local date in `time_zone`; null = not started (never activated): day 0. */
   warmup_started_on: string | null;
   /** IANA zone whose midnight starts a new warm-up day; absent = UTC. */
   time_zone?: string;
@@ -68,6 +71,12 @@ export function warmupDay(startedOn: string | null, now: Date, timeZone = 'UTC')
   // Both dates read as UTC midnights: whole days between them, whatever the zone's DST does.
   const today = Date.parse(`${localDateString(now, zoneOrUtc(timeZone))}T00:00:00Z`);
   return Math.max(0, Math.floor((today - start) / DAY_MS));
+}
+
+/** The start date that makes `now` warm-up day `day` in `timeZone`: today's local date minus `day` days. */
+export function warmupStartForDay(day: number, now: Date, timeZone = 'UTC'): string {
+  const today = Date.parse(`${localDateString(now, zoneOrUtc(timeZone))}T00:00:00Z`);
+  return new Date(today - day * DAY_MS).toISOString().slice(0, 10);
 }
 
 /** The warm-up cap for `now` after the deferral slowdown, or Infinity when warm-up is off or complete. */

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import { createCredentialCipher } from '../../src/crypto/credential-cipher';
 import { useTestDatabase } from '../helpers/database';
@@ -102,10 +105,59 @@ describe('sender accounts API', () => {
     expect(after.n).toBe(before.n);
   });
 
+  it('documents what each mailbox is doing, and the warm-up start it takes, in the OpenAPI document', async () => {
+    const { body } = await api().get('/api/openapi.json');
+    const shown = Object.keys(body.paths['/api/accounts/{id}'].get.responses['200'].content['application/json'].schema.properties);
+    expect(shown).toEqual(expect.arrayContaining(['warmupStartedOn', 'warmupDay', 'effectiveDailyLimit', 'sentToday', 'nextSendAt', 'waitReason', 'worker', 'lastError']));
+    const listed = body.paths['/api/accounts'].get.responses['200'].content['application/json'].schema.properties.accounts.items.properties;
+    expect(Object.keys(listed)).toEqual(shown);
+    const patch = body.paths['/api/accounts/{id}'].patch.requestBody.content['application/json'].schema.properties;
+    expect(patch).toHaveProperty('warmupStartedOn');
+    expect(patch).toHaveProperty('warmupDay');
+    const create = body.paths['/api/accounts'].post.requestBody.content['application/json'].schema;
+    const variants: Array<{ properties: object }> = create.oneOf ?? create.anyOf;
+    expect(variants).toHaveLength(3); // smtp, gmail, sink
+    for (const variant of variants) expect(Object.keys(variant.properties)).toEqual(expect.arrayContaining(['warmupStartedOn', 'warmupDay', 'status']));
+  });
+
   it('deletes an account', async () => {
     const created = await api().post('/api/accounts').set(auth()).send({ email: 'temp@example.com', transport: 'sink' });
     expect((await api().delete(`/api/accounts/${created.body.id}`).set(auth())).status).toBe(204);
     expect((await api().get(`/api/accounts/${created.body.id}`).set(auth())).status).toBe(404);
+  });
+});
+
+describe('limits of new accounts', () => {
+  const configWith = (sending: object) => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-accounts-')), 'override.json');
+    fs.writeFileSync(file, JSON.stringify({ sending }));
+    return testConfig({ CONFIG_FILE: file });
+  };
+  const limitsOf = (a: { dailyLimit: number; hourlyLimit: number; minGapSeconds: number }) => [a.dailyLimit, a.hourlyLimit, a.minGapSeconds];
+
+  it('come from sending.defaultDailyLimit, defaultHourlyLimit and minGapSeconds of a CONFIG_FILE override when the caller gives none, through the API and the CSV import', async () => {
+    const world = await createWorld(t.db, testApp(t.db, configWith({ defaultDailyLimit: 77, defaultHourlyLimit: 11, minGapSeconds: 33 })), 'defaults');
+    const auth = bearer(world.a.adminToken);
+    const bare = await request(world.app).post('/api/accounts').set(auth).send({ email: 'bare@defaults.example.com', transport: 'sink' });
+    expect(limitsOf(bare.body)).toEqual([77, 11, 33]);
+    const given = await request(world.app).post('/api/accounts').set(auth).send({ email: 'given@defaults.example.com', transport: 'sink', dailyLimit: 5, hourlyLimit: 0, minGapSeconds: 0 });
+    expect(limitsOf(given.body)).toEqual([5, 0, 0]);
+
+    const csv = ['email,transport,daily_limit,hourly_limit,min_gap_seconds', 'csv-bare@defaults.example.com,sink,,,', 'csv-given@defaults.example.com,sink,8,4,2'].join('\n');
+    expect((await request(world.app).post('/api/accounts/import').set(auth).set('Content-Type', 'text/csv').send(csv)).body).toMatchObject({ created: 2 });
+    const noLimitColumns = 'email,transport\ncsv-short@defaults.example.com,sink';
+    expect((await request(world.app).post('/api/accounts/import').set(auth).set('Content-Type', 'text/csv').send(noLimitColumns)).body).toMatchObject({ created: 1 });
+    const stored = await t.db
+      .selectFrom('sender_accounts')
+      .select(['email', 'daily_limit', 'hourly_limit', 'min_gap_seconds'])
+      .where('email', 'in', ['csv-bare@defaults.example.com', 'csv-given@defaults.example.com', 'csv-short@defaults.example.com'])
+      .orderBy('email')
+      .execute();
+    expect(stored.map((a) => [a.email, a.daily_limit, a.hourly_limit, a.min_gap_seconds])).toEqual([
+      ['csv-bare@defaults.example.com', 77, 11, 33],
+      ['csv-given@defaults.example.com', 8, 4, 2],
+      ['csv-short@defaults.example.com', 77, 11, 33],
+    ]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { migrations } from '../../db/migrations';
 import { migrateToLatest } from '../../src/db/migrate';
 import { createTestDatabase, useTestDatabase } from '../helpers/database';
@@ -102,5 +102,55 @@ describe('schema', () => {
     await expect(t.db.insertInto('suppressions').values({ client_id: client.id, email: 'x@example.com', reason: 'unsubscribed' }).execute()).rejects.toThrow(/duplicate key/);
     await expect(t.db.insertInto('users').values({ email: 'o@example.com', password_hash: 'h', role: 'client_admin' }).execute()).rejects.toThrow(/check constraint/);
     await expect(t.db.insertInto('users').values({ email: 'o@example.com', password_hash: 'h', role: 'owner', client_id: client.id }).execute()).rejects.toThrow(/check constraint/);
+  });
+});
+
+describe('0010_warmup_start_and_last_error', () => {
+  it('starts the warm-up of accounts that have been sending on their creation date in their zone, and leaves the others and set starts alone', async () => {
+    const database = await createTestDatabase({ migrated: false });
+    try {
+      const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => migrations } });
+      expect((await migrator.migrateTo('0009_outcome_classes')).error).toBeUndefined();
+      const client = await database.db.insertInto('clients').values({ name: 'backfill' }).returning('id').executeTakeFirstOrThrow();
+      const created = '2026-03-01T20:00:00Z'; // 2 March in Tokyo
+      const accounts: Array<[string, string, string | null, string]> = [
+        // email, status, warmup_started_on, time_zone
+        ['active-utc', 'active', null, 'UTC'],
+        ['active-tokyo', 'active', null, 'Asia/Tokyo'],
+        ['active-bad-zone', 'active', null, 'Mars/Olympus'],
+        ['paused', 'paused', null, 'UTC'],
+        ['suspended', 'suspended', null, 'UTC'],
+        ['crashed', 'crashed', null, 'UTC'],
+        ['disabled-sent', 'disabled', null, 'UTC'],
+        ['disabled-never', 'disabled', null, 'UTC'],
+        ['already-started', 'active', '2026-01-15', 'Asia/Tokyo'],
+      ];
+      const rows = await database.db
+        .insertInto('sender_accounts')
+        .values(accounts.map(([email, status, start, zone]) => ({ client_id: client.id, email: `${email}@backfill.example.com`, transport: 'sink' as const, transport_settings: '{}', status: status as 'active', warmup_started_on: start, time_zone: zone, created_at: created })))
+        .returning(['id', 'email'])
+        .execute();
+      const idOf = (email: string) => rows.find((r) => r.email === `${email}@backfill.example.com`)!.id;
+      await database.db
+        .insertInto('send_logs')
+        .values({ queue_id: 1, client_id: client.id, campaign_id: client.id, account_id: idOf('disabled-sent'), message_id: '<old@backfill.example.com>', attempt: 1, outcome: 'accepted' })
+        .execute();
+
+      await migrateToLatest(database.db);
+      const after = await database.db.selectFrom('sender_accounts').select(['email', 'warmup_started_on']).where('client_id', '=', client.id).execute();
+      expect(Object.fromEntries(after.map((a) => [a.email.split('@')[0], a.warmup_started_on]))).toEqual({
+        'active-utc': '2026-03-01',
+        'active-tokyo': '2026-03-02',
+        'active-bad-zone': '2026-03-01',
+        paused: '2026-03-01',
+        suspended: '2026-03-01',
+        crashed: '2026-03-01',
+        'disabled-sent': '2026-03-01',
+        'disabled-never': null,
+        'already-started': '2026-01-15',
+      });
+    } finally {
+      await database.drop();
+    }
   });
 });

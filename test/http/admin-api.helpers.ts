@@ -22,8 +22,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({ DATA_DIR: dataDir, JWT_SECRET, LOG_LEVEL: 'error', BASE_URL: 'http://track.test', ...overrides });
 }
 
-export function testApp(db: Db, config: Config = testConfig()): Express {
-  return createApp({ config, db, logger: createLogger('error') });
+/** `clock`: the time the account routes judge days by (default: the real one). */
+export function testApp(db: Db, config: Config = testConfig(), clock?: () => Date): Express {
+  return createApp({ config, db, logger: createLogger('error'), clock });
 }
 
 let passwordHash: Promise<string> | undefined;

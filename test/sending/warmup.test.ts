@@ -5,7 +5,7 @@ import { markSending } from '../../src/queue/queue.repository';
 import { deferralRatePct } from '../../src/sending/health';
 import { effectiveDailyLimit, gapWithJitterMs, healthFactor, retryDelaySeconds } from '../../src/sending/limits';
 import { recordAccepted, recordResult, type RecordContext } from '../../src/sending/result-recorder';
-import { DEFERRAL_SLOWDOWN_THRESHOLD_PCT, parseWarmupCurve, warmupDailyLimit, warmupDay } from '../../src/sending/warmup';
+import { DEFERRAL_SLOWDOWN_THRESHOLD_PCT, parseWarmupCurve, warmupDailyLimit, warmupDay, warmupStartForDay } from '../../src/sending/warmup';
 import { useTestDatabase } from '../helpers/database';
 import { addContacts, createAccount, createCampaign, createClient, liftedClaimSettings, recordSettings } from '../queue/fixtures';
 
@@ -52,11 +52,24 @@ describe('warm-up curve', () => {
     expect(warmupDailyLimit(account({ time_zone: 'Mars/Olympus' }), settings, new Date('2026-03-02T00:00:00Z'))).toBe(40);
   });
 
-  it('treats a missing start date as day 0 and a disabled warm-up as no cap', () => {
-    expect(warmupDay(null, new Date())).toBe(0);
+  it('holds an account whose warm-up has not started (never activated, so not sending) at the first step, and a disabled warm-up is no cap', () => {
+    // The account API sets the start when an account is first activated
+    // (test/accounts/account-warmup.test.ts): only an account never active has none.
+    expect(warmupDay(null, new Date('2026-03-01T00:00:00Z'))).toBe(0);
+    expect(warmupDailyLimit(account({ warmup_started_on: null }), settings, new Date('2026-03-01T00:00:00Z'))).toBe(20);
     expect(warmupDay('2026-03-05', new Date('2026-03-01T00:00:00Z'))).toBe(0);
-    expect(warmupDailyLimit(account({ warmup_started_on: null }), settings, new Date('2027-01-01T00:00:00Z'))).toBe(20);
     expect(warmupDailyLimit(account({ warmup_enabled: false }), settings, new Date('2026-03-01T00:00:00Z'))).toBe(Infinity);
+  });
+
+  it("finds the start date that puts an account on a given day today, in the account's zone (the inverse of warmupDay)", () => {
+    const now = new Date('2026-03-10T20:00:00Z'); // 10 March in UTC and New York, 11 March in Tokyo
+    expect(warmupStartForDay(0, now)).toBe('2026-03-10');
+    expect(warmupStartForDay(3, now)).toBe('2026-03-07');
+    expect(warmupStartForDay(3, now, 'Asia/Tokyo')).toBe('2026-03-08');
+    expect(warmupStartForDay(40, now, 'America/New_York')).toBe('2026-01-29');
+    for (const zone of ['UTC', 'Asia/Tokyo', 'America/New_York', 'Australia/Lord_Howe']) {
+      for (const day of [0, 1, 2, 7, 365]) expect(warmupDay(warmupStartForDay(day, now, zone), now, zone)).toBe(day);
+    }
   });
 });
 

@@ -1,0 +1,85 @@
+/**
+ * What the account API reads to say what each mailbox is doing, for a page of accounts in two
+ * queries whatever its size (never one per account):
+ *   1. the accounts with their worker's heartbeat (worker_heartbeats, written by the workers and
+ *      the orchestrator) and their latest attempt that was not accepted (send_logs, through the
+ *      partial index send_logs_account_failure_idx of migration 0010);
+ *   2. today's account/day counter of each (rate_counters), by the very key the claim reserves.
+ */
+import { sql, type Selectable } from 'kysely';
+import { ownedBy, type ClientScope } from '../auth/client-scope';
+import type { DbOrTx } from '../db/connection';
+import type { AccountStatus, SendLogsTable, WorkerHeartbeatsTable } from '../db/database';
+import { readCounts } from '../queue/rate-counter.repository';
+import { counterId, windowStarts, type CounterKey } from '../sending/limits';
+import { API_COLUMNS, type AccountView } from './account.repository';
+
+export interface AccountActivityRow extends AccountView {
+  deferral_rate_pct: number;
+  next_send_at: Date | null;
+  probe_pending: boolean;
+  heartbeat: Pick<Selectable<WorkerHeartbeatsTable>, 'state' | 'details' | 'beat_at'> | null;
+  last_error: Pick<Selectable<SendLogsTable>, 'created_at' | 'outcome' | 'reason' | 'smtp_code' | 'enhanced_code' | 'response'> | null;
+}
+
+export interface AccountPage {
+  limit: number;
+  offset: number;
+  status?: AccountStatus;
+  /** One account (GET /accounts/:id). */
+  id?: string;
+}
+
+export async function listAccountActivity(db: DbOrTx, scope: ClientScope, page: AccountPage): Promise<AccountActivityRow[]> {
+  // The page first, then the joins: the per-account lookups run for this page's rows only.
+  let accounts = db
+    .selectFrom('sender_accounts')
+    .select(API_COLUMNS)
+    .select(['deferral_rate_pct', 'next_send_at', 'probe_pending', sql<boolean>`credentials_encrypted is not null`.as('has_credentials')])
+    .where(ownedBy(scope));
+  if (page.status) accounts = accounts.where('status', '=', page.status);
+  if (page.id) accounts = accounts.where('id', '=', page.id);
+  const rows = await db
+    .selectFrom(accounts.orderBy('email').limit(page.limit).offset(page.offset).as('a'))
+    .leftJoin('worker_heartbeats as hb', 'hb.account_id', 'a.id')
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('send_logs as l')
+          .select(['l.created_at', 'l.outcome', 'l.reason', 'l.smtp_code', 'l.enhanced_code', 'l.response'])
+          .whereRef('l.account_id', '=', 'a.id')
+          // Word for word the predicate of send_logs_account_failure_idx (a literal, not a parameter).
+          .where(sql<boolean>`l.outcome not in ('accepted', 'reconciled')`)
+          .orderBy('l.created_at', 'desc')
+          .orderBy('l.id', 'desc')
+          .limit(1)
+          .as('le'),
+      (join) => join.onTrue(),
+    )
+    .selectAll('a')
+    .select(['hb.state as hb_state', 'hb.details as hb_details', 'hb.beat_at as hb_beat_at'])
+    .select(['le.created_at as le_at', 'le.outcome as le_outcome', 'le.reason as le_reason', 'le.smtp_code as le_code', 'le.enhanced_code as le_enhanced_code', 'le.response as le_response'])
+    .orderBy('a.email')
+    .execute();
+  return rows.map(({ hb_state, hb_details, hb_beat_at, le_at, le_outcome, le_reason, le_code, le_enhanced_code, le_response, ...account }) => ({
+    ...account,
+    heartbeat: hb_state === null || hb_beat_at === null ? null : { state: hb_state, details: hb_details ?? {}, beat_at: hb_beat_at },
+    last_error:
+      le_at === null || le_outcome === null
+        ? null
+        : { created_at: le_at, outcome: le_outcome, reason: le_reason, smtp_code: le_code, enhanced_code: le_enhanced_code, response: le_response },
+  }));
+}
+
+/**
+ * Sends counted against each account's limit today: its account/day counter of the local day
+ * containing `now`, found by the key the claim reserves (sending/limits.ts windowStarts), so it
+ * is the same counter the orchestrator reads (account-demand.repository.ts).
+ */
+export async function sentTodayByAccount(db: DbOrTx, accounts: Array<{ id: string; time_zone: string }>, now: Date): Promise<Map<string, number>> {
+  const keys = new Map<string, CounterKey>(
+    accounts.map((a) => [a.id, { scope: 'account', scopeKey: a.id, windowKind: 'day', windowStart: windowStarts(now, a.time_zone).accountDay }]),
+  );
+  const counts = await readCounts(db, [...keys.values()]);
+  return new Map([...keys].map(([id, key]) => [id, counts.get(counterId(key)) ?? 0]));
+}
