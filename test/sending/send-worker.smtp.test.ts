@@ -208,6 +208,32 @@ describe('send worker with the real SMTP transport against a scripted SMTP serve
   });
 });
 
+describe('reservations and what the worker says about failures', () => {
+  const accountDayCount = async (accountId: string) =>
+    (await sql<{ count: number }>`select coalesce(sum(count), 0)::int as count from rate_counters where scope = 'account' and window_kind = 'day' and scope_key = ${accountId}`.execute(database.db)).rows[0]?.count;
+
+  it('gives the daily quota back for a deferral that never reached the recipient, keeps it for a bounce, and logs the class, reason and reply of each', async () => {
+    const lines: Array<{ message: string; meta?: Record<string, unknown> }> = [];
+    const capture = (message: string, meta?: Record<string, unknown>) => lines.push({ message, ...(meta ? { meta } : {}) });
+    const deferred = await scenario();
+    peer.script = answerAt('rcpt', { code: 421, message: '4.7.0 Try again later, closing connection' });
+    const clock = new ControlledClock(START.getTime());
+    const transport = await transportOf(deferred.account.id);
+    const { worker } = makeWorker(database.db, deferred.account.id, transport, clock, workerSettings(), { info: capture, warn: capture, error: capture, debug: () => undefined });
+    await runUntil(worker, async () => (await rowsOf(deferred.campaign.id))[0]!.attempts === 1);
+    await transport.close();
+    expect(await accountDayCount(deferred.account.id)).toBe(0);
+    const line = lines.find((l) => l.message === 'send not accepted');
+    expect(line?.meta).toMatchObject({ outcome: 'transient', code: 421, response: expect.stringContaining('Try again later') });
+    expect((await rowsOf(deferred.campaign.id))[0]!.last_error).toMatch(/^transient.*: 421 4\.7\.0 Try again later/);
+
+    const bounced = await scenario();
+    peer.script = answerAt('rcpt', { code: 550, message: '5.1.1 <nobody@example.test>: Recipient address rejected: User unknown in virtual mailbox table' });
+    await runOnce(bounced.account.id, clock, async () => (await rowsOf(bounced.campaign.id))[0]!.status === 'bounced');
+    expect(await accountDayCount(bounced.account.id)).toBe(1);
+  });
+});
+
 describe('two workers for one account at once', () => {
   it('never exceed the account limits and never send a row twice', async () => {
     const { account, campaign } = await scenario({ contacts: 40 });

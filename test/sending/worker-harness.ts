@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { createCredentialCipher } from '../../src/crypto/credential-cipher';
 import type { Db } from '../../src/db/connection';
-import { SendWorker, type Clock, type SendWorkerSettings, type WorkerExit, type WorkerMessage } from '../../src/sending/send-worker';
+import { SendWorker, type Clock, type SendWorkerSettings, type WorkerExit, type WorkerLogger, type WorkerMessage } from '../../src/sending/send-worker';
 import { createTrackingSigner } from '../../src/tracking/tracking-token';
 import type { Transport } from '../../src/transports/transport';
 import { liftedClaimSettings, recordSettings } from '../queue/fixtures';
@@ -50,13 +50,13 @@ export function workerSettings(overrides: { claim?: Parameters<typeof liftedClai
   };
 }
 
-export function makeWorker(db: Db, accountId: string, transport: Transport, clock: Clock, settings = workerSettings()) {
+export function makeWorker(db: Db, accountId: string, transport: Transport, clock: Clock, settings = workerSettings(), logger: WorkerLogger = silentLogger) {
   const messages: WorkerMessage[] = [];
   const worker = new SendWorker(accountId, {
     db,
     transport,
     clock,
-    logger: silentLogger,
+    logger,
     signer: createTrackingSigner('test-secret-test-secret-test-secret', 'https://track.example.test'),
     settings,
     random: () => 0.5,
