@@ -6,7 +6,12 @@
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 
 export type SmtpStage = 'mail' | 'rcpt' | 'data';
-export type SmtpAnswer = { code: number; message: string } | 'drop' | undefined;
+/**
+ * undefined accepts; 'drop' closes the connection without an answer (the message is not
+ * taken); 'accept-then-drop' (data stage) keeps the message as delivered and then closes the
+ * connection before answering: the sender cannot know it was delivered.
+ */
+export type SmtpAnswer = { code: number; message: string } | 'drop' | 'accept-then-drop' | undefined;
 
 export interface SmtpStageContext {
   stage: SmtpStage;
@@ -56,7 +61,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
 
   const answer = async (context: SmtpStageContext, session: SMTPServerSession, callback: (error?: Error | null) => void) => {
     const result = await peer.script(context);
-    if (result === 'drop') return dropConnection(session);
+    if (result === 'drop' || result === 'accept-then-drop') return dropConnection(session);
     callback(result ? smtpError(result) : null);
   };
 
@@ -87,7 +92,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         const to = session.envelope.rcptTo.map((r) => r.address);
         const result = await peer.script({ stage: 'data', from, to, raw });
-        if (result === 'drop') return dropConnection(session);
+        if (result === 'accept-then-drop') peer.received.push({ from, to, raw, user: session.user as string | undefined });
+        if (result === 'drop' || result === 'accept-then-drop') return dropConnection(session);
         if (result) return callback(smtpError(result));
         peer.received.push({ from, to, raw, user: session.user as string | undefined });
         callback(null);
