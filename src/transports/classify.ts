@@ -1,41 +1,50 @@
 /**
- * The one central classification of transport answers into the classes of transport.ts.
- * Every transport calls these functions; nothing else in the system interprets SMTP codes or
- * Gmail API errors.
+ * Turns what a transport saw into a SendResult. Every SMTP reply goes to the one classification
+ * table (src/bounces/classify-reply.ts), with the stage of the exchange it answered; this file
+ * keeps only the transport's own concerns:
  *
- * SMTP (reply code, RFC 3463 enhanced code, text, and the command it answered):
- *   2xx                                              accepted
- *   530 / 534 / 535, 5.7.8, 5.7.9, 5.7.14, EAUTH      auth (credentials refused: suspend account)
- *   4xx of any kind (421, 450, 451, 452 4.2.2, 4.7.x) transient
- *   5.7.x policy / blocked, 5.4.5 or text "quota /
- *     sending limit exceeded", any 5xx to MAIL FROM   sender_reputation
- *   5.1.x, 553, 550 user unknown, 5.2.2 mailbox full,
- *     other 5xx                                       recipient_hard
- *   network errors, timeouts, ECONNRESET             transient; when the whole message had
- *     been handed over before the drop the result also carries deliveryUncertain: true
+ * SMTP (nodemailer errors):
+ *   a server reply (responseCode)                    the table; stage from nodemailer's command:
+ *                                                    CONN / EHLO / HELO / LHLO / STARTTLS → connect,
+ *                                                    AUTH … → auth, MAIL FROM → mail, RCPT TO → rcpt,
+ *                                                    DATA (the message) → data; unknown for a 421
+ *                                                    that nodemailer reports as the server closing
+ *   EAUTH without a reply (missing credentials)      auth, credentials_refused
+ *   network error after the whole message was        transient + deliveryUncertain (the server may
+ *     handed over                                    have taken it: record `unknown`, reconcile)
+ *   network error, timeout, before that              transient, network_error / timeout
+ *   EENVELOPE without a reply                        nodemailer refused the address itself: an
+ *                                                    invalid recipient is recipient_hard
+ *                                                    invalid_address; an invalid sender is ours
+ *   EMESSAGE "larger than allowed" (server SIZE)     recipient_soft, message_too_large
  *
- * Decision on 5.2.2 (552 mailbox full): recipient_hard. The server chose a permanent
- * reply; for cold outreach a full mailbox is almost always abandoned, and retrying it for
- * days only costs reputation. The temporary form (452 4.2.2) stays transient.
- *
- * Gmail API (HTTP status and the `reason` of the Google error body):
- *   200                                              accepted
- *   429, 5xx, 403 userRateLimitExceeded /
- *     rateLimitExceeded (short-term per-user rate)    transient, with Retry-After when given
- *   403 dailyLimitExceeded / quotaExceeded           sender_reputation (this mailbox is out of
- *     sending quota for the day: pause it, give the row to another sender)
- *   400 (invalid To header / recipient)              recipient_hard
+ * Gmail API (HTTP status and the `reason` of the Google error body; no SMTP codes, so the table
+ * does not apply, but the results carry the table's reason codes):
+ *   200                                              accepted, delivered
+ *   429, 403 userRateLimitExceeded / rateLimitExceeded
+ *     / concurrentLimitExceeded (short-term rate)    transient, rate_limited, with Retry-After
+ *   5xx, 403 backendError                            transient, temporary_failure
+ *   403 dailyLimitExceeded / quotaExceeded / …       sender_reputation, sending_quota_exceeded
+ *                                                    (this mailbox is out of quota for the day)
+ *   400 naming the recipient (Invalid To header)     recipient_hard, invalid_address
+ *   other 400                                        recipient_soft, undefined: a request Google
+ *                                                    refused for a reason we cannot pin on the
+ *                                                    address (our own message, say) must not
+ *                                                    suppress it
  *   401, invalid_grant / unauthorized_client /
  *     invalid_client from the token endpoint, 403
  *     forbidden / insufficientPermissions /
- *     delegation denied, 404 (no such user)           auth
+ *     delegation denied, 404 (no such user)           auth, credentials_refused
  *   network error after the request was written      transient + deliveryUncertain (the
- *     reconciler looks the Message-ID up with rfc822msgid: before any resend)
+ *                                                    reconciler looks the Message-ID up with
+ *                                                    rfc822msgid: before any resend)
  *
  * deliveryUncertain: the caller must NOT requeue such a row; it goes to `unknown` and is
  * reconciled through Transport.findSent (invariant 2).
  */
-import type { SendOutcomeClass, SendResult } from './transport';
+import type { BounceReason } from '../bounces/bounce-reasons';
+import { classifyReply } from '../bounces/classify-reply';
+import type { SendOutcomeClass, SendResult, SendStage } from './transport';
 
 /** A SendResult that may say the message could have been delivered although no reply came. */
 export interface ClassifiedSendResult extends SendResult {
@@ -55,37 +64,15 @@ export function cleanResponse(text: string): string {
   return text.replace(/[\r\n]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, MAX_RESPONSE_CHARS);
 }
 
-const ENHANCED_CODE = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
-
-export function parseEnhancedCode(text: string): string | undefined {
-  const match = ENHANCED_CODE.exec(text);
-  return match ? `${match[1]}.${match[2]}.${match[3]}` : undefined;
-}
-
-const QUOTA_TEXT = /quota exceeded|sending limit|limit exceeded|too many messages|rate limit|daily user sending/i;
-const USER_UNKNOWN_TEXT = /user unknown|unknown user|no such user|does not exist|mailbox not found|recipient not found|invalid recipient|address rejected|mailbox unavailable/i;
-
-export type SmtpCommand = 'CONN' | 'AUTH' | 'MAIL FROM' | 'RCPT TO' | 'DATA' | string;
-
-/** Classifies one SMTP reply. `command` is the command the reply answered, when known. */
-export function classifySmtpReply(code: number, enhancedCode: string | undefined, text: string, command?: SmtpCommand): SendOutcomeClass {
-  if (code >= 200 && code < 300) return 'accepted';
-  const enhanced = enhancedCode ?? parseEnhancedCode(text);
-  const isAuthCommand = command !== undefined && command.startsWith('AUTH');
-
-  // Credentials refused. 454 4.7.0 ("temporary authentication failure") stays transient below.
-  if (code === 530 || code === 534 || code === 535) return 'auth';
-  if (enhanced === '5.7.8' || enhanced === '5.7.9' || enhanced === '5.7.14') return 'auth';
-  if (isAuthCommand && code >= 500) return 'auth';
-
-  if (code >= 400 && code < 500) return 'transient';
-  if (code < 500 || code >= 600) return 'transient'; // not a valid final reply: try again later
-
-  if (enhanced?.startsWith('5.7.') || enhanced === '5.4.5' || QUOTA_TEXT.test(text)) return 'sender_reputation';
-  // The server refused our sender before any recipient was named: not the recipient's fault.
-  if (command === 'MAIL FROM') return 'sender_reputation';
-  if (enhanced?.startsWith('5.1.') || enhanced === '5.2.2' || code === 553 || USER_UNKNOWN_TEXT.test(text)) return 'recipient_hard';
-  return 'recipient_hard';
+/** The stage of the exchange a nodemailer error's `command` names; undefined for client-side errors (API, RSET). */
+export function stageOfCommand(command: string | undefined): SendStage | undefined {
+  const name = command?.trim().toUpperCase() ?? '';
+  if (['CONN', 'EHLO', 'HELO', 'LHLO', 'STARTTLS'].includes(name)) return 'connect';
+  if (name.startsWith('AUTH')) return 'auth';
+  if (name.startsWith('MAIL')) return 'mail';
+  if (name.startsWith('RCPT')) return 'rcpt';
+  if (name === 'DATA' || name === 'BDAT') return 'data';
+  return undefined;
 }
 
 /** The fields of a nodemailer SMTP error (or any Node network error) that classification reads. */
@@ -97,9 +84,11 @@ export interface SmtpErrorLike {
   command?: string;
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EDNS', 'ENOTFOUND', 'EAI_AGAIN', 'ETLS', 'EHOSTUNREACH', 'ENETUNREACH', 'EPROTOCOL',
-]);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
+
+function networkReason(code: string | undefined): BounceReason {
+  return code && TIMEOUT_CODES.has(code) ? 'timeout' : 'network_error';
+}
 
 /**
  * Classifies a failed SMTP send. `messageHandedOver` is true when the whole message body had
@@ -108,19 +97,27 @@ const NETWORK_CODES = new Set([
 export function classifySmtpError(error: SmtpErrorLike, messageHandedOver: boolean): ClassifiedSendResult {
   const response = cleanResponse(error.response ?? error.message ?? 'SMTP error');
   const code = typeof error.responseCode === 'number' ? error.responseCode : undefined;
-  const enhancedCode = error.response ? parseEnhancedCode(error.response) : undefined;
+  // nodemailer reports a 421 ("closing connection") to RCPT TO or DATA as "Server closed the
+  // connection" from CONN: the stage of that reply is unknown, not `connect`. (A 421 greeting
+  // comes as EPROTOCOL from CONN, one to MAIL FROM keeps its command.)
+  const closing = error.code === 'ECONNECTION' && error.command === 'CONN' && code !== undefined;
+  const stage = error.code === 'EAUTH' ? 'auth' : closing ? undefined : stageOfCommand(error.command);
+  const at = stage ? { stage } : {};
 
   if (code !== undefined && code >= 200) {
-    const outcome = classifySmtpReply(code, enhancedCode, error.response ?? '', error.command);
     // A 421 after the message was sent still means "not taken": the server answered.
-    return { outcome, code, ...(enhancedCode ? { enhancedCode } : {}), response };
+    const verdict = classifyReply({ code, text: error.response ?? '', ...at });
+    return { outcome: verdict.outcome, reason: verdict.reason, code, ...(verdict.enhancedCode ? { enhancedCode: verdict.enhancedCode } : {}), response, ...at };
   }
-  if (error.code === 'EAUTH') return { outcome: 'auth', response };
-  if (messageHandedOver) return { outcome: 'transient', response, deliveryUncertain: true };
-  if (error.code && NETWORK_CODES.has(error.code)) return { outcome: 'transient', response };
-  // Invalid address syntax caught before talking to the server.
-  if (error.code === 'EENVELOPE') return { outcome: 'recipient_hard', response };
-  return { outcome: 'transient', response };
+  if (error.code === 'EAUTH') return { outcome: 'auth', reason: 'credentials_refused', response, ...at };
+  if (messageHandedOver) return { outcome: 'transient', reason: networkReason(error.code), response, deliveryUncertain: true, ...at };
+  if (error.code === 'EENVELOPE') {
+    // nodemailer checks address syntax before sending: "Invalid recipient …", "Invalid sender …".
+    if (/invalid sender/i.test(error.message ?? '')) return { outcome: 'sender_reputation', reason: 'sender_address_rejected', response, ...at };
+    return { outcome: 'recipient_hard', reason: 'invalid_address', response, ...at };
+  }
+  if (error.code === 'EMESSAGE' && /larger than allowed/i.test(error.message ?? '')) return { outcome: 'recipient_soft', reason: 'message_too_large', response, ...at };
+  return { outcome: 'transient', reason: networkReason(error.code), response, ...at };
 }
 
 /** A Google API error as gaxios reports it, reduced to what classification needs. */
@@ -137,8 +134,11 @@ export interface GmailErrorLike {
 }
 
 const OAUTH_AUTH_ERRORS = new Set(['invalid_grant', 'unauthorized_client', 'invalid_client', 'access_denied', 'invalid_scope']);
-const GMAIL_TRANSIENT_403 = new Set(['userRateLimitExceeded', 'rateLimitExceeded', 'backendError', 'concurrentLimitExceeded']);
+const GMAIL_RATE_403 = new Set(['userRateLimitExceeded', 'rateLimitExceeded', 'concurrentLimitExceeded']);
 const GMAIL_QUOTA_403 = new Set(['dailyLimitExceeded', 'quotaExceeded', 'limitExceeded', 'sendingLimitExceeded']);
+const QUOTA_TEXT = /quota exceeded|sending limit|limit exceeded|daily user sending/i;
+// "Invalid To header", "Recipient address required": the address itself is what Google refused.
+const RECIPIENT_TEXT = /\b(?:to|cc|bcc) header\b|\brecipient\b|\binvalid (?:e-?mail )?address\b/i;
 // Errors raised before a byte of the request could reach the server: safe to resend.
 const PRE_CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -147,25 +147,36 @@ export function classifyGmailError(error: GmailErrorLike): ClassifiedSendResult 
   const retry = error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {};
   const status = error.status;
   const reason = error.reason ?? '';
+  // The token endpoint is the API's login: a failure there never reached users.messages.send.
+  const stage: SendStage = error.duringTokenExchange ? 'auth' : 'api';
+  const result = (outcome: SendOutcomeClass, why: BounceReason, extra: Partial<ClassifiedSendResult> = {}): ClassifiedSendResult => ({
+    outcome,
+    reason: why,
+    ...(status ? { code: status } : {}),
+    response,
+    stage,
+    ...extra,
+  });
 
-  if (OAUTH_AUTH_ERRORS.has(reason)) return { outcome: 'auth', ...(status ? { code: status } : {}), response };
+  if (OAUTH_AUTH_ERRORS.has(reason)) return result('auth', 'credentials_refused');
   if (status === undefined) {
     const uncertain = !error.duringTokenExchange && !(error.networkCode && PRE_CONNECT_CODES.has(error.networkCode));
-    return { outcome: 'transient', response, ...(uncertain ? { deliveryUncertain: true } : {}) };
+    return result('transient', networkReason(error.networkCode), uncertain ? { deliveryUncertain: true } : {});
   }
-  const base = { code: status, response };
-  if (status >= 200 && status < 300) return { outcome: 'accepted', ...base };
-  if (status === 429 || status >= 500) return { outcome: 'transient', ...base, ...retry };
-  if (status === 401) return { outcome: 'auth', ...base };
+  if (status >= 200 && status < 300) return result('accepted', 'delivered');
+  if (status === 429) return result('transient', 'rate_limited', retry);
+  if (status >= 500) return result('transient', 'temporary_failure', retry);
+  if (status === 401) return result('auth', 'credentials_refused');
   if (status === 403) {
-    if (GMAIL_TRANSIENT_403.has(reason)) return { outcome: 'transient', ...base, ...retry };
-    if (GMAIL_QUOTA_403.has(reason) || QUOTA_TEXT.test(error.message ?? '')) return { outcome: 'sender_reputation', ...base };
-    return { outcome: 'auth', ...base };
+    if (GMAIL_RATE_403.has(reason)) return result('transient', 'rate_limited', retry);
+    if (reason === 'backendError') return result('transient', 'temporary_failure', retry);
+    if (GMAIL_QUOTA_403.has(reason) || QUOTA_TEXT.test(error.message ?? '')) return result('sender_reputation', 'sending_quota_exceeded');
+    return result('auth', 'credentials_refused');
   }
-  if (status === 404) return { outcome: 'auth', ...base };
-  if (error.duringTokenExchange) return { outcome: status === 400 ? 'auth' : 'transient', ...base };
-  if (status === 400) return { outcome: 'recipient_hard', ...base };
-  return { outcome: 'transient', ...base, ...retry };
+  if (status === 404) return result('auth', 'credentials_refused');
+  if (error.duringTokenExchange) return status === 400 ? result('auth', 'credentials_refused') : result('transient', 'temporary_failure', retry);
+  if (status === 400) return RECIPIENT_TEXT.test(error.message ?? '') ? result('recipient_hard', 'invalid_address') : result('recipient_soft', 'undefined');
+  return result('transient', 'temporary_failure', retry);
 }
 
 /** Parses Retry-After (seconds or an HTTP date) into whole seconds from `now`. */

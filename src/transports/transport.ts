@@ -30,7 +30,7 @@ export interface SendResult {
   providerMessageId?: string;
   /** Hint from the provider (Retry-After) for transient results. */
   retryAfterSeconds?: number;
-  /** Why, in the classification table's words (e.g. "user_unknown", "gmail_unsolicited"). */
+  /** Why, in the classification table's words (src/bounces/bounce-reasons.ts: "user_unknown", "unsolicited", …). */
   reason?: string;
   /** Where in the exchange the answer came (undefined: not known). */
   stage?: SendStage;

@@ -128,7 +128,7 @@ describe('send worker with the real SMTP transport against a scripted SMTP serve
 
   it.each([
     ['550 5.1.1', { code: 550, message: '5.1.1 User unknown' }],
-    ['552 5.2.2', { code: 552, message: '5.2.2 Mailbox full' }],
+    ['550 5.1.10', { code: 550, message: '5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup' }],
   ] as const)('%s: the row bounces, the address is suppressed for the client and the contact is bounced', async (_name, answer) => {
     const { account, campaign, client, contacts } = await scenario({ steps: [{ delayMinutes: 0 }, { delayMinutes: 10 }] });
     peer.script = answerAt('rcpt', answer);
@@ -152,7 +152,7 @@ describe('send worker with the real SMTP transport against a scripted SMTP serve
   it('554 5.7.1: the sender is paused with a reason and an audit row, and another sender of the pool sends the row', async () => {
     const { accounts, campaign } = await scenario({ senders: 2 });
     const [blocked, other] = accounts as [(typeof accounts)[0], (typeof accounts)[0]];
-    peer.script = (context) => (context.stage === 'rcpt' && context.from === blocked.email ? { code: 554, message: '5.7.1 Message rejected due to policy' } : undefined);
+    peer.script = (context) => (context.stage === 'rcpt' && context.from === blocked.email ? { code: 554, message: '5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/127.0.0.1' } : undefined);
     const clock = new ControlledClock(START.getTime());
     await runOnce(blocked.id, clock, async () => (await accountRow(blocked.id)).status === 'paused');
     const [row] = await rowsOf(campaign.id);

@@ -73,40 +73,40 @@ describe('Gmail transport against the local Gmail API emulator', () => {
   it('classifies 429 as transient with the Retry-After hint', async () => {
     emulator.sendScript = () => ({ status: 429, reason: 'rateLimitExceeded', message: 'User-rate limit exceeded', retryAfterSeconds: 120 });
     const result = await transport.send(message(4));
-    expect(result).toMatchObject({ outcome: 'transient', code: 429, retryAfterSeconds: 120 });
+    expect(result).toMatchObject({ outcome: 'transient', reason: 'rate_limited', code: 429, retryAfterSeconds: 120, stage: 'api' });
     expect(isDeliveryUncertain(result)).toBe(false);
   });
 
   it('classifies 500 as transient', async () => {
     emulator.sendScript = () => ({ status: 500, reason: 'backendError', message: 'Backend Error' });
-    expect(await transport.send(message(5))).toMatchObject({ outcome: 'transient', code: 500 });
+    expect(await transport.send(message(5))).toMatchObject({ outcome: 'transient', reason: 'temporary_failure', code: 500, stage: 'api' });
   });
 
-  it('classifies 400 invalid recipient as recipient-permanent', async () => {
+  it('classifies 400 Invalid To header as recipient_hard, an invalid address', async () => {
     emulator.sendScript = () => ({ status: 400, reason: 'invalidArgument', message: 'Invalid To header' });
-    expect(await transport.send(message(6))).toMatchObject({ outcome: 'recipient_hard', code: 400 });
+    expect(await transport.send(message(6))).toMatchObject({ outcome: 'recipient_hard', reason: 'invalid_address', code: 400, stage: 'api' });
   });
 
-  it('classifies 403 dailyLimitExceeded as sender-blocked', async () => {
+  it('classifies 403 dailyLimitExceeded as sender_reputation: the mailbox is out of quota', async () => {
     emulator.sendScript = () => ({ status: 403, reason: 'dailyLimitExceeded', message: 'Daily Limit Exceeded' });
-    expect(await transport.send(message(7))).toMatchObject({ outcome: 'sender_reputation', code: 403 });
+    expect(await transport.send(message(7))).toMatchObject({ outcome: 'sender_reputation', reason: 'sending_quota_exceeded', code: 403, stage: 'api' });
   });
 
   it('classifies 403 userRateLimitExceeded as transient', async () => {
     emulator.sendScript = () => ({ status: 403, reason: 'userRateLimitExceeded', message: 'User Rate Limit Exceeded', retryAfterSeconds: 30 });
-    expect(await transport.send(message(8))).toMatchObject({ outcome: 'transient', code: 403, retryAfterSeconds: 30 });
+    expect(await transport.send(message(8))).toMatchObject({ outcome: 'transient', reason: 'rate_limited', code: 403, retryAfterSeconds: 30 });
   });
 
   it('classifies 401 from the API as auth', async () => {
     emulator.sendScript = () => ({ status: 401, reason: 'authError', message: 'Invalid Credentials' });
-    expect(await transport.send(message(9))).toMatchObject({ outcome: 'auth', code: 401 });
+    expect(await transport.send(message(9))).toMatchObject({ outcome: 'auth', reason: 'credentials_refused', code: 401, stage: 'api' });
   });
 
   it('classifies invalid_grant at the token exchange as auth without sending anything', async () => {
     emulator.tokenScript = () => ({ status: 400, reason: 'invalid_grant', message: 'Not a valid email or user ID.' });
     const before = emulator.apiRequests.length;
     const result = await transport.send(message(10));
-    expect(result).toMatchObject({ outcome: 'auth' });
+    expect(result).toMatchObject({ outcome: 'auth', reason: 'credentials_refused', stage: 'auth' });
     expect(isDeliveryUncertain(result)).toBe(false);
     expect(emulator.apiRequests.length).toBe(before);
   });
@@ -119,7 +119,7 @@ describe('Gmail transport against the local Gmail API emulator', () => {
       tokenUrl: emulator.tokenUrl,
     });
     const result = await revoked.send(message(11));
-    expect(result).toMatchObject({ outcome: 'auth', code: 400 });
+    expect(result).toMatchObject({ outcome: 'auth', reason: 'credentials_refused', code: 400, stage: 'auth' });
     expect(result.response).toContain('invalid_grant');
     expect(JSON.stringify(result)).not.toMatch(/revoked-refresh-token-xyz|client-secret-1/);
   });
@@ -141,7 +141,7 @@ describe('Gmail transport against the local Gmail API emulator', () => {
     emulator.sendScript = () => ({ status: 0 });
     const m = message(14);
     const result = await transport.send(m);
-    expect(result.outcome).toBe('transient');
+    expect(result).toMatchObject({ outcome: 'transient', reason: 'network_error', stage: 'api' });
     expect(isDeliveryUncertain(result)).toBe(true);
     await expect(transport.findSent(m.messageId)).resolves.toBe(true);
   });

@@ -46,44 +46,65 @@ describe('SMTP transport against a real SMTP server', () => {
     expect(received?.raw).toMatch(/^Feedback-ID: c1:cl1:outreach:s1\r?$/m);
   });
 
+  // A 421 closes the session: nodemailer reports the one to RCPT TO as "server closed the
+  // connection" without the command it answered, so its stage is unknown.
   it.each([
-    ['421 at RCPT', 'rcpt', { code: 421, message: '4.3.2 Service shutting down' }],
-    ['450 at RCPT', 'rcpt', { code: 450, message: '4.2.1 Mailbox busy' }],
-    ['451 at DATA', 'data', { code: 451, message: '4.7.1 Greylisted, try again later' }],
-    ['452 4.2.2 at DATA', 'data', { code: 452, message: '4.2.2 Mailbox full, try later' }],
-    ['421 at MAIL FROM', 'mail', { code: 421, message: '4.7.0 Too many connections' }],
-  ] as const)('classifies %s as transient, never as uncertain', async (_name, stage, answer) => {
+    ['421 at RCPT', 'rcpt', { code: 421, message: '4.3.2 Service shutting down' }, 'temporary_failure', undefined],
+    ['450 at RCPT', 'rcpt', { code: 450, message: '4.2.1 Mailbox busy' }, 'temporary_failure', 'rcpt'],
+    ['451 at DATA', 'data', { code: 451, message: '4.7.1 Greylisted, try again later' }, 'greylisted', 'data'],
+    ['452 4.2.2 at DATA', 'data', { code: 452, message: '4.2.2 Mailbox full, try later' }, 'mailbox_full', 'data'],
+    ['421 at MAIL FROM', 'mail', { code: 421, message: '4.7.0 Too many connections' }, 'too_many_connections', 'mail'],
+  ] as const)('classifies %s as transient, never as uncertain', async (_name, stage, answer, reason, reportedStage) => {
     peer.script = answerAt(stage, answer);
     const result = await transport.send(message());
-    expect(result).toMatchObject({ outcome: 'transient', code: answer.code });
+    expect(result).toMatchObject({ outcome: 'transient', code: answer.code, reason });
+    expect(result.stage).toBe(reportedStage);
     expect(isDeliveryUncertain(result)).toBe(false);
   });
 
-  it('classifies 550 5.1.1 user unknown as recipient-permanent', async () => {
+  it('classifies 550 5.1.1 user unknown at RCPT as recipient_hard', async () => {
     peer.script = answerAt('rcpt', { code: 550, message: '5.1.1 User unknown' });
-    expect(await transport.send(message())).toMatchObject({ outcome: 'recipient_hard', code: 550, enhancedCode: '5.1.1' });
+    expect(await transport.send(message())).toMatchObject({ outcome: 'recipient_hard', reason: 'user_unknown', code: 550, enhancedCode: '5.1.1', stage: 'rcpt' });
   });
 
-  it('classifies 552 5.2.2 mailbox full as recipient-permanent', async () => {
+  it('classifies 552 5.2.2 mailbox full as recipient_soft: retried, never suppressed', async () => {
     peer.script = answerAt('data', { code: 552, message: '5.2.2 Mailbox full' });
-    expect(await transport.send(message())).toMatchObject({ outcome: 'recipient_hard', code: 552, enhancedCode: '5.2.2' });
+    expect(await transport.send(message())).toMatchObject({ outcome: 'recipient_soft', reason: 'mailbox_full', code: 552, enhancedCode: '5.2.2', stage: 'data' });
   });
 
-  it('classifies 554 5.7.1 policy rejection as sender-blocked', async () => {
-    peer.script = answerAt('data', { code: 554, message: '5.7.1 Message rejected as spam by policy' });
-    expect(await transport.send(message())).toMatchObject({ outcome: 'sender_reputation', code: 554, enhancedCode: '5.7.1' });
+  it('classifies a generic 554 5.7.1 policy rejection as recipient_soft, not as a sender block', async () => {
+    peer.script = answerAt('data', { code: 554, message: '5.7.1 Message rejected due to policy' });
+    expect(await transport.send(message())).toMatchObject({ outcome: 'recipient_soft', reason: 'policy_rejected', code: 554, enhancedCode: '5.7.1', stage: 'data' });
   });
 
-  it('classifies a 5xx refusal of the sender at MAIL FROM as sender-blocked', async () => {
+  it("classifies Gmail's likely-unsolicited refusal after DATA as sender_reputation", async () => {
+    peer.script = answerAt('data', {
+      code: 550,
+      message: '5.7.1 [127.0.0.1 12] Our system has detected that this message is likely unsolicited mail. To reduce the amount of spam sent to Gmail, this message has been blocked. For more information, go to https://support.google.com/mail/?p=UnsolicitedMessageError - gsmtp',
+    });
+    expect(await transport.send(message())).toMatchObject({ outcome: 'sender_reputation', reason: 'unsolicited', code: 550, stage: 'data' });
+  });
+
+  it('classifies a DMARC refusal as sender_auth, for the whole sender domain', async () => {
+    peer.script = answerAt('data', { code: 550, message: "5.7.26 Unauthenticated email from acme.test is not accepted due to domain's DMARC policy. Please contact the administrator of acme.test domain if this was a legitimate mail. - gsmtp" });
+    expect(await transport.send(message())).toMatchObject({ outcome: 'sender_auth', reason: 'auth_dmarc', code: 550, enhancedCode: '5.7.26', stage: 'data' });
+  });
+
+  it('classifies a 5xx refusal of the sender at MAIL FROM as sender_reputation', async () => {
     peer.script = answerAt('mail', { code: 550, message: '5.7.1 Sender blocked' });
-    expect(await transport.send(message())).toMatchObject({ outcome: 'sender_reputation', code: 550 });
+    expect(await transport.send(message())).toMatchObject({ outcome: 'sender_reputation', reason: 'sender_address_rejected', code: 550, stage: 'mail' });
+  });
+
+  it('never blames the recipient for a 5.1.1 that answered MAIL FROM', async () => {
+    peer.script = answerAt('mail', { code: 550, message: '5.1.1 Mailbox unavailable' });
+    expect(await transport.send(message())).toMatchObject({ outcome: 'sender_reputation', reason: 'sender_address_rejected', stage: 'mail' });
   });
 
   it('classifies 535 as auth and keeps the password out of the result', async () => {
     const wrong = createSmtpTransport({ host: peer.host, port: peer.port, auth: { user: 'sender@acme.test', pass: 'wrong-password-xyz' } });
     try {
       const result = await wrong.send(message());
-      expect(result).toMatchObject({ outcome: 'auth', code: 535 });
+      expect(result).toMatchObject({ outcome: 'auth', reason: 'credentials_refused', code: 535, enhancedCode: '5.7.8', stage: 'auth' });
       expect(JSON.stringify(result)).not.toContain('wrong-password-xyz');
       expect(JSON.stringify(result)).not.toContain(Buffer.from('wrong-password-xyz').toString('base64'));
     } finally {
@@ -94,7 +115,7 @@ describe('SMTP transport against a real SMTP server', () => {
   it('marks a connection dropped after the whole message was sent as delivery-uncertain', async () => {
     peer.script = answerAt('data', 'drop');
     const result = await transport.send(message());
-    expect(result.outcome).toBe('transient');
+    expect(result).toMatchObject({ outcome: 'transient', reason: 'network_error' });
     expect(isDeliveryUncertain(result)).toBe(true);
   });
 
