@@ -234,6 +234,64 @@ describe('reservations and what the worker says about failures', () => {
   });
 });
 
+describe('what each class of failure does', () => {
+  it('retries a soft bounce (mailbox full) a few times, then fails the row without suppressing the address', async () => {
+    const { account, campaign, client, contacts } = await scenario();
+    peer.script = answerAt('rcpt', { code: 552, message: '5.2.2 The email account that you tried to reach is over quota. Please direct the recipient to https://support.google.com/mail/?p=OverQuotaPerm' });
+    const clock = new ControlledClock(START.getTime());
+    const settings = workerSettings({ record: { maxAttempts: 6, softBounceMaxAttempts: 2 } });
+    await runOnce(account.id, clock, async () => (await rowsOf(campaign.id))[0]!.attempts === 1, settings);
+    expect((await rowsOf(campaign.id))[0]).toMatchObject({ status: 'queued', attempts: 1 });
+    clock.set(new Date((await rowsOf(campaign.id))[0]!.run_after.getTime() + 1000));
+    await runOnce(account.id, clock, async () => (await rowsOf(campaign.id))[0]!.status === 'failed', settings);
+    const [row] = await rowsOf(campaign.id);
+    expect(row).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(row!.last_error).toMatch(/^recipient_soft\/mailbox_full: 552 5\.2\.2/);
+    expect((await logsOf(row!.id)).map((l) => [l.outcome, l.reason])).toEqual([
+      ['recipient_soft', 'mailbox_full'],
+      ['recipient_soft', 'mailbox_full'],
+    ]);
+    const suppressed = await database.db.selectFrom('suppressions').select('email').where('client_id', '=', client.id).execute();
+    expect(suppressed).toEqual([]);
+    const bounces = await database.db.selectFrom('bounces').select(['bounce_type', 'code']).where('queue_id', '=', row!.id).execute();
+    expect(bounces).toEqual([
+      { bounce_type: 'soft', code: '5.2.2' },
+      { bounce_type: 'soft', code: '5.2.2' },
+    ]);
+    const link = await database.db.selectFrom('campaign_contacts').select('status').where('contact_id', '=', contacts[0]!.id).executeTakeFirstOrThrow();
+    expect(link.status).toBe('active');
+    expect((await accountRow(account.id)).status).toBe('active');
+  });
+
+  it("stops every mailbox of the sender domain with one alert when a receiver refuses the domain's authentication, and leaves other domains sending", async () => {
+    const { accounts, campaign, client } = await scenario({ senders: 2 });
+    const [refused, sameDomain] = accounts as [(typeof accounts)[0], (typeof accounts)[0]];
+    const otherDomain = await createAccount(database.db, client.id, {
+      email: `other-${Date.now()}@elsewhere.test`,
+      transport_settings: JSON.stringify({ host: peer.host, port: peer.port }),
+      credentials_encrypted: testCipher.encrypt(JSON.stringify(CREDENTIALS)),
+    });
+    await database.db.insertInto('campaign_senders').values({ campaign_id: campaign.id, account_id: otherDomain.id }).execute();
+    peer.script = (context) =>
+      context.stage === 'data' && context.from.endsWith('@sender.test')
+        ? { code: 550, message: '5.7.26 This mail has been blocked because the sender is unauthenticated. Gmail requires all senders to authenticate with either SPF or DKIM.' }
+        : undefined;
+    const clock = new ControlledClock(START.getTime());
+    await runOnce(refused.id, clock, async () => (await accountRow(refused.id)).status === 'paused');
+    for (const id of [refused.id, sameDomain.id]) expect(await accountRow(id)).toMatchObject({ status: 'paused', pause_reason: 'sender_auth', probe_pending: true });
+    expect((await accountRow(otherDomain.id)).status).toBe('active');
+    const alerts = await database.db.selectFrom('alerts').select(['code', 'severity', 'message']).where('client_id', '=', client.id).execute();
+    expect(alerts).toMatchObject([{ code: 'sender_domain_auth_failed', severity: 'critical', message: expect.stringContaining('sender.test') }]);
+    const [row] = await rowsOf(campaign.id);
+    expect(row).toMatchObject({ status: 'queued', account_id: null, attempts: 0 });
+    expect(await logsOf(row!.id)).toMatchObject([{ outcome: 'sender_auth', reason: expect.stringMatching(/^auth_/), account_id: refused.id }]);
+
+    // The row goes to a mailbox of another domain.
+    await runOnce(otherDomain.id, clock, async () => (await rowsOf(campaign.id))[0]!.status === 'sent');
+    expect((await logsOf(row!.id)).map((l) => l.outcome)).toEqual(['sender_auth', 'accepted']);
+  });
+});
+
 describe('two workers for one account at once', () => {
   it('never exceed the account limits and never send a row twice', async () => {
     const { account, campaign } = await scenario({ contacts: 40 });
