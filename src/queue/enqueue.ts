@@ -102,27 +102,15 @@ export interface SentRowForFollowUp {
 }
 
 /**
- * Called in the transaction that records rows `sent`. Step 1 fixes the contact's mailbox and
- * thread; the next step (if any) is queued for the same mailbox at sent time + its delay,
- * unless the contact replied, bounced, unsubscribed or is suppressed. A contact with no
- * further step is `finished`.
+ * The follow-up work for rows just recorded `sent`, as CTEs over a relation named `sent` with
+ * columns (queue_id, account_id, sent_at, client_id, campaign_id, contact_id, step_number,
+ * to_email, recipient_domain, message_id, has_next): step 1 fixes the contact's mailbox and
+ * thread, `finished` when no step is left, and the next step queued for the same mailbox at
+ * sent time + its delay unless the contact replied, bounced, unsubscribed or is suppressed.
+ * Shared by enqueueFollowUps and the send journal's one-statement write, so there is one
+ * definition of what a sent row leads to. Every CTE sees the rows as they were before it.
  */
-export async function enqueueFollowUps(db: DbOrTx, rows: SentRowForFollowUp[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  const ids = rows.map((r) => r.id);
-  const accounts = rows.map((r) => r.accountId);
-  const sentAts = rows.map((r) => r.sentAt.toISOString());
-
-  // One statement: the contact's mailbox and thread (step 1), `finished` when no step is left,
-  // and the next step queued. Every CTE sees the rows as they were before it.
-  const result = await sql<{ n: number }>`
-    with sent as (
-      select v.queue_id, v.account_id::uuid as account_id, v.sent_at::timestamptz as sent_at, q.client_id, q.campaign_id, q.contact_id,
-             q.step_number, q.to_email, q.recipient_domain, q.message_id,
-             exists (select 1 from sequence_steps ns where ns.campaign_id = q.campaign_id and ns.step_number = q.step_number + 1) as has_next
-      from unnest(${ids}::bigint[], ${accounts}::text[], ${sentAts}::text[]) as v(queue_id, account_id, sent_at)
-      join email_queue q on q.id = v.queue_id
-    ),
+export const FOLLOW_UP_CTES = sql`
     contact_update as (
       update campaign_contacts cc
       set account_id = case when s.step_number = 1 then coalesce(cc.account_id, s.account_id) else cc.account_id end,
@@ -140,7 +128,7 @@ export async function enqueueFollowUps(db: DbOrTx, rows: SentRowForFollowUp[]): 
       join campaign_contacts cc on cc.campaign_id = s.campaign_id and cc.contact_id = s.contact_id and cc.status = 'active'
       where not exists (select 1 from suppressions x where x.client_id = s.client_id and x.email = s.to_email)
     ),
-    ins as (
+    follow_ups as (
       insert into email_queue (client_id, campaign_id, contact_id, step_id, step_number, account_id, to_email, recipient_domain, run_after, message_id)
       select n.client_id, n.campaign_id, n.contact_id, n.next_step_id, n.next_step_number, n.account_id, n.to_email, n.recipient_domain,
              n.sent_at + make_interval(mins => n.delay_minutes),
@@ -148,8 +136,29 @@ export async function enqueueFollowUps(db: DbOrTx, rows: SentRowForFollowUp[]): 
       from next_steps n
       on conflict (campaign_id, contact_id, step_id) do nothing
       returning 1
-    )
-    select (select count(*) from ins)::int as n, (select count(*) from contact_update)::int as contacts
+    )`;
+
+/** Whether a sent row's campaign has a step after it (a column of the `sent` relation above). */
+export const HAS_NEXT_STEP = sql`exists (select 1 from sequence_steps ns where ns.campaign_id = q.campaign_id and ns.step_number = q.step_number + 1)`;
+
+/**
+ * Called in the transaction that records rows `sent` (FOLLOW_UP_CTES says what it does).
+ * Returns how many follow-ups were queued.
+ */
+export async function enqueueFollowUps(db: DbOrTx, rows: SentRowForFollowUp[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const ids = rows.map((r) => r.id);
+  const accounts = rows.map((r) => r.accountId);
+  const sentAts = rows.map((r) => r.sentAt.toISOString());
+  const result = await sql<{ n: number }>`
+    with sent as (
+      select v.queue_id, v.account_id::uuid as account_id, v.sent_at::timestamptz as sent_at, q.client_id, q.campaign_id, q.contact_id,
+             q.step_number, q.to_email, q.recipient_domain, q.message_id, ${HAS_NEXT_STEP} as has_next
+      from unnest(${ids}::bigint[], ${accounts}::text[], ${sentAts}::text[]) as v(queue_id, account_id, sent_at)
+      join email_queue q on q.id = v.queue_id
+    ),
+    ${FOLLOW_UP_CTES}
+    select (select count(*) from follow_ups)::int as n, (select count(*) from contact_update)::int as contacts
   `.execute(db);
   return result.rows[0]?.n ?? 0;
 }

@@ -20,6 +20,7 @@ import type { Db } from '../db/connection';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { markSending, renewLease, type CandidateRow } from '../queue/queue.repository';
 import { recordAccepted, recordResult, recordRouteSuccess, recordUncertain, type Attempt, type RecordContext } from './result-recorder';
+import { writeSentAndMarks } from './send-journal.repository';
 
 export type JournalEntry = { attempt: Attempt } | { uncertain: CandidateRow; response: string; durationMs: number };
 
@@ -153,19 +154,61 @@ export class SendJournal {
   }
 
   private async write(marks: PendingMark[], entries: JournalEntry[], renew: boolean): Promise<Set<number>> {
-    const { db, ctx, leaseMs } = this.deps;
+    const { ctx, leaseMs } = this.deps;
     const now = this.deps.now();
     const leaseExpiresAt = new Date(now.getTime() + leaseMs);
+    const acceptedOnly = entries.every((e) => 'attempt' in e && e.attempt.result.outcome === 'accepted');
+    // The common case (a clean account's accepted sends and next marks, breakers already closed
+    // for this batch) is one statement; anything that can change health or state is not.
+    const fast = acceptedOnly && ctx.clean && !ctx.probe && (this.routesClosed || entries.length === 0);
+    const { sent, marked } = fast ? await this.writeFast(marks, entries, renew, now, leaseExpiresAt) : await this.writeInTransaction(marks, entries, renew, now, leaseExpiresAt);
+    if (entries.length > 0 && accepted(entries)) this.routesClosed = true;
+    this.sent += sent;
+    if (renew) this.lastLeaseWriteMs = Date.now();
+    return marked;
+  }
+
+  private async writeFast(marks: PendingMark[], entries: JournalEntry[], renew: boolean, now: Date, leaseExpiresAt: Date): Promise<{ sent: number; marked: Set<number> }> {
+    const markIds = marks.map((m) => m.id);
+    const marking = new Set(markIds);
+    const result = await writeSentAndMarks(this.deps.db, {
+      accountId: this.deps.ctx.accountId,
+      leaseToken: this.deps.ctx.leaseToken,
+      now,
+      leaseExpiresAt,
+      accepted: entries.flatMap((e) => {
+        if (!('attempt' in e)) return [];
+        const { row, result: r, durationMs } = e.attempt;
+        return [
+          {
+            id: row.id,
+            response: r.response,
+            durationMs,
+            ...(r.code !== undefined ? { code: r.code } : {}),
+            ...(r.enhancedCode ? { enhancedCode: r.enhancedCode } : {}),
+            ...(r.providerMessageId ? { providerMessageId: r.providerMessageId } : {}),
+            ...(r.reason ? { reason: r.reason } : {}),
+          },
+        ];
+      }),
+      markIds,
+      renewIds: renew ? [...this.held].filter((id) => !marking.has(id)) : [],
+    });
+    return { sent: result.sent, marked: new Set(result.marked) };
+  }
+
+  private async writeInTransaction(marks: PendingMark[], entries: JournalEntry[], renew: boolean, now: Date, leaseExpiresAt: Date): Promise<{ sent: number; marked: Set<number> }> {
+    const { db, ctx } = this.deps;
     let marked = new Set<number>();
     let sent = 0;
     await db.transaction().execute(async (tx) => {
       sent = 0;
-      const accepted: Attempt[] = [];
-      for (const entry of entries) if ('attempt' in entry && entry.attempt.result.outcome === 'accepted') accepted.push(entry.attempt);
-      if (accepted.length > 0) {
-        sent = await recordAccepted(tx, ctx, accepted, now);
+      const acceptedAttempts: Attempt[] = [];
+      for (const entry of entries) if ('attempt' in entry && entry.attempt.result.outcome === 'accepted') acceptedAttempts.push(entry.attempt);
+      if (acceptedAttempts.length > 0) {
+        sent = await recordAccepted(tx, ctx, acceptedAttempts, now);
         // One success per batch closes the breakers its routes had half-open.
-        if (!this.routesClosed) await recordRouteSuccess(tx, ctx, [...new Set(accepted.map((a) => a.row.recipient_domain))], now);
+        if (!this.routesClosed) await recordRouteSuccess(tx, ctx, [...new Set(acceptedAttempts.map((a) => a.row.recipient_domain))], now);
       }
       for (const entry of entries) {
         if ('uncertain' in entry) {
@@ -189,10 +232,7 @@ export class SendJournal {
       marked = new Set(await markSending(tx, marks.map((m) => m.id), ctx.leaseToken, now, leaseExpiresAt));
       if (renew && this.held.size > 0) await renewLease(tx, [...this.held], ctx.leaseToken, leaseExpiresAt);
     });
-    if (accepted(entries)) this.routesClosed = true;
-    this.sent += sent;
-    if (renew) this.lastLeaseWriteMs = Date.now();
-    return marked;
+    return { sent, marked };
   }
 }
 
