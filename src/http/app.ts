@@ -21,6 +21,8 @@ export interface AppDeps {
   trackingEvents?: TrackingEventWriter;
   /** The node's orchestrator, once started (GET /api/workers shows its processes). */
   orchestrator?: () => Orchestrator | undefined;
+  /** What the admin API takes as "now" (campaign starts, statistics); tests pass a fixed one. */
+  clock?: () => Date;
 }
 
 export function createTrackingEventWriterFor({ config, db, logger }: AppDeps): TrackingEventWriter {
@@ -49,7 +51,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: `${config.server.requestBodyLimitKb}kb` }));
   app.use(healthRoutes(db, config.database.healthCheckTimeoutMs));
   app.use('/api', workersRoutes({ db, config, auth: createAuthServiceFromConfig(config, db), orchestrator: deps.orchestrator ?? (() => undefined) }));
-  app.use('/api', adminApiRoutes({ config, db, logger }));
+  app.use('/api', adminApiRoutes({ config, db, logger, ...(deps.clock ? { clock: deps.clock } : {}) }));
   app.use(notFoundHandler());
   app.use(errorMiddleware(logger));
   return app;

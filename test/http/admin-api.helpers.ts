@@ -22,8 +22,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({ DATA_DIR: dataDir, JWT_SECRET, LOG_LEVEL: 'error', BASE_URL: 'http://track.test', ...overrides });
 }
 
-export function testApp(db: Db, config: Config = testConfig()): Express {
-  return createApp({ config, db, logger: createLogger('error') });
+export function testApp(db: Db, config: Config = testConfig(), clock?: () => Date): Express {
+  return createApp({ config, db, logger: createLogger('error'), ...(clock ? { clock } : {}) });
 }
 
 let passwordHash: Promise<string> | undefined;
