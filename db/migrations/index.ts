@@ -12,6 +12,7 @@ import * as m0006 from './0006_orchestrator_notify';
 import * as m0007 from './0007_account_deferral_rate';
 import * as m0008 from './0008_queue_notify';
 import * as m0009 from './0009_outcome_classes';
+import * as m0011 from './0011_queue_campaign_pages';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '0007_account_deferral_rate': m0007,
   '0008_queue_notify': m0008,
   '0009_outcome_classes': m0009,
+  '0011_queue_campaign_pages': m0011,
 };
