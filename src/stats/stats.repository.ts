@@ -30,6 +30,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 import { ownedBy, type ClientScope } from '../auth/client-scope';
+import { WAITING_STATES } from '../campaigns/campaign-completion.repository';
 import { rowHolder } from '../campaigns/campaign-messages.repository';
 
 const EVENT_METRICS = ['queued', 'sent', 'bounced', 'opened', 'clicked', 'replied', 'unsubscribed'] as const;
@@ -58,7 +59,7 @@ function dayCounts(): DayCounts {
 function flaggedRows(where: RawBuilder<boolean>, now: Date) {
   return sql`
     select q.id, q.step_number, ${rowHolder('q')} as account_id, q.created_at, q.sent_at,
-      q.status in ('queued', 'claimed', 'sending', 'held', 'unknown') as is_queued,
+      q.status in (${sql.join(WAITING_STATES)}) as is_queued,
       q.status = 'queued' and q.run_after <= ${now} as is_due,
       q.status = 'queued' and q.run_after > ${now} as is_scheduled,
       q.status = 'queued' and q.attempts > 0 as is_retrying,
