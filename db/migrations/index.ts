@@ -13,6 +13,7 @@ import * as m0007 from './0007_account_deferral_rate';
 import * as m0008 from './0008_queue_notify';
 import * as m0009 from './0009_outcome_classes';
 import * as m0010 from './0010_warmup_start_and_last_error';
+import * as m0011 from './0011_queue_campaign_pages';
 import * as m0012 from './0012_send_in_flight';
 
 export const migrations: Record<string, Migration> = {
@@ -26,5 +27,6 @@ export const migrations: Record<string, Migration> = {
   '0008_queue_notify': m0008,
   '0009_outcome_classes': m0009,
   '0010_warmup_start_and_last_error': m0010,
+  '0011_queue_campaign_pages': m0011,
   '0012_send_in_flight': m0012,
 };

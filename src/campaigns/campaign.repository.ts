@@ -70,6 +70,12 @@ export async function updateCampaignSettings(db: DbOrTx, scope: ClientScope, id:
     .executeTakeFirst();
 }
 
+/** The campaign's status, read under a shared lock on its row held until the transaction ends. */
+export async function lockCampaignStatus(db: DbOrTx, id: string): Promise<CampaignStatus | undefined> {
+  const row = await db.selectFrom('campaigns').select('status').where('id', '=', id).forShare().executeTakeFirst();
+  return row?.status;
+}
+
 /** Moves a campaign between states only from the states given: a guarded UPDATE. */
 export async function transitionCampaign(
   db: DbOrTx,
@@ -176,6 +182,21 @@ export async function* campaignContactFields(db: DbOrTx, campaignId: string, pag
     if (!last || rows.length < pageSize) return;
     after = last.id;
   }
+}
+
+/**
+ * The time zones the campaign's active contacts are sent to in (recipient-time-zone
+ * campaigns): each contact's own when Postgres knows it, else the campaign's, as at claim.
+ */
+export async function listContactTimeZones(db: DbOrTx, campaignId: string, campaignTimeZone: string): Promise<string[]> {
+  const { rows } = await sql<{ zone: string }>`
+    select distinct coalesce(safe_time_zone(z.time_zone), ${campaignTimeZone}) as zone
+    from (
+      select distinct ct.time_zone from campaign_contacts cc join contacts ct on ct.id = cc.contact_id
+      where cc.campaign_id = ${campaignId} and cc.status = 'active'
+    ) z
+    order by zone`.execute(db);
+  return rows.map((r) => r.zone);
 }
 
 /** Cancel: every row still waiting is cancelled; rows a worker holds finish on their own. */

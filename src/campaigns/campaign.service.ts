@@ -3,15 +3,17 @@
  *   draft    → running (start: validated, step 1 enqueued), cancelled
  *   running  → paused, cancelled
  *   paused   → running (resume: contacts added meanwhile are enqueued), cancelled
+ *   running  → completed (campaign-completion.service.ts: nothing left waiting)
  *   completed, cancelled: terminal
  * Every move is one guarded UPDATE inside a transaction, so two concurrent starts cannot both
- * enqueue.
+ * enqueue. Whatever queues rows for a running campaign holds a lock on its row meanwhile, so
+ * the completion job cannot complete it under them.
  */
 import type { ClientScope } from '../auth/client-scope';
 import type { Db, DbOrTx } from '../db/connection';
 import type { CampaignStatus } from '../db/database';
 import { AppError } from '../http/app-error';
-import { enqueueCampaign } from '../queue/enqueue';
+import { enqueueCampaign, type EnqueueOptions } from '../queue/enqueue';
 import { validateTemplate, type TemplateIssue } from '../sending/template';
 import {
   campaignContactFields,
@@ -20,9 +22,11 @@ import {
   countCampaignContacts,
   getCampaign,
   listSteps,
+  lockCampaignStatus,
   transitionCampaign,
   type CampaignRow,
 } from './campaign.repository';
+import { sendingBeginsFor } from './sending-begins';
 
 export interface ValidationIssue {
   path: string;
@@ -83,27 +87,32 @@ export async function validateCampaign(db: DbOrTx, campaign: CampaignRow): Promi
   return issues;
 }
 
-async function mustGet(db: DbOrTx, scope: ClientScope, id: string): Promise<CampaignRow> {
-  const campaign = await getCampaign(db, scope, id, true);
+/** The campaign in the caller's scope, or the API's 404 (a foreign id is simply not found). */
+export async function campaignOr404(db: DbOrTx, scope: ClientScope, id: string, forUpdate = false): Promise<CampaignRow> {
+  const campaign = await getCampaign(db, scope, id, forUpdate);
   if (!campaign) throw new AppError(404, 'not_found', 'Campaign not found');
   return campaign;
 }
+
+const mustGet = (db: DbOrTx, scope: ClientScope, id: string) => campaignOr404(db, scope, id, true);
 
 function wrongState(campaign: CampaignRow, action: string): AppError {
   return new AppError(409, 'invalid_state', `Cannot ${action} a campaign that is ${campaign.status}`, { status: campaign.status });
 }
 
-export async function startCampaign(db: Db, scope: ClientScope, id: string, now: Date) {
-  return db.transaction().execute(async (trx) => {
+export async function startCampaign(db: Db, scope: ClientScope, id: string, now: Date, options: EnqueueOptions) {
+  const result = await db.transaction().execute(async (trx) => {
     const campaign = await mustGet(trx, scope, id);
     if (campaign.status !== 'draft') throw wrongState(campaign, 'start');
     const issues = await validateCampaign(trx, campaign);
     if (issues.length > 0) throw new AppError(422, 'campaign_invalid', 'The campaign cannot start yet', { issues });
     const started = await transitionCampaign(trx, scope, id, ['draft'], 'running', now);
     if (!started) throw wrongState(campaign, 'start');
-    const result = await enqueueCampaign(trx, id, now);
-    return { campaign: started, ...result };
+    const queued = await enqueueCampaign(trx, id, now, options);
+    return { campaign: started, ...queued };
   });
+  // After the commit: it reads every contact's time zone and holds no lock meanwhile.
+  return { ...result, sendingBegins: await sendingBeginsFor(db, result.campaign, now) };
 }
 
 export async function pauseCampaign(db: Db, scope: ClientScope, id: string, now: Date) {
@@ -115,17 +124,18 @@ export async function pauseCampaign(db: Db, scope: ClientScope, id: string, now:
   });
 }
 
-export async function resumeCampaign(db: Db, scope: ClientScope, id: string, now: Date) {
-  return db.transaction().execute(async (trx) => {
+export async function resumeCampaign(db: Db, scope: ClientScope, id: string, now: Date, options: EnqueueOptions) {
+  const result = await db.transaction().execute(async (trx) => {
     const campaign = await mustGet(trx, scope, id);
     if (campaign.status !== 'paused') throw wrongState(campaign, 'resume');
     const issues = await validateCampaign(trx, campaign);
     if (issues.length > 0) throw new AppError(422, 'campaign_invalid', 'The campaign cannot resume yet', { issues });
     const resumed = await transitionCampaign(trx, scope, id, ['paused'], 'running', now);
     if (!resumed) throw wrongState(campaign, 'resume');
-    const result = await enqueueCampaign(trx, id, now);
-    return { campaign: resumed, ...result };
+    const queued = await enqueueCampaign(trx, id, now, options);
+    return { campaign: resumed, ...queued };
   });
+  return { ...result, sendingBegins: await sendingBeginsFor(db, result.campaign, now) };
 }
 
 export async function cancelCampaign(db: Db, scope: ClientScope, id: string, now: Date) {
@@ -136,4 +146,23 @@ export async function cancelCampaign(db: Db, scope: ClientScope, id: string, now
     const cancelledQueueRows = await cancelWaitingQueueRows(trx, id, now);
     return { campaign: cancelled, cancelledQueueRows };
   });
+}
+
+/**
+ * Contacts were just added to a campaign (CSV import, or by id), in transaction `trx`: a
+ * running campaign gets step 1 queued for them now; a draft or paused one queues them at start
+ * or resume. The campaign row is locked (shared, so imports into one campaign do not wait for
+ * each other) and its status read after the lock: a resume that committed meanwhile is seen,
+ * and the completion job cannot complete the campaign before these rows are committed. A
+ * campaign that completed or was cancelled meanwhile refuses the contacts (the transaction
+ * rolls back). Returns how many rows were queued, or undefined when the campaign is not running.
+ */
+export async function enqueueAddedContacts(trx: DbOrTx, campaignId: string, now: Date, options: EnqueueOptions): Promise<number | undefined> {
+  const status = await lockCampaignStatus(trx, campaignId);
+  if (status === undefined) throw new AppError(404, 'not_found', 'Campaign not found');
+  if (status === 'completed' || status === 'cancelled') {
+    throw new AppError(409, 'invalid_state', `Contacts cannot join a ${status} campaign`, { status });
+  }
+  if (status !== 'running') return undefined;
+  return (await enqueueCampaign(trx, campaignId, now, options)).queued;
 }

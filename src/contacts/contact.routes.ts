@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { clientForCreate, scopeOf, type ClientScope } from '../auth/client-scope';
 import { getCampaign } from '../campaigns/campaign.repository';
+import { enqueueAddedContacts } from '../campaigns/campaign.service';
 import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
@@ -9,7 +10,6 @@ import type { ApiRouter } from '../http/api-router';
 import { receiveCsv } from '../http/csv-upload';
 import { isUniqueViolation } from '../http/db-errors';
 import { emailAddress, idParams, pagination, singleLine, uuid } from '../http/validation';
-import { enqueueCampaign } from '../queue/enqueue';
 import { isValidTimeZone } from '../sending/sending-window';
 import { MAX_FIELD_CHARS } from './contact-csv';
 import { importContactsCsv } from './contact-import.service';
@@ -72,7 +72,8 @@ function present(c: ContactRow): z.infer<typeof contactOut> {
 }
 
 export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, clock: () => Date = () => new Date()): void {
-  const runImport = async (req: Parameters<typeof receiveCsv>[0], clientId: string, campaignId: string | null, strict: boolean, running: boolean) =>
+  const enqueue = { messageIdDomain: config.sending.messageIdDomain };
+  const runImport = async (req: Parameters<typeof receiveCsv>[0], clientId: string, campaignId: string | null, strict: boolean) =>
     receiveCsv(req, config.imports.maxCsvBytes, async ({ stream }) => {
       let queued: number | undefined;
       const report = await importContactsCsv(db, stream, {
@@ -80,8 +81,9 @@ export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, cl
         campaignId,
         strict,
         maxReportedErrors: config.imports.maxReportedErrors,
-        // A running campaign gets step 1 queued for its new contacts in the same transaction.
-        afterImport: running && campaignId ? async (trx) => void (queued = (await enqueueCampaign(trx, campaignId, clock())).queued) : undefined,
+        // A running campaign gets step 1 queued for its new contacts in the same transaction
+        // (its status is read there, under a lock: it may have changed since the upload began).
+        afterImport: campaignId ? async (trx) => void (queued = await enqueueAddedContacts(trx, campaignId, clock(), enqueue)) : undefined,
       });
       return queued === undefined ? report : { ...report, queued };
     });
@@ -128,7 +130,7 @@ export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, cl
     handler: async ({ req, scope, query }) => {
       // The owner names the client with ?clientId= (their scope); nothing else can be chosen.
       const clientId = await clientForCreate(db, scope);
-      return runImport(req, clientId, null, query.strict === 'true', false);
+      return runImport(req, clientId, null, query.strict === 'true');
     },
   });
 
@@ -149,7 +151,7 @@ export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, cl
       if (campaign.status === 'completed' || campaign.status === 'cancelled') {
         throw new AppError(409, 'invalid_state', `Contacts cannot join a ${campaign.status} campaign`);
       }
-      return runImport(req, campaign.client_id, campaign.id, query.strict === 'true', campaign.status === 'running');
+      return runImport(req, campaign.client_id, campaign.id, query.strict === 'true');
     },
   });
 

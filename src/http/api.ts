@@ -33,7 +33,7 @@ export function createAuthServiceFromConfig(config: Config, db: Db): AuthService
   return createAuthService(db, createAccessTokenService(config.jwtSecret, config.auth.accessTokenTtlSeconds), config.auth.refreshTokenTtlSeconds);
 }
 
-export function adminApiRoutes({ config, db, clock }: ApiDeps): Router {
+export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps): Router {
   const registry = createOpenApiRegistry();
   const auth = createAuthServiceFromConfig(config, db);
   const api = new ApiRouter(registry, auth);
@@ -43,10 +43,10 @@ export function adminApiRoutes({ config, db, clock }: ApiDeps): Router {
   registerUserRoutes(api, db);
   registerDomainRoutes(api, db, config);
   registerAccountRoutes(api, db, config, clock);
-  registerCampaignRoutes(api, db, config);
-  registerContactRoutes(api, db, config);
+  registerCampaignRoutes(api, db, config, clock);
+  registerContactRoutes(api, db, config, clock);
   registerSuppressionRoutes(api, db, config);
-  registerStatsRoutes(api, db);
+  registerStatsRoutes(api, db, clock);
   // Sponsor API (X-Api-Key) before sponsor admin, so /sponsors/offers is not taken for an id.
   registerSponsorApiRoutes(api, db, config);
   registerSponsorAdminRoutes(api, db, config);

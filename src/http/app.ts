@@ -21,7 +21,7 @@ export interface AppDeps {
   trackingEvents?: TrackingEventWriter;
   /** The node's orchestrator, once started (GET /api/workers shows its processes). */
   orchestrator?: () => Orchestrator | undefined;
-  /** The time the account routes judge days by (warm-up day, today's limit); tests pass a controlled one. */
+  /** What the admin API takes as "now" (warm-up days, today's limits, campaign starts, statistics); tests pass a controlled one. */
   clock?: () => Date;
 }
 
@@ -51,7 +51,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: `${config.server.requestBodyLimitKb}kb` }));
   app.use(healthRoutes(db, config.database.healthCheckTimeoutMs));
   app.use('/api', workersRoutes({ db, config, auth: createAuthServiceFromConfig(config, db), orchestrator: deps.orchestrator ?? (() => undefined) }));
-  app.use('/api', adminApiRoutes({ config, db, logger, clock: deps.clock }));
+  app.use('/api', adminApiRoutes({ config, db, logger, ...(deps.clock ? { clock: deps.clock } : {}) }));
   app.use(notFoundHandler());
   app.use(errorMiddleware(logger));
   return app;

@@ -6,12 +6,15 @@
  *   effective limit is computed from warmup_started_on and today's date in the account's zone.
  * - every sweepIntervalMs: the sending engine's sweeper (expired claims back to the queue,
  *   expired sends to 'unknown' and their reconciliation).
+ * - every minute: running campaigns with nothing left waiting become `completed`
+ *   (campaign-completion.service.ts says why on a timer and not per send).
  * - hourly: resolve 'worker_crashed' alerts of accounts running again, delete old resolved
  *   alerts; rotate worker logs every 5 minutes.
  * Zones are re-read hourly so a new account zone gets its own midnight.
  */
 import path from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
+import { completeFinishedCampaigns } from '../campaigns/campaign-completion.service';
 import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
@@ -67,6 +70,7 @@ export class Schedules {
       const sweep = this.deps.sweep;
       this.tasks.push(cron.schedule(intervalExpression(o.sweepIntervalMs), this.guard('sweeper', () => sweep(db, new Date())), { noOverlap: true, name: 'sweeper' }));
     }
+    this.tasks.push(cron.schedule('* * * * *', this.guard('campaign-completion', () => this.completeCampaigns()), { noOverlap: true, name: 'campaign-completion' }));
     this.tasks.push(cron.schedule('0 * * * *', this.guard('alerts', () => cleanUpAlerts(db, o.alertRetentionDays)), { noOverlap: true, name: 'alert-cleanup' }));
     this.tasks.push(cron.schedule('0 * * * *', this.guard('zones', () => this.refreshZones()), { noOverlap: true, name: 'zones' }));
     if (o.workerLogs === 'file') {
@@ -92,6 +96,13 @@ export class Schedules {
     const pruned = await pruneRateCounters(this.deps.db, this.deps.config.orchestrator.rateCounterRetentionDays);
     this.deps.logger.info('new sending day', { timeZone: zone, countersPruned: pruned });
     this.deps.onNewDay(zone);
+  }
+
+  /** Completes finished campaigns (public so it can be run on demand). */
+  async completeCampaigns(now = new Date()): Promise<number> {
+    const completed = await completeFinishedCampaigns(this.deps.db, now);
+    for (const campaign of completed) this.deps.logger.info('campaign completed', { campaignId: campaign.id, clientId: campaign.clientId, name: campaign.name });
+    return completed.length;
   }
 
   async stop(): Promise<void> {

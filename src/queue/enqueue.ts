@@ -8,19 +8,15 @@
  */
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import { parseTunables } from '../config';
 import type { DbOrTx } from '../db/connection';
 
 export interface EnqueueOptions {
-  /** Domain for Message-IDs when the client has no tracking or sender domain. */
-  messageIdDomain?: string;
-}
-
-let defaultMessageIdDomain: string | undefined;
-function fallbackDomain(options: EnqueueOptions): string {
-  if (options.messageIdDomain) return options.messageIdDomain;
-  defaultMessageIdDomain ??= parseTunables().sending.messageIdDomain;
-  return defaultMessageIdDomain;
+  /**
+   * Domain for Message-IDs when the client has no tracking or sender domain: the server's
+   * `sending.messageIdDomain` (config/default.json overlaid by CONFIG_FILE), passed by every
+   * caller. Never read here from the defaults, which would ignore the operator's CONFIG_FILE.
+   */
+  messageIdDomain: string;
 }
 
 /** `<uuid@domain>`; the domain is lower-cased and stripped of anything not allowed there. */
@@ -45,7 +41,7 @@ async function messageIdDomainFor(db: DbOrTx, clientId: string, options: Enqueue
     ])
     .where('id', '=', clientId)
     .executeTakeFirst();
-  return row?.tracking_domain || row?.sender_domain || fallbackDomain(options);
+  return row?.tracking_domain || row?.sender_domain || options.messageIdDomain;
 }
 
 /**
@@ -56,7 +52,7 @@ export async function enqueueCampaign(
   db: DbOrTx,
   campaignId: string,
   now: Date,
-  options: EnqueueOptions = {},
+  options: EnqueueOptions,
 ): Promise<{ queued: number; skippedSuppressed: number }> {
   const campaign = await db.selectFrom('campaigns').select(['id', 'client_id']).where('id', '=', campaignId).executeTakeFirst();
   if (!campaign) throw new Error(`enqueueCampaign: no campaign ${campaignId}`);

@@ -1,27 +1,44 @@
 /**
  * Campaign figures, computed from the queue and the event tables (nothing is double-counted:
  * each queue row counts at most once per metric).
- *   queued        rows still waiting (queued, claimed, sending, held, unknown)
- *   sent          rows handed to a transport (sent_at set)
- *   bounced       rows that bounced (status, or a hard bounce recorded later)
+ *
+ * Where each queue row is now (by its status):
+ *   queued        every row still waiting: due + scheduled + inFlight + unknown + held
+ *   due           queued, run_after <= now (waits for a sender, its window or a limit)
+ *   scheduled     queued, run_after > now (follow-ups not yet due, retries backing off)
+ *   retrying      queued after at least one attempt (part of due or scheduled)
+ *   inFlight      claimed or sending
+ *   unknown       outcome unknown, being looked up in the sender's Sent mail
+ *   held          outcome unknown and could not be looked up: waits for an operator
+ *   failed        gave up after the last retry
+ *   suppressed    address suppressed before it was sent
+ *   cancelled     campaign cancelled, or contact no longer active (replied, unsubscribed…)
+ * What happened to it:
+ *   sent          rows handed to a transport and accepted (sent_at set)
+ *   bounced       rows that bounced (status, or a hard bounce recorded later: such a row counts
+ *                 as sent too, the one overlap between states)
  *   opened/clicked rows with at least one human (not proxy/scanner) open/click
  *   replied       rows answered (a reply tied to the row, or to the contact's last sent step)
  *   unsubscribed  contacts who unsubscribed, on their last sent step and account
- * Per day counts events on the day they happened (UTC).
+ * So due + scheduled + inFlight + unknown + held + sent + bounced + failed + suppressed +
+ * cancelled is every row (plus one per row accepted and bounced later).
+ * Per day counts events on the day they happened (UTC): queued (created), sent, bounced,
+ * opened, clicked, replied, unsubscribed.
+ * Per account, a row belongs to the account that holds or sent it (rowHolder): a row waiting
+ * in the campaign's pool belongs to none yet (accountId null).
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 import { ownedBy, type ClientScope } from '../auth/client-scope';
+import { WAITING_STATES } from '../campaigns/campaign-completion.repository';
+import { rowHolder } from '../campaigns/campaign-messages.repository';
 
-export interface Counts {
-  queued: number;
-  sent: number;
-  bounced: number;
-  opened: number;
-  clicked: number;
-  replied: number;
-  unsubscribed: number;
-}
+const EVENT_METRICS = ['queued', 'sent', 'bounced', 'opened', 'clicked', 'replied', 'unsubscribed'] as const;
+const STATE_METRICS = ['due', 'scheduled', 'retrying', 'inFlight', 'unknown', 'held', 'failed', 'suppressed', 'cancelled'] as const;
+const METRICS = [...EVENT_METRICS, ...STATE_METRICS] as const;
+
+export type DayCounts = Record<(typeof EVENT_METRICS)[number], number>;
+export type Counts = Record<(typeof METRICS)[number], number>;
 
 interface GroupedRow extends Counts {
   step_number: number | null;
@@ -30,17 +47,28 @@ interface GroupedRow extends Counts {
   by_account: number;
 }
 
-const METRICS = ['queued', 'sent', 'bounced', 'opened', 'clicked', 'replied', 'unsubscribed'] as const;
-
 function counts(row: Partial<Record<(typeof METRICS)[number], unknown>>): Counts {
-  return Object.fromEntries(METRICS.map((m) => [m, Number(row[m] ?? 0)])) as unknown as Counts;
+  return Object.fromEntries(METRICS.map((m) => [m, Number(row[m] ?? 0)])) as Counts;
+}
+
+function dayCounts(): DayCounts {
+  return Object.fromEntries(EVENT_METRICS.map((m) => [m, 0])) as DayCounts;
 }
 
 /** One row per queue row with its metric flags, for the rows `where` selects. */
-function flaggedRows(where: RawBuilder<boolean>) {
+function flaggedRows(where: RawBuilder<boolean>, now: Date) {
   return sql`
-    select q.id, q.step_number, coalesce(q.account_id, q.claimed_by_account_id) as account_id, q.created_at, q.sent_at,
-      q.status in ('queued', 'claimed', 'sending', 'held', 'unknown') as is_queued,
+    select q.id, q.step_number, ${rowHolder('q')} as account_id, q.created_at, q.sent_at,
+      q.status in (${sql.join(WAITING_STATES)}) as is_queued,
+      q.status = 'queued' and q.run_after <= ${now} as is_due,
+      q.status = 'queued' and q.run_after > ${now} as is_scheduled,
+      q.status = 'queued' and q.attempts > 0 as is_retrying,
+      q.status in ('claimed', 'sending') as is_in_flight,
+      q.status = 'unknown' as is_unknown,
+      q.status = 'held' as is_held,
+      q.status = 'failed' as is_failed,
+      q.status = 'suppressed' as is_suppressed,
+      q.status = 'cancelled' as is_cancelled,
       q.sent_at is not null as is_sent,
       (q.status = 'bounced' or exists (select 1 from bounces b where b.queue_id = q.id and b.bounce_type = 'hard')) as is_bounced,
       exists (select 1 from open_events o where o.queue_id = q.id and o.automated_reason is null) as is_opened,
@@ -61,18 +89,27 @@ const AGGREGATES = sql`
   count(*) filter (where is_opened) as opened,
   count(*) filter (where is_clicked) as clicked,
   count(*) filter (where is_replied) as replied,
-  count(*) filter (where is_unsubscribed) as unsubscribed`;
+  count(*) filter (where is_unsubscribed) as unsubscribed,
+  count(*) filter (where is_due) as due,
+  count(*) filter (where is_scheduled) as scheduled,
+  count(*) filter (where is_retrying) as retrying,
+  count(*) filter (where is_in_flight) as "inFlight",
+  count(*) filter (where is_unknown) as unknown,
+  count(*) filter (where is_held) as held,
+  count(*) filter (where is_failed) as failed,
+  count(*) filter (where is_suppressed) as suppressed,
+  count(*) filter (where is_cancelled) as cancelled`;
 
 export interface CampaignStats {
   totals: Counts;
   steps: Array<Counts & { stepNumber: number }>;
   accounts: Array<Counts & { accountId: string | null }>;
-  days: Array<Counts & { day: string }>;
+  days: Array<DayCounts & { day: string }>;
 }
 
-export async function campaignStats(db: DbOrTx, campaignId: string): Promise<CampaignStats> {
+export async function campaignStats(db: DbOrTx, campaignId: string, now: Date): Promise<CampaignStats> {
   const { rows } = await sql<GroupedRow>`
-    with f as (${flaggedRows(sql<boolean>`q.campaign_id = ${campaignId}`)})
+    with f as (${flaggedRows(sql<boolean>`q.campaign_id = ${campaignId}`, now)})
     select step_number, account_id, grouping(step_number) as by_step, grouping(account_id) as by_account, ${AGGREGATES}
     from f group by grouping sets ((), (step_number), (account_id))
     order by step_number nulls first, account_id nulls first`.execute(db);
@@ -83,7 +120,7 @@ export async function campaignStats(db: DbOrTx, campaignId: string): Promise<Cam
   return { totals: counts(totals ?? {}), steps, accounts, days: await campaignDays(db, campaignId) };
 }
 
-async function campaignDays(db: DbOrTx, campaignId: string): Promise<Array<Counts & { day: string }>> {
+async function campaignDays(db: DbOrTx, campaignId: string): Promise<Array<DayCounts & { day: string }>> {
   const { rows } = await sql<{ day: string; metric: string; n: number }>`
     with q as (select id, contact_id, created_at, sent_at, status, updated_at from email_queue where campaign_id = ${campaignId}),
     events as (
@@ -100,19 +137,19 @@ async function campaignDays(db: DbOrTx, campaignId: string): Promise<Array<Count
         where cc.campaign_id = ${campaignId} and cc.status = 'unsubscribed'
     )
     select to_char(at at time zone 'UTC', 'YYYY-MM-DD') as day, metric, count(*)::int as n from events group by 1, 2 order by 1`.execute(db);
-  const byDay = new Map<string, Counts & { day: string }>();
+  const byDay = new Map<string, DayCounts & { day: string }>();
   for (const row of rows) {
-    const entry = byDay.get(row.day) ?? { day: row.day, ...counts({}) };
-    entry[row.metric as keyof Counts] = row.n;
+    const entry = byDay.get(row.day) ?? { day: row.day, ...dayCounts() };
+    entry[row.metric as keyof DayCounts] = row.n;
     byDay.set(row.day, entry);
   }
   return [...byDay.values()];
 }
 
 /** Per sender account across campaigns, for rows created in [from, to). */
-export async function accountStats(db: DbOrTx, scope: ClientScope, from: Date, to: Date): Promise<Array<Counts & { accountId: string; email: string }>> {
+export async function accountStats(db: DbOrTx, scope: ClientScope, from: Date, to: Date, now: Date): Promise<Array<Counts & { accountId: string; email: string }>> {
   const { rows } = await sql<Counts & { account_id: string; email: string }>`
-    with f as (${flaggedRows(sql<boolean>`${ownedBy(scope, 'q.client_id')} and coalesce(q.account_id, q.claimed_by_account_id) is not null and q.created_at >= ${from} and q.created_at < ${to}`)})
+    with f as (${flaggedRows(sql<boolean>`${ownedBy(scope, 'q.client_id')} and ${rowHolder('q')} is not null and q.created_at >= ${from} and q.created_at < ${to}`, now)})
     select f.account_id, a.email, ${AGGREGATES}
     from f join sender_accounts a on a.id = f.account_id
     group by f.account_id, a.email order by a.email`.execute(db);

@@ -6,14 +6,28 @@ import type { ApiRouter } from '../http/api-router';
 import { idParams } from '../http/validation';
 import { accountStats, campaignStats } from './stats.repository';
 
-const countsOut = z.object({
-  queued: z.number(),
-  sent: z.number(),
+const eventCounts = {
+  queued: z.number().describe('per day: rows created; otherwise: rows still waiting (due + scheduled + inFlight + unknown + held)'),
+  sent: z.number().describe('handed to a transport and accepted'),
   bounced: z.number(),
   opened: z.number(),
   clicked: z.number(),
   replied: z.number(),
   unsubscribed: z.number(),
+};
+const dayCountsOut = z.object(eventCounts);
+/** Every queue state next to what happened (stats.repository.ts defines each). */
+const countsOut = z.object({
+  ...eventCounts,
+  due: z.number().describe('queued and due now: waiting for a sender, its window or a limit'),
+  scheduled: z.number().describe('queued for later: follow-ups not yet due, retries backing off'),
+  retrying: z.number().describe('queued after at least one attempt (part of due or scheduled)'),
+  inFlight: z.number().describe('claimed or being sent'),
+  unknown: z.number().describe('outcome unknown, being looked up in the sender’s Sent mail'),
+  held: z.number().describe('outcome unknown and not found out: waits for an operator'),
+  failed: z.number().describe('given up after the last retry'),
+  suppressed: z.number(),
+  cancelled: z.number(),
 });
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD').refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), { message: 'not a date' });
 const DAY_MS = 86_400_000;
@@ -23,18 +37,18 @@ export function registerStatsRoutes(api: ApiRouter, db: Db, clock: () => Date = 
     method: 'get',
     path: '/campaigns/:id/stats',
     tag: 'stats',
-    summary: 'Campaign figures: totals, per step, per sender account and per day',
+    summary: 'Campaign figures: every queue state and what happened (sent, bounced, opened…), in total, per step and per sender account; events per day',
     params: idParams,
     response: z.object({
       totals: countsOut,
       steps: z.array(countsOut.extend({ stepNumber: z.number() })),
       accounts: z.array(countsOut.extend({ accountId: z.uuid().nullable() })),
-      days: z.array(countsOut.extend({ day: z.string() })),
+      days: z.array(dayCountsOut.extend({ day: z.string() })),
     }),
     handler: async ({ scope, params }) => {
       const campaign = await getCampaign(db, scope, params.id);
       if (!campaign) throw new AppError(404, 'not_found', 'Campaign not found');
-      return campaignStats(db, campaign.id);
+      return campaignStats(db, campaign.id, clock());
     },
   });
 
@@ -49,7 +63,7 @@ export function registerStatsRoutes(api: ApiRouter, db: Db, clock: () => Date = 
       const to = query.to ? new Date(Date.parse(`${query.to}T00:00:00Z`) + DAY_MS) : new Date(clock().getTime() + 1);
       const from = query.from ? new Date(`${query.from}T00:00:00Z`) : new Date(to.getTime() - 30 * DAY_MS);
       if (from >= to) throw new AppError(400, 'validation_failed', 'Invalid query', { issues: [{ path: 'query.from', message: 'must be before "to"' }] });
-      return { from: from.toISOString(), to: to.toISOString(), accounts: await accountStats(db, scope, from, to) };
+      return { from: from.toISOString(), to: to.toISOString(), accounts: await accountStats(db, scope, from, to, clock()) };
     },
   });
 }

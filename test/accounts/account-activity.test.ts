@@ -67,7 +67,7 @@ describe('what the account API says each mailbox is doing', () => {
     expect(await get(account.id)).toMatchObject({ lastError: null, worker: null });
     const campaign = await createCampaign(t.db, account.clientId, { senders: [account.id] });
     await addContacts(t.db, account.clientId, campaign.id, 1);
-    await enqueueCampaign(t.db, campaign.id, NOW);
+    await enqueueCampaign(t.db, campaign.id, NOW, { messageIdDomain: 'activity.test' });
 
     const transport = await openAccountTransport(t.db, account.id, createCredentialCipher(config.credentialKeys));
     const { worker } = makeWorker(t.db, account.id, transport!, new ControlledClock(NOW.getTime()), workerSettings());
@@ -127,7 +127,7 @@ describe('what the account API says each mailbox is doing', () => {
     const limited = await newAccount({ minGapSeconds: 0, dailyLimit: 500, hourlyLimit: 500, timeZone: 'America/New_York' });
     const campaign = await createCampaign(t.db, limited.clientId, { senders: [limited.id] });
     await addContacts(t.db, limited.clientId, campaign.id, 30);
-    await enqueueCampaign(t.db, campaign.id, NOW);
+    await enqueueCampaign(t.db, campaign.id, NOW, { messageIdDomain: 'activity.test' });
     expect(await claimBatch(t.db, limited.id, NOW, liftedClaimSettings({ batchSize: 100, warmup: config.warmup }))).toMatchObject({ kind: 'claimed', rows: expect.any(Array) });
     // Until its next local midnight (New York, UTC−4 since 8 March).
     expect(await get(limited.id)).toMatchObject({ sentToday: 20, effectiveDailyLimit: 20, waitReason: 'limit:account/day', nextSendAt: '2026-03-11T04:00:00.000Z' });
@@ -136,7 +136,7 @@ describe('what the account API says each mailbox is doing', () => {
     const gapped = await newAccount({ dailyLimit: 500, hourlyLimit: 500 });
     const second = await createCampaign(t.db, gapped.clientId, { senders: [gapped.id] });
     await addContacts(t.db, gapped.clientId, second.id, 2);
-    await enqueueCampaign(t.db, second.id, NOW);
+    await enqueueCampaign(t.db, second.id, NOW, { messageIdDomain: 'activity.test' });
     expect((await claimBatch(t.db, gapped.id, NOW, liftedClaimSettings({ gapJitterPct: 0, warmup: config.warmup }))).kind).toBe('claimed');
     expect(await get(gapped.id)).toMatchObject({ sentToday: 1, waitReason: 'min_gap', nextSendAt: at(90).toISOString() });
     // A worker that reports its own wait is believed over the row.

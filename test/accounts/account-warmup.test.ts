@@ -49,7 +49,7 @@ describe('warm-up start through the account API (controlled clock)', () => {
     const account = created.body as { id: string; clientId: string };
     const campaign = await createCampaign(t.db, account.clientId, { senders: [account.id] });
     await addContacts(t.db, account.clientId, campaign.id, 700);
-    await enqueueCampaign(t.db, campaign.id, now);
+    await enqueueCampaign(t.db, campaign.id, now, { messageIdDomain: 'warmup.test' });
     const settings = liftedClaimSettings({ batchSize: 100, warmup: config.warmup });
 
     const claimedOn = async (at: Date) => {

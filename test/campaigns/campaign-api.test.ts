@@ -111,8 +111,8 @@ describe('campaigns API', () => {
 
     const stats = await api().get(`/api/campaigns/${id}/stats`).set(auth());
     expect(stats.status).toBe(200);
-    expect(stats.body.totals).toEqual({ queued: 3, sent: 0, bounced: 0, opened: 0, clicked: 0, replied: 0, unsubscribed: 0 });
-    expect(stats.body.steps).toEqual([expect.objectContaining({ stepNumber: 1, queued: 3 })]);
+    expect(stats.body.totals).toMatchObject({ queued: 3, due: 3, scheduled: 0, sent: 0, bounced: 0, failed: 0, cancelled: 0, opened: 0, clicked: 0, replied: 0, unsubscribed: 0 });
+    expect(stats.body.steps).toEqual([expect.objectContaining({ stepNumber: 1, queued: 3, due: 3 })]);
 
     const cancelled = await api().post(`/api/campaigns/${id}/cancel`).set(auth());
     expect(cancelled.body).toMatchObject({ campaign: { status: 'cancelled' }, cancelledQueueRows: 3 });

@@ -16,6 +16,7 @@ import type { Config } from '../../src/config';
 import { createCredentialCipher } from '../../src/crypto/credential-cipher';
 import { createApp, createTrackingEventWriterFor } from '../../src/http/app';
 import { createLogger } from '../../src/logger';
+import { Schedules } from '../../src/orchestrator/schedules';
 import { openAccountTransport } from '../../src/sending/account-transport';
 import { SendWorker } from '../../src/sending/send-worker';
 import { TRANSPARENT_GIF } from '../../src/tracking/pixel';
@@ -125,7 +126,7 @@ describe('a client runs a two-step campaign end to end through the API and real 
       ).n,
     );
 
-  it('delivers step 1 to every contact with working tracking and unsubscribe, threads the follow-up from the same mailbox, skips the unsubscriber, and the stats add up', async () => {
+  it('delivers step 1 to every contact with working tracking and unsubscribe, threads the follow-up from the same mailbox, skips the unsubscriber, the stats add up, and the campaign completes', async () => {
     // --- Owner creates the client and its admin; the admin sets everything up. ---
     await createUser(database.db, 'owner@e2e.example', 'owner', null);
     const owner = await login(app, 'owner@e2e.example');
@@ -312,5 +313,13 @@ describe('a client runs a two-step campaign end to end through the API and real 
     const sendLogs = await database.db.selectFrom('send_logs').select('outcome').where('campaign_id', '=', campaignId).execute();
     expect(sendLogs).toHaveLength(2 * CONTACT_COUNT - 1);
     expect(sendLogs.every((l) => l.outcome === 'accepted')).toBe(true);
+    // The unsubscriber's follow-up is the one row neither sent nor waiting, and the stats say which state it is in.
+    expect(body.totals.cancelled! + body.totals.suppressed!).toBe(1);
+
+    // --- Nothing is left waiting: the completion job (run as its schedule runs it) completes the campaign. ---
+    const schedules = new Schedules({ db: database.db, config, logger, onNewDay: () => undefined });
+    expect(await schedules.completeCampaigns()).toBe(1);
+    const finished = await request(app).get(`/api/campaigns/${campaignId}`).set(admin);
+    expect(finished.body).toMatchObject({ status: 'completed', completedAt: expect.any(String) });
   }, 180_000);
 });

@@ -22,9 +22,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({ DATA_DIR: dataDir, JWT_SECRET, LOG_LEVEL: 'error', BASE_URL: 'http://track.test', ...overrides });
 }
 
-/** `clock`: the time the account routes judge days by (default: the real one). */
 export function testApp(db: Db, config: Config = testConfig(), clock?: () => Date): Express {
-  return createApp({ config, db, logger: createLogger('error'), clock });
+  return createApp({ config, db, logger: createLogger('error'), ...(clock ? { clock } : {}) });
 }
 
 let passwordHash: Promise<string> | undefined;

@@ -173,7 +173,8 @@ describe('stats API', () => {
 
     const res = await request(world.app).get(`/api/campaigns/${campaign.id}/stats`).set(bearer(world.a.viewerToken));
     expect(res.status).toBe(200);
-    const expected = { queued: 1, sent: 4, bounced: 1, opened: 1, clicked: 1, replied: 1, unsubscribed: 1 };
+    const states = { due: 1, scheduled: 0, retrying: 0, inFlight: 0, unknown: 0, held: 0, failed: 0, suppressed: 0, cancelled: 0 };
+    const expected = { queued: 1, sent: 4, bounced: 1, opened: 1, clicked: 1, replied: 1, unsubscribed: 1, ...states };
     expect(res.body.totals).toEqual(expected);
     expect(res.body.steps).toEqual([{ stepNumber: 1, ...expected }]);
     expect(res.body.accounts).toEqual([{ accountId: account.id, ...expected }]);

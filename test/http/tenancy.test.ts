@@ -80,6 +80,7 @@ describe('tenant isolation', () => {
     ['post', `/api/campaigns/${x.campaign}/cancel`],
     ['get', `/api/campaigns/${x.campaign}/steps/1/preview?contactId=${x.contact}`],
     ['get', `/api/campaigns/${x.campaign}/stats`],
+    ['get', `/api/campaigns/${x.campaign}/messages`],
     ['post', `/api/campaigns/${x.campaign}/test-send`, { stepNumber: 1, to: 'me@example.org', contactId: x.contact }],
     ['delete', `/api/campaigns/${x.campaign}`],
     ['get', `/api/contacts/${x.contact}`],

@@ -31,7 +31,7 @@ async function setup(options: { rows: number; account?: Parameters<typeof create
   const account = await createAccount(database.db, client.id, options.account);
   const campaign = await createCampaign(database.db, client.id, { senders: [account.id], ...options.campaign });
   const contacts = await addContacts(database.db, client.id, campaign.id, options.rows, { ...(options.domain ? { domain: options.domain } : {}) });
-  await enqueueCampaign(database.db, campaign.id, at(MONDAY_NOON, -minutes(60)));
+  await enqueueCampaign(database.db, campaign.id, at(MONDAY_NOON, -minutes(60)), { messageIdDomain: 'claim.test' });
   return { client, account, campaign, contacts };
 }
 
@@ -113,7 +113,7 @@ describe('claiming with limits (controlled clock)', () => {
     const b = await createAccount(database.db, client.id, { email: `b-${Date.now()}@${domain}` });
     const campaign = await createCampaign(database.db, client.id, { senders: [a.id, b.id] });
     await addContacts(database.db, client.id, campaign.id, 12);
-    await enqueueCampaign(database.db, campaign.id, MONDAY_NOON);
+    await enqueueCampaign(database.db, campaign.id, MONDAY_NOON, { messageIdDomain: 'claim.test' });
     const fromA = await claimAll(a.id, MONDAY_NOON, liftedClaimSettings({ batchSize: 3 }));
     const fromB = await claimAll(b.id, MONDAY_NOON, liftedClaimSettings({ batchSize: 3 }));
     expect(fromA.total + fromB.total).toBe(5);
@@ -202,7 +202,7 @@ describe('claiming with limits (controlled clock)', () => {
     const campaign = await createCampaign(database.db, client.id, { senders: [account.id], window });
     await addContacts(database.db, client.id, campaign.id, 2, { timeZone: 'Asia/Tokyo', domain: 'tokyo.test' });
     await addContacts(database.db, client.id, campaign.id, 1, { timeZone: 'Not/AZone', domain: 'nowhere.test' });
-    await enqueueCampaign(database.db, campaign.id, new Date('2026-03-01T00:00:00Z'));
+    await enqueueCampaign(database.db, campaign.id, new Date('2026-03-01T00:00:00Z'), { messageIdDomain: 'claim.test' });
     // 00:30 UTC = 09:30 in Tokyo: only the Tokyo contacts are inside their window.
     await claimAll(account.id, new Date('2026-03-02T00:30:00Z'));
     let rows = await queueRows(database.db, campaign.id);
@@ -293,7 +293,7 @@ describe('releasing reservations of an account in another time zone', () => {
     for (const account of accounts) {
       const campaign = await createCampaign(database.db, client.id, { senders: [account.id] });
       await addContacts(database.db, client.id, campaign.id, 3);
-      await enqueueCampaign(database.db, campaign.id, at(now, -minutes(60)));
+      await enqueueCampaign(database.db, campaign.id, at(now, -minutes(60)), { messageIdDomain: 'claim.test' });
       expect((await claimAll(account.id, now)).total).toBe(2);
     }
     const demand = await listAccountDemand(database.db, accounts.map((a) => a.id), 0);

@@ -26,7 +26,7 @@ describe('enqueueCampaign', () => {
     await database.db.insertInto('suppressions').values({ client_id: client.id, email: contacts[1]!.email, reason: 'unsubscribed' }).execute();
     await database.db.updateTable('campaign_contacts').set({ status: 'replied' }).where('contact_id', '=', contacts[2]!.id).execute();
 
-    const result = await enqueueCampaign(database.db, campaign.id, NOW);
+    const result = await enqueueCampaign(database.db, campaign.id, NOW, { messageIdDomain: 'enqueue.test' });
 
     expect(result).toEqual({ queued: 3, skippedSuppressed: 1 });
     const rows = await queueRows(database.db, campaign.id);
@@ -44,10 +44,10 @@ describe('enqueueCampaign', () => {
     const account = await createAccount(database.db, client.id);
     const campaign = await createCampaign(database.db, client.id, { senders: [account.id] });
     await addContacts(database.db, client.id, campaign.id, 4);
-    await enqueueCampaign(database.db, campaign.id, NOW);
+    await enqueueCampaign(database.db, campaign.id, NOW, { messageIdDomain: 'enqueue.test' });
     const before = await queueRows(database.db, campaign.id);
 
-    const again = await enqueueCampaign(database.db, campaign.id, new Date(NOW.getTime() + 60_000));
+    const again = await enqueueCampaign(database.db, campaign.id, new Date(NOW.getTime() + 60_000), { messageIdDomain: 'enqueue.test' });
 
     expect(again.queued).toBe(0);
     expect((await queueRows(database.db, campaign.id)).map((r) => r.message_id)).toEqual(before.map((r) => r.message_id));
@@ -66,12 +66,12 @@ describe('enqueueCampaign', () => {
     const account2 = await createAccount(database.db, withDomain.id);
     const campaign2 = await createCampaign(database.db, withDomain.id, { senders: [account2.id] });
     await addContacts(database.db, withDomain.id, campaign2.id, 1);
-    await enqueueCampaign(database.db, campaign2.id, NOW);
+    await enqueueCampaign(database.db, campaign2.id, NOW, { messageIdDomain: 'enqueue.test' });
     expect((await queueRows(database.db, campaign2.id))[0]!.message_id).toMatch(/@mail-\d+\.example\.org>$/);
   });
 
   it('refuses an unknown campaign', async () => {
-    await expect(enqueueCampaign(database.db, '00000000-0000-4000-8000-000000000000', NOW)).rejects.toThrow(/no campaign/);
+    await expect(enqueueCampaign(database.db, '00000000-0000-4000-8000-000000000000', NOW, { messageIdDomain: 'enqueue.test' })).rejects.toThrow(/no campaign/);
   });
 });
 
@@ -82,7 +82,7 @@ describe('follow-up steps', () => {
     const b = await createAccount(database.db, client.id);
     const campaign = await createCampaign(database.db, client.id, { senders: [a.id, b.id], steps: [{ delayMinutes: 0 }, { delayMinutes: 3 * 24 * 60 }, { delayMinutes: 60 }] });
     await addContacts(database.db, client.id, campaign.id, 3);
-    await enqueueCampaign(database.db, campaign.id, NOW);
+    await enqueueCampaign(database.db, campaign.id, NOW, { messageIdDomain: 'enqueue.test' });
 
     expect(await sendAllDue(a.id, a.email, NOW)).toBe(3);
 
@@ -112,7 +112,7 @@ describe('follow-up steps', () => {
     const a = await createAccount(database.db, client.id);
     const campaign = await createCampaign(database.db, client.id, { senders: [a.id], steps: [{ delayMinutes: 0 }, { delayMinutes: 10 }] });
     const contacts = await addContacts(database.db, client.id, campaign.id, 4);
-    await enqueueCampaign(database.db, campaign.id, NOW);
+    await enqueueCampaign(database.db, campaign.id, NOW, { messageIdDomain: 'enqueue.test' });
     const claim = await claimBatch(database.db, a.id, NOW, liftedClaimSettings());
     if (claim.kind !== 'claimed') throw new Error('expected a claim');
     // Between claim and result: one replies, one unsubscribes.

@@ -41,7 +41,7 @@ async function leased(transport: 'sink' | 'smtp', count: number, sending: number
   });
   const campaign = await createCampaign(database.db, client.id, { senders: [account.id], steps: [{ delayMinutes: 0 }, { delayMinutes: 5 }] });
   await addContacts(database.db, client.id, campaign.id, count);
-  await enqueueCampaign(database.db, campaign.id, NOW);
+  await enqueueCampaign(database.db, campaign.id, NOW, { messageIdDomain: 'sweeper.test' });
   const claim = await claimBatch(database.db, account.id, NOW, liftedClaimSettings({ batchSize: count, leaseMs: LEASE_MS }));
   if (claim.kind !== 'claimed') throw new Error('expected a claim');
   await markSending(database.db, claim.rows.slice(0, sending).map((r) => r.id), claim.leaseToken, NOW, new Date(NOW.getTime() + LEASE_MS));

@@ -36,7 +36,7 @@ async function scenario(contacts: number, maxConnections = 1) {
   });
   const campaign = await createCampaign(database.db, client.id, { senders: [account.id] });
   await addContacts(database.db, client.id, campaign.id, contacts);
-  await enqueueCampaign(database.db, campaign.id, new Date(Date.now() - 60_000));
+  await enqueueCampaign(database.db, campaign.id, new Date(Date.now() - 60_000), { messageIdDomain: 'in-flight.test' });
   const row = await database.db.selectFrom('sender_accounts').selectAll().where('id', '=', account.id).executeTakeFirstOrThrow();
   const transport = transportForAccount(row, testCipher);
   return { account, campaign, transport };

@@ -37,7 +37,7 @@ async function scenario() {
   const other = await createAccount(database.db, client.id);
   const campaign = await createCampaign(database.db, client.id, { senders: [account.id, other.id] });
   await addContacts(database.db, client.id, campaign.id, 1);
-  await enqueueCampaign(database.db, campaign.id, START);
+  await enqueueCampaign(database.db, campaign.id, START, { messageIdDomain: 'gmail.test' });
   return { account, campaign };
 }
 

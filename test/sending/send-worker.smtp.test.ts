@@ -41,7 +41,7 @@ async function scenario(options: { contacts?: number; senders?: number; credenti
   }
   const campaign = await createCampaign(database.db, client.id, { senders: accounts.map((a) => a.id), ...(options.steps ? { steps: options.steps } : {}) });
   const contacts = await addContacts(database.db, client.id, campaign.id, options.contacts ?? 1);
-  await enqueueCampaign(database.db, campaign.id, START);
+  await enqueueCampaign(database.db, campaign.id, START, { messageIdDomain: 'smtp.test' });
   return { client, accounts, account: accounts[0]!, campaign, contacts };
 }
 

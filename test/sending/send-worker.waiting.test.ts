@@ -68,7 +68,7 @@ describe('a waiting send worker', () => {
       expect(waitingCount(w.messages)).toBe(1);
 
       await addContacts(database.db, w.client.id, w.campaign.id, 1);
-      await enqueueCampaign(database.db, w.campaign.id, START);
+      await enqueueCampaign(database.db, w.campaign.id, START, { messageIdDomain: 'waiting.test' });
       await new Promise((r) => setTimeout(r, 200));
       expect((await queueRows(database.db, w.campaign.id)).map((r) => r.status)).toEqual(['queued']);
 

@@ -36,6 +36,37 @@ describe('sending windows', () => {
     expect(nextWindowOpen({ ...businessHoursNewYork, sendDays: [] }, now)).toBeUndefined();
   });
 
+  it('finds the same first open minute as a minute-by-minute scan, across DST changes and odd zones', () => {
+    const everyMinute = (window: Parameters<typeof nextWindowOpen>[0], now: Date) => {
+      if (isWithinWindow(window, now)) return now;
+      const first = Math.ceil(now.getTime() / 60_000) * 60_000;
+      for (let t = first; t <= first + 8 * 86_400_000; t += 60_000) if (isWithinWindow(window, new Date(t))) return new Date(t);
+      return undefined;
+    };
+    // DST changes forward and back (Troll: 2 hours; Lord Howe: 30 minutes; Havana and Santiago:
+    // at midnight), and offsets of 45 minutes.
+    const zones = ['America/New_York', 'Europe/Berlin', 'Australia/Lord_Howe', 'Antarctica/Troll', 'America/Havana', 'America/Santiago', 'Asia/Kathmandu', 'Pacific/Chatham'];
+    const windows = [
+      { sendDays: [1, 2, 3, 4, 5], windowStartMinute: 9 * 60, windowEndMinute: 17 * 60 },
+      { sendDays: [6], windowStartMinute: 90, windowEndMinute: 150 }, // 01:30–02:30, where clocks jump
+      { sendDays: [7], windowStartMinute: 22 * 60 + 30, windowEndMinute: 2 * 60 + 30 }, // across midnight
+      { sendDays: [2, 7], windowStartMinute: 0, windowEndMinute: 1440 },
+    ];
+    const instants = ['2026-03-07T20:00:00Z', '2026-03-28T22:10:00Z', '2026-04-04T13:00:00Z', '2026-10-24T23:59:00Z', '2026-10-31T03:17:00Z'].map((s) => new Date(s));
+    const mismatches: string[] = [];
+    for (const timeZone of zones) {
+      for (const w of windows) {
+        for (const now of instants) {
+          const window = { ...w, timeZone };
+          const expected = everyMinute(window, now)?.toISOString();
+          const found = nextWindowOpen(window, now)?.toISOString();
+          if (found !== expected) mismatches.push(`${timeZone} ${JSON.stringify(w)} from ${now.toISOString()}: ${found} instead of ${expected}`);
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
   it('tells valid time zones from invalid ones', () => {
     expect(isValidTimeZone('Europe/Berlin')).toBe(true);
     expect(isValidTimeZone('Mars/Olympus')).toBe(false);

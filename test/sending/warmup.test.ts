@@ -129,7 +129,7 @@ describe('warm-up slowdown through the claim (database, controlled clock)', () =
     const account = await createAccount(database.db, client.id, { warmup_enabled: true, warmup_started_on: '2026-03-01', daily_limit: 1000, hourly_limit: 1000 });
     const campaign = await createCampaign(database.db, client.id, { senders: [account.id] });
     await addContacts(database.db, client.id, campaign.id, 100);
-    await enqueueCampaign(database.db, campaign.id, NOW);
+    await enqueueCampaign(database.db, campaign.id, NOW, { messageIdDomain: 'warmup.test' });
     const claim = await claimBatch(database.db, account.id, NOW, liftedClaimSettings({ batchSize: 10 }));
     if (claim.kind !== 'claimed') throw new Error('expected a claim');
     await markSending(database.db, claim.rows.map((r) => r.id), claim.leaseToken, NOW, new Date(NOW.getTime() + 60_000));

@@ -86,7 +86,7 @@ describe('worker process killed with SIGKILL during a run', () => {
     });
     const campaign = await createCampaign(database.db, client.id, { senders: [account.id] });
     await addContacts(database.db, client.id, campaign.id, 500);
-    await enqueueCampaign(database.db, campaign.id, new Date(Date.now() - 60_000));
+    await enqueueCampaign(database.db, campaign.id, new Date(Date.now() - 60_000), { messageIdDomain: 'crash.test' });
 
     const sweep = async () => {
       // The worker is dead: let the sink finish storing what it was receiving, then expire
