@@ -217,7 +217,9 @@ export class SendWorker {
       const waiting = rows.filter((r) => messages.has(r.id));
       // Lanes take rows in claim order; each marks its row `sending` only when it is next on the wire.
       const lane = async () => {
-        for (let row = waiting.shift(); row && !this.stopping && !journal.failed; row = waiting.shift()) {
+        while (!this.stopping && !journal.failed) {
+          const row = waiting.shift();
+          if (!row) return;
           if (!(await journal.mark(row))) continue; // no longer ours (lease lost): never send it
           const started = Date.now();
           try {

@@ -134,8 +134,9 @@ export async function campaignInEveryState(db: Db, prefix: string): Promise<Camp
   // Step 1 of the first contacts; one attempt allowed, so a 451 fails the row.
   const clock = new ControlledClock(Date.now());
   await runWorker(clock, 1, async () => (await statusOf('sent-b', 1)) === 'sent' && (await statusOf('fail', 1)) === 'failed' && (await statusOf('lost', 1)) === 'unknown' && (await statusOf('bounce', 1)) === 'bounced' && (await statusOf('sent-a', 1)) === 'sent');
-  // The server's own sweep: a plain SMTP relay cannot say whether `lost` went out.
-  await createSweep(config, createLogger('error'))(db, clock.now());
+  // The server's own sweep, once `lost` has been unknown for the reconcile grace period: a plain
+  // SMTP relay cannot say whether it went out.
+  await createSweep(config, createLogger('error'))(db, new Date(clock.now().getTime() + config.sending.reconcileGraceMs));
   // Stand-in for reply processing (not built yet): sent-b answered, so its follow-up must not go.
   await db.updateTable('campaign_contacts').set({ status: 'replied' }).where('campaign_id', '=', campaignId).where('contact_id', '=', (await db.selectFrom('contacts').select('id').where('email', '=', email('sent-b')).executeTakeFirstOrThrow()).id).execute();
 
