@@ -112,7 +112,12 @@ async function handleClaim(db: Db, claim: ClaimedDelivery, now: Date, fetchImpl:
   } catch (error) {
     if (!isDatabaseUnavailable(error)) throw error;
     options.logger?.warn('lead delivery postponed: database unavailable', { leadId: claim.leadId, error: (error as Error).message });
-    const released = await releaseDeliveryClaim(db, claim.id, claim.leaseToken).catch(() => false);
+    // Tried twice: right after a session was ended, the pool may still hand out its client
+    // (its socket not yet seen closed) once.
+    const release = () => releaseDeliveryClaim(db, claim.id, claim.leaseToken);
+    const released = await release()
+      .catch(release)
+      .catch(() => false);
     return released ? 'released' : 'unrecorded';
   }
   try {
