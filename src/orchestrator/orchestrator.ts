@@ -18,6 +18,7 @@
 import path from 'node:path';
 import { PROJECT_ROOT, type Config } from '../config';
 import type { Db } from '../db/connection';
+import { isDatabaseUnavailable } from '../http/db-errors';
 import type { Logger } from '../logger';
 import type { AcquiredLease } from './account-lease.repository';
 import { listAccountDemand, type AccountDemand } from './account-demand.repository';
@@ -174,7 +175,9 @@ export class Orchestrator {
     clearTimeout(this.reconcileTimer);
     this.running = this.runReconcile()
       .catch((error: unknown) => {
-        this.logger.error('reconcile failed', { error: (error as Error).message, stack: (error as Error).stack });
+        // An outage is retried by the next reconcile (the interval, or the LISTEN connection coming back).
+        if (isDatabaseUnavailable(error)) this.logger.warn('reconcile skipped: database unavailable', { error: (error as Error).message });
+        else this.logger.error('reconcile failed', { error: (error as Error).message, stack: (error as Error).stack });
       })
       .finally(() => {
         this.running = undefined;
