@@ -115,6 +115,8 @@ export async function initCluster(options: { dataDir: string; password: string; 
 /** How Postgres shuts down: fast (SIGINT) ends sessions at once and still checkpoints cleanly. */
 export type ShutdownMode = 'smart' | 'fast' | 'immediate';
 const SHUTDOWN_SIGNALS: Record<ShutdownMode, NodeJS.Signals> = { smart: 'SIGTERM', fast: 'SIGINT', immediate: 'SIGQUIT' };
+/** How long stop() waits before it asks for an immediate shutdown. */
+const STOP_ESCALATION_MS = 30_000;
 
 export interface PostmasterOptions {
   dataDir: string;
@@ -198,12 +200,19 @@ export async function startPostmaster(options: PostmasterOptions): Promise<Postm
     exited,
     async stop(mode: ShutdownMode = 'fast') {
       if (hasExited) return;
-      try {
-        process.kill(pid, SHUTDOWN_SIGNALS[mode]);
-      } catch {
-        // already gone
-      }
+      const signal = (name: NodeJS.Signals) => {
+        try {
+          process.kill(pid, name);
+        } catch {
+          // already gone
+        }
+      };
+      signal(SHUTDOWN_SIGNALS[mode]);
+      // A shutdown that hangs (a stuck checkpoint, a full disk) must not hold the server's
+      // exit forever: immediate shutdown after a while; Postgres recovers at its next start.
+      const escalate = setTimeout(() => signal('SIGQUIT'), STOP_ESCALATION_MS);
       await exited;
+      clearTimeout(escalate);
     },
   };
 }
