@@ -25,9 +25,12 @@ describe('the database pool across a database restart', () => {
     // The transaction's client is checked out and idle when Postgres ends its session: pg emits
     // 'error' on it, which would be an uncaught exception without the pool's listener.
     let restarted!: () => void;
+    let open!: () => void;
     const restartDone = new Promise<void>((resolve) => (restarted = resolve));
+    const transactionOpen = new Promise<void>((resolve) => (open = resolve));
     const transaction = db.transaction().execute(async (trx) => {
       await sql`select 1`.execute(trx);
+      open();
       await restartDone;
       await sql`select 1`.execute(trx);
     });
@@ -35,7 +38,7 @@ describe('the database pool across a database restart', () => {
       () => undefined,
       (error: unknown) => error,
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await transactionOpen;
     await cluster.restart({ downMs: 500 });
     restarted();
 
