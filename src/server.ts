@@ -1,6 +1,15 @@
 /**
- * Starting and stopping the whole server: database (given or embedded), migrations, HTTP.
- * Later parts (orchestrator, schedules) hook into start and stop here.
+ * Starting and stopping the whole server: database (given or embedded), migrations, HTTP,
+ * the dev sink, the orchestrator and the timed jobs.
+ *
+ * Stop order (SIGINT from PM2 or a terminal, SIGTERM): HTTP (in-flight requests finish),
+ * schedules, orchestrator (workers finish their send in flight and release their claims, the
+ * account leases are handed back, a PM2 daemon the server spawned for them is stopped), the dev
+ * sink (workers deliver to it until they are gone), lead deliveries, the buffered tracking
+ * events, the pool, and last the embedded Postgres.
+ *
+ * A database restart or outage is survived: requests answer 503 database_unavailable,
+ * /healthz 503, and every loop retries on its own (see README "Using a real Postgres").
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -37,8 +46,12 @@ export function describeDatabase(connectionString: string): string {
   }
 }
 
-async function connectAndMigrate(connectionString: string, config: Config): Promise<Db> {
-  const db = createDb(connectionString, { ...config.database, applicationName: `outreach-server-${config.nodeId}` });
+async function connectAndMigrate(connectionString: string, config: Config, logger: Logger): Promise<Db> {
+  const db = createDb(connectionString, {
+    ...config.database,
+    applicationName: `outreach-server-${config.nodeId}`,
+    onConnectionError: (error) => logger.warn('database connection lost', { error: error.message, code: (error as NodeJS.ErrnoException).code }),
+  });
   try {
     await sql`select 1`.execute(db);
   } catch (error) {
@@ -61,7 +74,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   let db: Db;
   try {
-    db = await connectAndMigrate(connectionString, config);
+    db = await connectAndMigrate(connectionString, config, logger);
   } catch (error) {
     await embedded?.stop();
     throw error;
@@ -113,7 +126,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await schedules.start();
     } catch (error) {
       await schedules.stop();
-      await orchestrator.stop().catch(() => undefined);
+      await orchestrator.stop({ killDaemon: 'if-own' }).catch(() => undefined);
       server.close();
       await sink?.close();
       await db.destroy();
@@ -136,7 +149,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       clearTimeout(forced);
       // Workers drain (SIGTERM: finish the send in flight, release claims) before the database goes.
       await schedules?.stop();
-      await orchestrator?.stop().catch((error: unknown) => logger.error('orchestrator stop failed', { error: (error as Error).message }));
+      await orchestrator?.stop({ killDaemon: 'if-own' }).catch((error: unknown) => logger.error('orchestrator stop failed', { error: (error as Error).message }));
       await sink?.close();
       await leadDeliveries.stop();
       await trackingEvents.stop();

@@ -40,6 +40,8 @@ export interface DbOptions {
   idleTimeoutMs: number;
   statementTimeoutMs?: number;
   applicationName?: string;
+  /** Told when a pooled connection loses its server (restart, failover, network). */
+  onConnectionError?: (error: Error) => void;
 }
 
 export function createDb(connectionString: string, options: DbOptions): Db {
@@ -51,8 +53,14 @@ export function createDb(connectionString: string, options: DbOptions): Db {
     statement_timeout: options.statementTimeoutMs,
     application_name: options.applicationName ?? 'outreach',
   });
-  // An idle client losing its server (restart, network) must not crash the process;
-  // the next query gets a fresh connection or a clear error.
+  // A client losing its server (restart: 57P01, failover, network) emits 'error'. pg-pool
+  // listens only while a client is idle (and re-emits it on the pool); a client checked out
+  // by a request or a transaction has no listener, and an unhandled 'error' event ends the
+  // process. Every client gets one listener for its whole life: the query in flight fails
+  // on its own (callers see a database-unavailable error, see http/db-errors.ts), pg marks
+  // the client unusable and the pool drops it on release, so the next query connects anew.
+  const onConnectionError = options.onConnectionError ?? (() => undefined);
+  pool.on('connect', (client) => client.on('error', onConnectionError));
   pool.on('error', () => undefined);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

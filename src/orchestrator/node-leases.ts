@@ -7,9 +7,10 @@
  *
  * Safety: each held lease has a local deadline = (time the renewal was sent) + lease. The
  * database expiry is never earlier, so when renewals fail (database unreachable) this node
- * stops the account's worker by its local deadline, before any other node can take the
+ * stops the account's worker by its local deadline (a timer of its own), before any other node can take the
  * lease. An account is therefore never driven by two nodes for longer than the time its
- * worker takes to stop.
+ * worker takes to stop. Ticks go on through an outage; once the database answers again, the
+ * leases no other node took are renewed and their accounts reconciled (onAcquired).
  */
 import os from 'node:os';
 import type { Db } from '../db/connection';
@@ -28,6 +29,8 @@ export interface NodeLeaseHooks {
 export class NodeLeases {
   private readonly deadlines = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  /** Fires at the earliest local deadline, whatever the database calls of a tick are doing. */
+  private expiryTimer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = false;
   readonly hostname = os.hostname();
@@ -80,11 +83,19 @@ export class NodeLeases {
       await beatNode(this.db, { id: this.nodeId, hostname: this.hostname, pid: process.pid });
       const renewed = new Set(await renewLeases(this.db, this.nodeId, this.leaseMs));
       const lost = [...this.deadlines.keys()].filter((id) => !renewed.has(id));
+      // Still ours in the database though we stopped driving them (their local deadline passed
+      // while the database was unreachable, or held by this node's previous run): no other
+      // node took them, so they are ours again and want a reconcile to get their workers back.
+      const regained = [...renewed].filter((id) => !this.deadlines.has(id));
       for (const id of lost) this.deadlines.delete(id);
       for (const id of renewed) this.deadlines.set(id, sentAt + this.leaseMs);
       if (lost.length > 0) {
         this.logger.warn('account leases lost to another node', { accounts: lost.length });
         await this.hooks.onLost(lost);
+      }
+      if (regained.length > 0 && !this.stopped) {
+        this.logger.info('account leases held again', { accounts: regained.length });
+        await this.hooks.onAcquired(regained.map((accountId) => ({ accountId, previousNodeId: null })));
       }
       if (this.stopped) return;
 
@@ -108,23 +119,40 @@ export class NodeLeases {
       this.logger.error('lease renewal failed', { error: (error as Error).message });
     } finally {
       await this.expireLocally();
+      this.armExpiry();
     }
   }
 
-  /** Leases whose local deadline passed without renewal: stop driving them. */
+  /**
+   * The deadlines are kept by a timer of their own: a tick whose database calls hang (an
+   * unreachable host waits for the connect timeout) must not delay stopping a worker past its
+   * lease.
+   */
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    if (this.stopped || this.deadlines.size === 0) return;
+    const nextMs = Math.min(...this.deadlines.values());
+    this.expiryTimer = setTimeout(
+      () => void this.expireLocally().finally(() => this.armExpiry()),
+      Math.max(0, nextMs - Date.now()),
+    );
+  }
+
+  /** Leases whose local deadline passed without renewal: stop driving them. Never throws. */
   private async expireLocally(): Promise<void> {
     const now = Date.now();
     const expired = [...this.deadlines].filter(([, deadline]) => deadline <= now).map(([id]) => id);
     if (expired.length === 0) return;
     for (const id of expired) this.deadlines.delete(id);
     this.logger.warn('account leases expired without renewal; stopping their workers', { accounts: expired.length });
-    await this.hooks.onLost(expired);
+    await this.hooks.onLost(expired).catch((error: unknown) => this.logger.error('stopping the workers of expired leases failed', { error: (error as Error).message }));
   }
 
   /** Stops ticking. With `release`, hands every lease back and removes the node row. */
   async stop(release: boolean): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.expiryTimer);
     await this.ticking?.catch(() => undefined);
     if (!release) return;
     this.deadlines.clear();

@@ -16,12 +16,13 @@
  * Reconciles never overlap; a request during one runs one more afterwards.
  */
 import path from 'node:path';
-import pg from 'pg';
 import { PROJECT_ROOT, type Config } from '../config';
 import type { Db } from '../db/connection';
+import { isDatabaseUnavailable } from '../http/db-errors';
 import type { Logger } from '../logger';
 import { listAccountOwners, type AcquiredLease } from './account-lease.repository';
 import { listAccountDemand, type AccountDemand } from './account-demand.repository';
+import { ChangeListener } from './change-listener';
 import { describeFdShortage, readFdLimit } from './fd-limit';
 import { NodeLeases } from './node-leases';
 import { findNodes } from './node.repository';
@@ -67,8 +68,7 @@ export class Orchestrator {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
-  private listener: pg.Client | undefined;
-  private listenRetry: NodeJS.Timeout | undefined;
+  private listener: ChangeListener | undefined;
   private readonly backoffUntil = new Map<string, number>();
   private readonly backoffTimers = new Set<NodeJS.Timeout>();
   private readonly lastMessage = new Map<string, { atMs: number; state?: string }>();
@@ -119,7 +119,22 @@ export class Orchestrator {
     await this.killOwnOrphans();
     await this.leases.start();
     this.checkFdLimit(this.leases.ownedIds().length);
-    if (this.options.listen !== false) await this.listen();
+    if (this.options.listen !== false) {
+      this.listener = new ChangeListener({
+        connectionString: this.options.connectionString,
+        channel: ORCHESTRATOR_CHANNEL,
+        applicationName: `outreach-orchestrator-${this.config.nodeId}`,
+        logger: this.logger,
+        onNotification: (payload) => this.onNotification(payload),
+        // Changes notified while the connection was down are lost: reconcile, and wake every
+        // waiting worker (queued rows may be waiting for them), as if told about everything.
+        onResumed: () => {
+          this.requestReconcile();
+          void this.nudgePools(undefined);
+        },
+      });
+      await this.listener.start();
+    }
     this.scheduleReconcile(0);
     this.beatFlushTimer = setInterval(() => void this.flushHeartbeats(), this.config.orchestrator.heartbeatIntervalMs);
     this.beatFlushTimer.unref();
@@ -129,6 +144,11 @@ export class Orchestrator {
   private checkFdLimit(workerCount: number): void {
     const shortage = describeFdShortage(readFdLimit(this.supervisor.getDaemonPid() ?? 'self') ?? readFdLimit('self'), workerCount);
     if (shortage) this.logger.error(shortage);
+  }
+
+  /** Whether the LISTEN connection is up (false while the database is away, and with listen: false). */
+  get listening(): boolean {
+    return this.listener?.listening ?? false;
   }
 
   /** Asks for a reconcile now (coalesced with one in progress). */
@@ -155,7 +175,9 @@ export class Orchestrator {
     clearTimeout(this.reconcileTimer);
     this.running = this.runReconcile()
       .catch((error: unknown) => {
-        this.logger.error('reconcile failed', { error: (error as Error).message, stack: (error as Error).stack });
+        // An outage is retried by the next reconcile (the interval, or the LISTEN connection coming back).
+        if (isDatabaseUnavailable(error)) this.logger.warn('reconcile skipped: database unavailable', { error: (error as Error).message });
+        else this.logger.error('reconcile failed', { error: (error as Error).message, stack: (error as Error).stack });
       })
       .finally(() => {
         this.running = undefined;
@@ -347,26 +369,6 @@ export class Orchestrator {
     this.logger.warn('PM2 daemon recovered', { orphansTerminated: killed, daemonPid: this.supervisor.getDaemonPid() });
   }
 
-  private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: `outreach-orchestrator-${this.config.nodeId}` });
-    const retry = () => {
-      client.removeAllListeners();
-      client.end().catch(() => undefined);
-      if (this.listener === client) this.listener = undefined;
-      if (!this.stopped) this.listenRetry = setTimeout(() => void this.listen().catch(() => retry()), 5000);
-    };
-    client.on('error', retry);
-    client.on('notification', (message) => this.onNotification(message.payload));
-    try {
-      await client.connect();
-      await client.query(`listen ${ORCHESTRATOR_CHANNEL}`);
-      this.listener = client;
-    } catch (error) {
-      this.logger.warn('cannot LISTEN for account changes; relying on the reconcile interval', { error: (error as Error).message });
-      retry();
-    }
-  }
-
   private onNotification(payload: string | undefined): void {
     let change: { table?: string; id?: string; status?: string; campaigns?: string[] | null } = {};
     try {
@@ -458,13 +460,14 @@ export class Orchestrator {
 
   /**
    * Clean stop: stop every worker (SIGTERM: each finishes its send and releases its claims),
-   * hand the leases back, remove the node, disconnect from PM2 (the daemon stays for others).
+   * hand the leases back, remove the node, disconnect from PM2. The daemon stays for others
+   * unless `killDaemon` is true, or is 'if-own' and this node spawned it and it runs nothing
+   * else now (see Pm2Supervisor.isOwnIdleDaemon).
    */
-  async stop(options: { killDaemon?: boolean } = {}): Promise<void> {
+  async stop(options: { killDaemon?: boolean | 'if-own' } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.reconcileTimer);
-    clearTimeout(this.listenRetry);
     clearInterval(this.beatFlushTimer);
     for (const timer of this.backoffTimers) clearTimeout(timer);
     await this.running?.catch(() => undefined);
@@ -475,11 +478,14 @@ export class Orchestrator {
       await this.supervisor.stopWorkers(procs.map((p) => p.pmId));
     }
     await this.leases.stop(true).catch((error: unknown) => this.logger.warn('releasing leases failed', { error: (error as Error).message }));
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.end().catch(() => undefined);
-    if (options.killDaemon) await this.supervisor.killDaemon();
-    else await this.supervisor.disconnect();
+    await this.listener?.stop();
+    const killDaemon = options.killDaemon === true || (options.killDaemon === 'if-own' && (await this.supervisor.isOwnIdleDaemon()));
+    if (killDaemon) {
+      this.logger.info('stopping the PM2 daemon this server started for its workers', { daemonPid: this.supervisor.getDaemonPid() });
+      await this.supervisor.killDaemon();
+    } else {
+      await this.supervisor.disconnect();
+    }
     this.logger.info('orchestrator stopped');
   }
 }

@@ -159,6 +159,8 @@ export class Pm2Supervisor {
   private api: Pm2Api | undefined;
   private bus: Pm2Bus | undefined;
   private daemonPid: number | undefined;
+  /** No daemon ran for this PM2_HOME when we connected: connecting spawned it. */
+  private spawnedDaemon = false;
   private readonly messageListeners: ((message: WorkerMessage) => void)[] = [];
   private readonly exitListeners: ((event: { accountId: string; pmId: number }) => void)[] = [];
   /**
@@ -181,9 +183,11 @@ export class Pm2Supervisor {
   /** Connects to the daemon of PM2_HOME, spawning it when none runs, and subscribes to its bus. */
   async connect(): Promise<void> {
     const api = new Pm2Constructor(this.options.pm2Home ? { pm2_home: this.options.pm2Home, daemon_mode: true } : { daemon_mode: true });
+    const existed = this.daemonRunning();
     await promisify((cb) => api.connect(cb));
     this.api = api;
     this.daemonPid = this.readDaemonPid();
+    this.spawnedDaemon = !existed;
     if (this.options.logMode === 'file') fs.mkdirSync(this.options.logDir, { recursive: true });
     const bus = await promisify<Pm2Bus>((cb) => api.launchBus(cb));
     this.bus = bus;
@@ -306,6 +310,19 @@ export class Pm2Supervisor {
 
   getDaemonPid(): number | undefined {
     return this.daemonPid;
+  }
+
+  /**
+   * Whether stopping the server should stop the daemon too: this supervisor spawned it (for
+   * the workers of a server started directly, `npm start`), it does not run the server itself
+   * (`pm2 start ecosystem.config.js`), and it runs nothing any more (our workers are
+   * stopped first; another app or another node's workers keep it).
+   */
+  async isOwnIdleDaemon(): Promise<boolean> {
+    if (!this.api || !this.spawnedDaemon || this.daemonPid === undefined || this.daemonPid === process.ppid || !this.isDaemonAlive()) return false;
+    const api = this.api;
+    const all = await promisify<Pm2ProcessDescription[]>((cb) => api.list(cb)).catch(() => undefined);
+    return all !== undefined && all.length === 0;
   }
 
   /** False once the daemon this supervisor connected to has gone away. */

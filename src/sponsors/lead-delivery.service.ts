@@ -5,9 +5,10 @@
  * is delivered; anything else (status, timeout, network error) is retried with exponential
  * backoff and jitter until deliveryMaxAttempts, then `failed`.
  *
- * The receiver may see a lead more than once only if it answered 2xx and we crashed before
- * recording it; every request carries the lead id (X-Outreach-Lead-Id, Idempotency-Key) so
- * the receiver can drop such a repeat.
+ * The receiver may see a lead more than once only if it answered 2xx and we crashed (or lost
+ * the database) before recording it; every request carries the lead id (X-Outreach-Lead-Id,
+ * Idempotency-Key) so the receiver can drop such a repeat. A database outage is not the
+ * sponsor's failure and uses up none of its attempts.
  *
  * Signature: X-Outreach-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>.
  */
@@ -16,7 +17,8 @@ import type { Config } from '../config';
 import { createCredentialCipher, type CredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
-import { claimDueDeliveries, loadDeliveryContent, markAttemptFailed, markDelivered, type ClaimedDelivery } from './lead.repository';
+import { isDatabaseUnavailable } from '../http/db-errors';
+import { claimDueDeliveries, loadDeliveryContent, markAttemptFailed, markDelivered, releaseDeliveryClaim, type ClaimedDelivery, type DeliveryContent } from './lead.repository';
 
 export interface LeadDeliveryOptions {
   cipher: CredentialCipher;
@@ -63,9 +65,9 @@ export function retryDelaySeconds(attempt: number, baseSeconds: number, maxSecon
   return raw * (0.8 + 0.4 * random());
 }
 
-async function deliverOne(db: Db, claim: ClaimedDelivery, now: Date, fetchImpl: typeof fetch, options: LeadDeliveryOptions): Promise<void> {
-  const content = await loadDeliveryContent(db, claim.leadId);
-  if (!content?.deliveryUrl || !content.deliverySecretEncrypted) throw new Error('sponsor has no delivery URL');
+/** POSTs one lead; resolves on a 2xx, throws with the reason otherwise. */
+async function postLead(content: DeliveryContent, now: Date, fetchImpl: typeof fetch, options: LeadDeliveryOptions): Promise<void> {
+  if (!content.deliveryUrl || !content.deliverySecretEncrypted) throw new Error('sponsor has no delivery URL');
   const { lead } = content;
   const body = JSON.stringify({
     id: lead.id,
@@ -94,6 +96,44 @@ async function deliverOne(db: Db, claim: ClaimedDelivery, now: Date, fetchImpl: 
   if (response.status < 200 || response.status > 299) throw new Error(`sponsor endpoint answered HTTP ${response.status}`);
 }
 
+type ClaimOutcome = 'delivered' | 'retrying' | 'failed' | 'released' | 'unrecorded';
+
+/**
+ * One claimed delivery. Only the sponsor's answer counts as an attempt: when our own database
+ * fails (restart, outage) the claim is handed back with its attempt undone, or, if even that
+ * fails, left to its lease, and the lead is tried again later. A lead the sponsor accepted
+ * but whose success could not be recorded is sent again after the lease; the receiver drops
+ * the repeat by its lead id.
+ */
+async function handleClaim(db: Db, claim: ClaimedDelivery, now: Date, fetchImpl: typeof fetch, options: LeadDeliveryOptions): Promise<ClaimOutcome> {
+  let content: DeliveryContent | undefined;
+  try {
+    content = await loadDeliveryContent(db, claim.leadId);
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    options.logger?.warn('lead delivery postponed: database unavailable', { leadId: claim.leadId, error: (error as Error).message });
+    // Tried twice: right after a session was ended, the pool may still hand out its client
+    // (its socket not yet seen closed) once.
+    const release = () => releaseDeliveryClaim(db, claim.id, claim.leaseToken);
+    const released = await release()
+      .catch(release)
+      .catch(() => false);
+    return released ? 'released' : 'unrecorded';
+  }
+  try {
+    if (!content) throw new Error('lead not found');
+    await postLead(content, now, fetchImpl, options);
+  } catch (error) {
+    const message = error instanceof Error ? (error.name === 'TimeoutError' ? 'timed out' : error.message) : String(error);
+    const exhausted = claim.attempts >= options.maxAttempts;
+    const next = exhausted ? null : new Date(now.getTime() + retryDelaySeconds(claim.attempts, options.retryBaseSeconds, options.retryMaxSeconds, options.random) * 1000);
+    options.logger?.warn('lead delivery attempt failed', { leadId: claim.leadId, attempt: claim.attempts, error: message, willRetry: !exhausted });
+    if (!(await markAttemptFailed(db, claim.id, claim.leaseToken, message, next))) return 'unrecorded';
+    return exhausted ? 'failed' : 'retrying';
+  }
+  return (await markDelivered(db, claim.id, claim.leaseToken, new Date())) ? 'delivered' : 'unrecorded';
+}
+
 /** One pass of the outbox: claim, deliver, record. `now` is the pass's clock. */
 export async function runLeadDeliveries(
   db: Db,
@@ -104,23 +144,16 @@ export async function runLeadDeliveries(
   const result: LeadDeliveryPassResult = { claimed: 0, delivered: 0, retrying: 0, failed: 0 };
   const claims = await claimDueDeliveries(db, now, options.batchSize, options.leaseMs);
   result.claimed = claims.length;
-  await Promise.all(
-    claims.map(async (claim) => {
-      try {
-        await deliverOne(db, claim, now, fetchImpl ?? fetch, options);
-        if (await markDelivered(db, claim.id, claim.leaseToken, new Date())) result.delivered += 1;
-      } catch (error) {
-        const message = error instanceof Error ? (error.name === 'TimeoutError' ? 'timed out' : error.message) : String(error);
-        const exhausted = claim.attempts >= options.maxAttempts;
-        const next = exhausted ? null : new Date(now.getTime() + retryDelaySeconds(claim.attempts, options.retryBaseSeconds, options.retryMaxSeconds, options.random) * 1000);
-        if (await markAttemptFailed(db, claim.id, claim.leaseToken, message, next)) {
-          if (exhausted) result.failed += 1;
-          else result.retrying += 1;
-        }
-        options.logger?.warn('lead delivery attempt failed', { leadId: claim.leadId, attempt: claim.attempts, error: message, willRetry: !exhausted });
-      }
-    }),
-  );
+  // Settled, not all: one claim whose result cannot be written must not end the pass while
+  // the others are still being delivered.
+  const outcomes = await Promise.allSettled(claims.map((claim) => handleClaim(db, claim, now, fetchImpl ?? fetch, options)));
+  for (const [i, outcome] of outcomes.entries()) {
+    if (outcome.status === 'rejected') {
+      options.logger?.warn('lead delivery result not recorded; retried after its lease', { leadId: claims[i]?.leadId, error: (outcome.reason as Error).message });
+    } else if (outcome.value === 'delivered' || outcome.value === 'retrying' || outcome.value === 'failed') {
+      result[outcome.value] += 1;
+    }
+  }
   return result;
 }
 
@@ -131,7 +164,11 @@ export function startLeadDeliveryLoop(db: Db, config: Config, logger: Logger): {
   const timer = setInterval(() => {
     if (running) return;
     running = runLeadDeliveries(db, new Date(), undefined, options)
-      .catch((error: unknown) => logger.error('lead delivery pass failed', { error: (error as Error).message }))
+      .catch((error: unknown) => {
+        // The outbox keeps every lead; the next pass after the outage picks them up.
+        if (isDatabaseUnavailable(error)) logger.warn('lead delivery pass skipped: database unavailable', { error: (error as Error).message });
+        else logger.error('lead delivery pass failed', { error: (error as Error).message });
+      })
       .finally(() => (running = undefined));
   }, config.sponsors.deliveryIntervalMs);
   timer.unref();

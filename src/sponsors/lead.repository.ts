@@ -101,6 +101,18 @@ export async function markDelivered(db: DbOrTx, id: number, leaseToken: string, 
   return result.numUpdatedRows > 0n;
 }
 
+/** Hands a claim back untried (our side failed, not the sponsor): pending again, its attempt undone. */
+export async function releaseDeliveryClaim(db: DbOrTx, id: number, leaseToken: string): Promise<boolean> {
+  const result = await db
+    .updateTable('lead_deliveries')
+    .set((eb) => ({ status: 'pending', attempts: eb('attempts', '-', 1), lease_token: null, lease_expires_at: null }))
+    .where('id', '=', id)
+    .where('lease_token', '=', leaseToken)
+    .where('status', '=', 'delivering')
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
 /** `nextAttemptAt` null: no attempts left, the delivery is `failed`. */
 export async function markAttemptFailed(db: DbOrTx, id: number, leaseToken: string, error: string, nextAttemptAt: Date | null): Promise<boolean> {
   const result = await db

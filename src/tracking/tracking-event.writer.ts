@@ -4,9 +4,14 @@
  *
  * A batch is written when `batchSize` events are waiting or every `flushMs`, and on stop().
  * A failed write puts the batch back (up to `maxBuffered` events in all; beyond that the
- * oldest are dropped and counted) so a short database outage loses nothing.
+ * oldest are dropped and counted) and it is tried again at the next flush, so a database
+ * restart or outage loses nothing while the buffer holds it. Only a batch the database
+ * rejects for its data (SQLSTATE class 22/23: no retry can succeed) is dropped, so it cannot
+ * hold up every event behind it. Events still buffered when stop() cannot write them are
+ * reported as lost.
  */
 import type { Db } from '../db/connection';
+import { isPermanentDataError } from '../http/db-errors';
 import type { Logger } from '../logger';
 import { insertClickEvents, insertOpenEvents, type TrackedClick, type TrackedEvent } from './tracking-event.repository';
 
@@ -37,6 +42,8 @@ export function createTrackingEventWriter(options: TrackingEventWriterOptions): 
   let dropped = 0;
   let stopped = false;
   let flushQueued = false;
+  /** A write failed and none has succeeded since: later failures are not logged again. */
+  let failing = false;
   // One flush at a time, chained, so stop() waits for the one in flight.
   let chain: Promise<void> = Promise.resolve();
 
@@ -55,8 +62,16 @@ export function createTrackingEventWriter(options: TrackingEventWriterOptions): 
       const batch = events.slice(i, i + batchSize);
       try {
         written += await insert(batch);
+        if (failing) logger.info('tracking events written again', { buffered: opens.length + clicks.length + events.length - i - batch.length });
+        failing = false;
       } catch (error) {
-        logger.warn('tracking events not written; keeping them for the next flush', { count: events.length - i, error: (error as Error).message });
+        if (isPermanentDataError(error)) {
+          dropped += batch.length;
+          logger.error('tracking events rejected by the database; dropped', { count: batch.length, error: (error as Error).message });
+          continue;
+        }
+        if (!failing) logger.warn('tracking events not written; keeping them for the next flush', { count: events.length - i, error: (error as Error).message });
+        failing = true;
         requeue(events.slice(i));
         return;
       }
@@ -98,6 +113,8 @@ export function createTrackingEventWriter(options: TrackingEventWriterOptions): 
       stopped = true;
       clearInterval(timer);
       await flush();
+      const lost = opens.length + clicks.length;
+      if (lost > 0) logger.error('tracking events lost at stop: the database did not take them', { opens: opens.length, clicks: clicks.length });
     },
     stats: () => ({ buffered: opens.length + clicks.length, written, dropped }),
   };

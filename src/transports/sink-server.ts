@@ -1,7 +1,8 @@
 /**
  * The dev sink: a local SMTP server (smtp-server) that accepts every message and stores it in
  * sink_messages, so the embedded default can "send" with no real accounts and the dashboard
- * can show what went out. A message is acknowledged with 250 only after it is stored.
+ * can show what went out. A message is acknowledged with 250 only after it is stored; when
+ * the database cannot take it (restart, outage) the answer is 451, so the sender retries.
  * Listens on loopback by default; it has no authentication and must never face a network.
  */
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';

@@ -1,5 +1,8 @@
 import express from 'express';
+import { sql } from 'kysely';
 import request from 'supertest';
+import { createDb } from '../../src/db/connection';
+import { findFreePort } from '../../src/db/embedded-postgres';
 import { AppError } from '../../src/http/app-error';
 import { errorMiddleware, notFoundHandler } from '../../src/http/error-middleware';
 import { createLogger } from '../../src/logger';
@@ -50,5 +53,38 @@ describe('API errors', () => {
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ error: { code: 'internal_error', message: 'Internal server error', details: null } });
     expect(JSON.stringify(res.body)).not.toContain('hunter2');
+  });
+
+  it('answer a query the database cannot take (nothing listening) with 503 database_unavailable and Retry-After, not 500', async () => {
+    const deadDb = createDb(`postgres://nobody@127.0.0.1:${await findFreePort()}/none`, { poolMax: 1, idleTimeoutMs: 100 });
+    try {
+      const app = appWith(async (_req, res) => {
+        await sql`select 1`.execute(deadDb);
+        res.end();
+      });
+      const res = await request(app).get('/thing');
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body).toEqual({ error: { code: 'database_unavailable', message: 'The database is unavailable; try again shortly', details: null } });
+    } finally {
+      await deadDb.destroy();
+    }
+  });
+
+  it.each([
+    ['a session ended by a restart (57P01)', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
+    ['a server starting up (57P03)', Object.assign(new Error('the database system is starting up'), { code: '57P03' })],
+    ['a connection that broke (08006)', Object.assign(new Error('connection failure'), { code: '08006' })],
+    ['a socket the server closed', new Error('Connection terminated unexpectedly')],
+    ['a pool that could not connect in time', new Error('timeout exceeded when trying to connect')],
+  ])('answer %s with 503 database_unavailable', async (_what, error) => {
+    const res = await request(appWith(async () => Promise.reject(error))).get('/thing');
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('database_unavailable');
+  });
+
+  it('answer a query error that is not about the connection with a 500 still', async () => {
+    const res = await request(appWith(async () => Promise.reject(Object.assign(new Error('division by zero'), { code: '22012' })))).get('/thing');
+    expect(res.status).toBe(500);
   });
 });

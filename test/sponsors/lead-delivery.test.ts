@@ -2,10 +2,13 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
+import { sql } from 'kysely';
+import pg from 'pg';
 import request from 'supertest';
 import type { Config } from '../../src/config';
 import { leadDeliveryOptionsFrom, runLeadDeliveries, type LeadDeliveryOptions } from '../../src/sponsors/lead-delivery.service';
 import { useTestDatabase } from '../helpers/database';
+import { waitFor } from '../helpers/wait-for';
 import { bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
 
 interface Received {
@@ -148,5 +151,71 @@ describe('lead delivery outbox', () => {
     } finally {
       await endpoint.close();
     }
+  });
+
+  describe('when our own database fails mid-pass', () => {
+    // The session of the deliverer's query is ended the way a database restart ends it (57P01,
+    // pg_terminate_backend), while a lock held by the test keeps that query waiting.
+    async function endSessionBlockedOn(statement: string): Promise<void> {
+      const blocked = await waitFor(async () => {
+        const { rows } = await sql<{ pid: number }>`
+          select pid from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock' and query ilike ${`${statement}%`}`.execute(t.db);
+        return rows[0];
+      }, `a deliverer waiting on: ${statement}`);
+      await sql`select pg_terminate_backend(${blocked.pid})`.execute(t.db);
+    }
+
+    it('hands the claim back with no attempt used up when the database fails before the lead is sent, and delivers it on the next pass', async () => {
+      const endpoint = await sponsorEndpoint([]);
+      const locker = new pg.Client({ connectionString: t.url });
+      try {
+        const { leadId } = await postLead(endpoint.url, 'db-fails-before-sending');
+        const now = new Date(Date.now() + 1000);
+        await locker.connect();
+        await locker.query('begin');
+        await locker.query('lock table leads in access exclusive mode');
+        const pass = runLeadDeliveries(t.db, now, undefined, options);
+        await endSessionBlockedOn('select * from "leads"');
+        await locker.query('rollback');
+
+        expect(await pass).toEqual({ claimed: 1, delivered: 0, retrying: 0, failed: 0 });
+        expect(await delivery(leadId)).toMatchObject({ status: 'pending', attempts: 0, lease_token: null, last_error: null });
+        expect(endpoint.received).toHaveLength(0);
+        expect(await runLeadDeliveries(t.db, now, undefined, options)).toMatchObject({ claimed: 1, delivered: 1 });
+        expect(await delivery(leadId)).toMatchObject({ status: 'delivered', attempts: 1 });
+      } finally {
+        await locker.end().catch(() => undefined);
+        await endpoint.close();
+      }
+    });
+
+    it('finishes the pass when the delivery a sponsor accepted cannot be recorded, and sends it again under the same id after the lease', async () => {
+      const endpoint = await sponsorEndpoint([]);
+      const locker = new pg.Client({ connectionString: t.url });
+      try {
+        const { leadId } = await postLead(endpoint.url, 'db-fails-after-sending');
+        const now = new Date(Date.now() + 1000);
+        await locker.connect();
+        // Holds the claimed row while the lead is on its way, so recording the result waits.
+        const lockingFetch: typeof fetch = async (url, init) => {
+          await locker.query('begin');
+          await locker.query('select 1 from lead_deliveries where lead_id = $1 for update', [leadId]);
+          return fetch(url, init);
+        };
+        const pass = runLeadDeliveries(t.db, now, lockingFetch, options);
+        await endSessionBlockedOn('update "lead_deliveries"');
+        await locker.query('rollback');
+
+        expect(await pass).toEqual({ claimed: 1, delivered: 0, retrying: 0, failed: 0 });
+        expect(await delivery(leadId)).toMatchObject({ status: 'delivering', attempts: 1 });
+        expect(await runLeadDeliveries(t.db, new Date(now.getTime() + options.leaseMs + 1000), undefined, options)).toMatchObject({ claimed: 1, delivered: 1 });
+        expect(await delivery(leadId)).toMatchObject({ status: 'delivered', attempts: 2 });
+        expect(endpoint.received.map((r) => r.headers['idempotency-key'])).toEqual([leadId, leadId]);
+      } finally {
+        await locker.end().catch(() => undefined);
+        await endpoint.close();
+      }
+    });
   });
 });

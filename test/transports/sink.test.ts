@@ -1,3 +1,5 @@
+import { createDb } from '../../src/db/connection';
+import { findFreePort } from '../../src/db/embedded-postgres';
 import { getSinkMessage, listSinkMessages, pruneSinkMessages } from '../../src/transports/sink-message.repository';
 import { startSinkServer, type SinkServer } from '../../src/transports/sink-server';
 import { createSinkTransport } from '../../src/transports/sink.transport';
@@ -70,5 +72,22 @@ describe('dev SMTP sink', () => {
 
   it('refuses to start on a port already in use', async () => {
     await expect(startSinkServer(t.db, { port: sink.port })).rejects.toThrow(/EADDRINUSE/);
+  });
+
+  it('answers 451 (try again later), never 250, for mail it cannot store because the database is down', async () => {
+    const deadDb = createDb(`postgres://nobody@127.0.0.1:${await findFreePort()}/none`, { poolMax: 1, idleTimeoutMs: 100 });
+    const errors: Error[] = [];
+    const downSink = await startSinkServer(deadDb, { port: 0, onError: (error) => errors.push(error) });
+    const transport = createSinkTransport({ host: downSink.host, port: downSink.port });
+    try {
+      const result = await transport.send(message(6));
+      expect(result).toMatchObject({ outcome: 'transient', code: 451 });
+      expect(result.response).toMatch(/^451 4\.3\.0 Sink storage unavailable/);
+      expect(errors.map((e) => (e as NodeJS.ErrnoException).code)).toContain('ECONNREFUSED');
+    } finally {
+      await transport.close();
+      await downSink.close();
+      await deadDb.destroy();
+    }
   });
 });
