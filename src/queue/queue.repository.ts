@@ -333,12 +333,14 @@ export interface ExpiredLease {
   lease_token: string;
 }
 
-export async function findExpiredLeases(db: DbOrTx, now: Date, limit: number): Promise<ExpiredLease[]> {
+/** `accountId`: only the leases that account holds. */
+export async function findExpiredLeases(db: DbOrTx, now: Date, limit: number, accountId?: string): Promise<ExpiredLease[]> {
   const rows = await db
     .selectFrom('email_queue')
     .select(['id', 'status', 'lease_token'])
     .where('status', 'in', ['claimed', 'sending'])
     .where('lease_expires_at', '<', now)
+    .$if(accountId !== undefined, (qb) => qb.where('claimed_by_account_id', '=', accountId as string))
     .orderBy('lease_expires_at')
     .limit(limit)
     .execute();
@@ -353,11 +355,13 @@ export interface UnknownRow {
   account_id: string | null;
 }
 
-export async function findUnknownRows(db: DbOrTx, limit: number): Promise<UnknownRow[]> {
+/** `accountId`: only the rows that account was sending. */
+export async function findUnknownRows(db: DbOrTx, limit: number, accountId?: string): Promise<UnknownRow[]> {
   return db
     .selectFrom('email_queue')
     .select(['id', 'lease_token', 'message_id', 'claimed_by_account_id', 'account_id'])
     .where('status', '=', 'unknown')
+    .$if(accountId !== undefined, (qb) => qb.where('claimed_by_account_id', '=', accountId as string))
     .orderBy('id')
     .limit(limit)
     .execute();

@@ -25,6 +25,11 @@ export interface SweepOptions {
   transportFor(accountId: string): Promise<Transport | undefined>;
   /** Rows handled per step and sweep (default 500). */
   limit?: number;
+  /**
+   * Only the leases and unknown rows of this account: its worker is known to be dead while
+   * the other accounts' workers run (a bench that kills one worker; an operator's tool).
+   */
+  accountId?: string;
   logger?: { warn(message: string, meta?: Record<string, unknown>): void };
 }
 
@@ -49,7 +54,7 @@ export async function sweepExpiredLeases(db: Db, now: Date, options: SweepOption
   const limit = options.limit ?? 500;
   const report: SweepReport = { requeuedClaims: 0, markedUnknown: 0, reconciledSent: 0, requeuedUnknown: 0, held: 0, lookupFailed: 0 };
 
-  for (const lease of await findExpiredLeases(db, now, limit)) {
+  for (const lease of await findExpiredLeases(db, now, limit, options.accountId)) {
     await db.transaction().execute(async (tx) => {
       if (lease.status === 'claimed') {
         const row = await transition(tx, lease.id, ['claimed'], lease.lease_token, { status: 'queued', lease_token: null, lease_expires_at: null, updated_at: now });
@@ -68,7 +73,7 @@ export async function sweepExpiredLeases(db: Db, now: Date, options: SweepOption
     });
   }
 
-  const unknown = await findUnknownRows(db, limit);
+  const unknown = await findUnknownRows(db, limit, options.accountId);
   const byAccount = new Map<string, typeof unknown>();
   for (const row of unknown) {
     const accountId = row.claimed_by_account_id ?? row.account_id ?? '';
