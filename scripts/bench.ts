@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only NAME[,NAME]] [-- --workers N]`: runs each benchmark in
+ * `npm run bench [-- --only NAME[,NAME]] [-- --workers N] [-- --rounds N] [-- --emails N]`: runs each benchmark in
  * scripts/bench/, prints every figure, and writes them all to bench/results/latest.json.
  * A benchmark is not a test: it asserts nothing, it measures.
  *
@@ -11,17 +11,22 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config';
 import { benchmarks, type BenchContext } from './bench/registry';
 
-function parseArgs(argv: string[]): { only?: string[]; workers?: number } {
-  const args: { only?: string[]; workers?: number } = {};
+type Args = { only?: string[]; workers?: number; rounds?: number; emails?: number };
+
+const COUNT_FLAGS = { '--workers': 'workers', '--rounds': 'rounds', '--emails': 'emails' } as const;
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = {};
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = (argv[i] ?? '').split('=');
     const value = inline ?? argv[i + 1];
     if (flag === '--only' && value) {
       args.only = value.split(',');
       if (inline === undefined) i++;
-    } else if (flag === '--workers' && value) {
-      args.workers = Number.parseInt(value, 10);
-      if (!Number.isInteger(args.workers) || args.workers <= 0) throw new Error('--workers takes a positive whole number');
+    } else if (flag && flag in COUNT_FLAGS && value) {
+      const count = Number.parseInt(value, 10);
+      if (!Number.isInteger(count) || count <= 0 || String(count) !== value) throw new Error(`${flag} takes a positive whole number`);
+      args[COUNT_FLAGS[flag as keyof typeof COUNT_FLAGS]] = count;
       if (inline === undefined) i++;
     }
   }
@@ -30,7 +35,7 @@ function parseArgs(argv: string[]): { only?: string[]; workers?: number } {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const context: BenchContext = { workers: args.workers, log: (line) => process.stdout.write(`  ${line}\n`) };
+  const context: BenchContext = { workers: args.workers, rounds: args.rounds, emails: args.emails, log: (line) => process.stdout.write(`  ${line}\n`) };
   const selected = benchmarks.filter((b) => !args.only || args.only.includes(b.name));
   if (selected.length === 0) throw new Error(`no benchmark named ${args.only?.join(',')}; have: ${benchmarks.map((b) => b.name).join(', ')}`);
 

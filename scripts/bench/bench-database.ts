@@ -16,8 +16,12 @@ import { createLogger } from '../../src/logger';
 export interface BenchDatabase {
   db: Db;
   url: string;
+  /** The database's name, and a URL of its server for other databases on it. */
+  name: string;
+  adminUrl: string;
 }
 
+/** The bench's own connections are named `bench-harness`, so a bench can tell them from the measured processes'. */
 export async function withBenchDatabase<T>(fn: (database: BenchDatabase) => Promise<T>, poolMax = 10): Promise<T> {
   const config = loadConfig();
   let adminUrl = config.databaseUrl;
@@ -37,10 +41,10 @@ export async function withBenchDatabase<T>(fn: (database: BenchDatabase) => Prom
   const name = `outreach_bench_${crypto.randomBytes(4).toString('hex')}`;
   await ensureDatabase(adminUrl, name);
   const url = withDatabase(adminUrl, name);
-  const db = createDb(url, { poolMax, idleTimeoutMs: 5000 });
+  const db = createDb(url, { poolMax, idleTimeoutMs: 5000, applicationName: 'bench-harness' });
   try {
     await migrateToLatest(db);
-    return await fn({ db, url });
+    return await fn({ db, url, name, adminUrl });
   } finally {
     await db.destroy();
     await dropDatabase(adminUrl, name).catch(() => undefined);

@@ -3,11 +3,16 @@ import * as csvImport from './csv-import.bench';
 import * as fleet from './fleet.bench';
 import * as pipeline from './pipeline.bench';
 import * as pixel from './pixel.bench';
+import * as workerKill from './worker-kill.bench';
 import * as workerMemory from './worker-memory.bench';
 
 export interface BenchContext {
-  /** --workers N, for benchmarks that size a fleet. */
+  /** --workers N, for benchmarks that size a fleet (or the worker processes of the pipeline). */
   workers?: number;
+  /** --rounds N: interleaved rounds of the pipeline comparison. */
+  rounds?: number;
+  /** --emails N: emails per round of the pipeline comparison. */
+  emails?: number;
   log(line: string): void;
 }
 
@@ -16,4 +21,4 @@ export interface Benchmark {
   run(context: BenchContext): Promise<Record<string, number>>;
 }
 
-export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerMemory, fleet];
+export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerKill, workerMemory, fleet];

@@ -7,7 +7,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logger';
 import { AppError } from './app-error';
-import { isDatabaseUnavailable } from './db-errors';
+import { isDatabaseUnavailable } from '../db/unavailable';
 
 /** Seconds a client is asked to wait before repeating a request the database outage failed. */
 const DATABASE_RETRY_AFTER_SECONDS = 5;

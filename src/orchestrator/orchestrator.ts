@@ -18,7 +18,7 @@
 import path from 'node:path';
 import { PROJECT_ROOT, type Config } from '../config';
 import type { Db } from '../db/connection';
-import { isDatabaseUnavailable } from '../http/db-errors';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import type { Logger } from '../logger';
 import { listAccountOwners, type AcquiredLease } from './account-lease.repository';
 import { listAccountDemand, type AccountDemand } from './account-demand.repository';

@@ -354,12 +354,14 @@ export interface ExpiredLease {
   sending_at: Date | null;
 }
 
-export async function findExpiredLeases(db: DbOrTx, now: Date, limit: number): Promise<ExpiredLease[]> {
+/** `accountId`: only the leases that account holds. */
+export async function findExpiredLeases(db: DbOrTx, now: Date, limit: number, accountId?: string): Promise<ExpiredLease[]> {
   const rows = await db
     .selectFrom('email_queue')
     .select(['id', 'status', 'lease_token', 'claimed_by_account_id', 'sending_at'])
     .where('status', 'in', ['claimed', 'sending'])
     .where('lease_expires_at', '<', now)
+    .$if(accountId !== undefined, (qb) => qb.where('claimed_by_account_id', '=', accountId as string))
     .orderBy('lease_expires_at')
     .limit(limit)
     .execute();
@@ -376,11 +378,13 @@ export interface UnknownRow {
   updated_at: Date;
 }
 
-export async function findUnknownRows(db: DbOrTx, limit: number): Promise<UnknownRow[]> {
+/** `accountId`: only the rows that account was sending. */
+export async function findUnknownRows(db: DbOrTx, limit: number, accountId?: string): Promise<UnknownRow[]> {
   return db
     .selectFrom('email_queue')
     .select(['id', 'lease_token', 'message_id', 'claimed_by_account_id', 'account_id', 'updated_at'])
     .where('status', '=', 'unknown')
+    .$if(accountId !== undefined, (qb) => qb.where('claimed_by_account_id', '=', accountId as string))
     .orderBy('id')
     .limit(limit)
     .execute();

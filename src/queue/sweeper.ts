@@ -40,6 +40,11 @@ export interface SweepOptions {
   transportFor(accountId: string): Promise<Transport | undefined>;
   /** Rows handled per step and sweep (default 500). */
   limit?: number;
+  /**
+   * Only the leases and unknown rows of this account: its worker is known to be dead while
+   * the other accounts' workers run (a bench that kills one worker; an operator's tool).
+   */
+  accountId?: string;
   logger?: { warn(message: string, meta?: Record<string, unknown>): void };
 }
 
@@ -68,7 +73,7 @@ export async function sweepExpiredLeases(db: Db, now: Date, options: SweepOption
   const limit = options.limit ?? 500;
   const report: SweepReport = { requeuedClaims: 0, leftToLiveWorker: 0, markedUnknown: 0, reconciledSent: 0, requeuedUnknown: 0, held: 0, lookupFailed: 0, waitingGrace: 0 };
 
-  const expired = await findExpiredLeases(db, now, limit);
+  const expired = await findExpiredLeases(db, now, limit, options.accountId);
   const sendingAccounts = [...new Set(expired.filter((l) => l.status === 'sending' && l.claimed_by_account_id).map((l) => l.claimed_by_account_id as string))];
   const alive = sendingAccounts.length > 0 && options.workerMayBeAlive ? await options.workerMayBeAlive(sendingAccounts) : new Set<string>();
   const longestSendOver = (lease: ExpiredLease) =>
@@ -96,7 +101,7 @@ export async function sweepExpiredLeases(db: Db, now: Date, options: SweepOption
     });
   }
 
-  const unknown = await findUnknownRows(db, limit);
+  const unknown = await findUnknownRows(db, limit, options.accountId);
   const byAccount = new Map<string, typeof unknown>();
   for (const row of unknown) {
     const accountId = row.claimed_by_account_id ?? row.account_id ?? '';

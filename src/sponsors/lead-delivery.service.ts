@@ -17,7 +17,7 @@ import type { Config } from '../config';
 import { createCredentialCipher, type CredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
-import { isDatabaseUnavailable } from '../http/db-errors';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import { claimDueDeliveries, loadDeliveryContent, markAttemptFailed, markDelivered, releaseDeliveryClaim, type ClaimedDelivery, type DeliveryContent } from './lead.repository';
 
 export interface LeadDeliveryOptions {

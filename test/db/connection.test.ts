@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import { createDb, type Db } from '../../src/db/connection';
-import { isDatabaseUnavailable } from '../../src/http/db-errors';
+import { isDatabaseUnavailable } from '../../src/db/unavailable';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres';
 
 describe('the database pool across a database restart', () => {

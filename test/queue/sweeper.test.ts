@@ -141,4 +141,19 @@ describe('sweepExpiredLeases', () => {
     expect(await sweepExpiredLeases(database.db, AFTER_LEASE, options())).toMatchObject({ markedUnknown: 0 });
     expect((await queueRows(database.db, campaign.id))[0]!.status).toBe('sent');
   });
+
+  it("sweeps only one account's expired leases and unknown rows when given that account, leaving another account's alone", async () => {
+    const dead = await leased('sink', 3, 2);
+    const alive = await leased('sink', 2, 1);
+    await sql`update email_queue set status = 'unknown' where id = ${alive.rows[0]!.id}`.execute(database.db);
+
+    const report = await sweepExpiredLeases(database.db, AFTER_LEASE, options({ accountId: dead.account.id }));
+
+    expect(report).toMatchObject({ requeuedClaims: 1, markedUnknown: 2, requeuedUnknown: 2, lookupFailed: 0 });
+    expect((await queueRows(database.db, dead.campaign.id)).map((r) => r.status)).toEqual(['queued', 'queued', 'queued']);
+    expect((await queueRows(database.db, alive.campaign.id)).map((r) => r.status).sort()).toEqual(['claimed', 'unknown']);
+
+    const rest = await sweepExpiredLeases(database.db, AFTER_LEASE, options({ accountId: alive.account.id }));
+    expect(rest).toMatchObject({ requeuedClaims: 1, markedUnknown: 0, requeuedUnknown: 1 });
+  });
 });
