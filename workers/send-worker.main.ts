@@ -115,7 +115,9 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
   const notify =
     process.send || onStarted
       ? (message: WorkerMessage) => {
-          process.send?.(message);
+          // A parent that died closes the channel: the send fails (reported to the callback, never
+          // as an uncaught 'error'), and the supervision check below stops the worker cleanly.
+          if (process.connected) process.send?.(message, undefined, {}, () => undefined);
           if (message.type === 'heartbeat') watch?.check();
           if (message.type === 'status' && message.state === 'waiting' && onStarted) {
             onStarted();

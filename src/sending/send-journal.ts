@@ -47,6 +47,12 @@ export interface SendJournalDeps {
 
 const RETRY_FIRST_MS = 200;
 const RETRY_MAX_MS = 5_000;
+/**
+ * How long a write waits for the other sends on the wire to come back, so one write carries a
+ * whole round of connections (their results and their next marks) instead of one each: a
+ * commit per round, not per send. Short, so one slow peer holds the others up only that long.
+ */
+const GATHER_MS = 15;
 
 interface PendingMark {
   id: number;
@@ -64,6 +70,9 @@ export class SendJournal {
   private lastLeaseWriteMs: number;
   private renewWanted = false;
   private routesClosed = false;
+  /** Rows marked and handed to a lane whose result has not come back yet. */
+  private onTheWire = 0;
+  private gatherTimer: NodeJS.Timeout | undefined;
   private readonly ticker: NodeJS.Timeout;
   sent = 0;
 
@@ -89,6 +98,7 @@ export class SendJournal {
     const id = 'attempt' in entry ? entry.attempt.row.id : entry.uncertain.id;
     this.held.delete(id);
     this.entries.push(entry);
+    this.onTheWire = Math.max(0, this.onTheWire - 1);
     this.schedule();
   }
 
@@ -104,6 +114,7 @@ export class SendJournal {
 
   close(): void {
     clearInterval(this.ticker);
+    clearTimeout(this.gatherTimer);
   }
 
   get failed(): boolean {
@@ -118,9 +129,19 @@ export class SendJournal {
     }
   }
 
-  private schedule(): void {
+  private schedule(gathered = false): void {
     if (this.writing || this.failure) return;
     if (this.marks.length === 0 && this.entries.length === 0 && !this.renewWanted) return;
+    // Sends still on the wire will want a write too: wait a moment for them (a round per commit).
+    if (this.onTheWire > 0 && !gathered) {
+      this.gatherTimer ??= setTimeout(() => {
+        this.gatherTimer = undefined;
+        this.schedule(true);
+      }, GATHER_MS);
+      return;
+    }
+    clearTimeout(this.gatherTimer);
+    this.gatherTimer = undefined;
     this.writing = this.drain().finally(() => {
       this.writing = undefined;
       this.schedule();
@@ -136,6 +157,7 @@ export class SendJournal {
       try {
         const marked = await this.write(marks, entries, renew);
         if (attempt > 0) this.deps.onDatabaseWait?.(false);
+        this.onTheWire += marks.filter((m) => marked.has(m.id)).length;
         for (const mark of marks) mark.resolve(marked.has(mark.id));
         return;
       } catch (error) {
