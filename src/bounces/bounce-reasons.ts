@@ -52,6 +52,7 @@ export const BOUNCE_REASONS = {
   send_as_denied: 'the account may not send as this From address (Microsoft SendAsDenied, 5.7.60)',
   relay_denied: 'our submission server does not relay for this account or IP (Workspace SMTP relay, "Relay access denied")',
   starttls_required: 'our submission server requires STARTTLS and the account does not use it (530 "Must issue a STARTTLS command first")',
+  starttls_unavailable: 'the account requires TLS but its server refused STARTTLS (a 5xx to our STARTTLS): fix the account\'s port or TLS settings',
 
   // Transient: retried with backoff.
   greylisted: 'greylisting: the first attempt is deferred on purpose',

@@ -104,6 +104,9 @@ export function classifySmtpError(error: SmtpErrorLike, messageHandedOver: boole
   const stage = error.code === 'EAUTH' ? 'auth' : closing ? undefined : stageOfCommand(error.command);
   const at = stage ? { stage } : {};
 
+  // The account requires TLS (requireTLS, the default) and its server refused STARTTLS for good:
+  // every send would fail the same way until an operator fixes the account's settings.
+  if (error.command === 'STARTTLS' && code !== undefined && code >= 500) return { outcome: 'auth', reason: 'starttls_unavailable', code, response, ...at };
   if (code !== undefined && code >= 200) {
     // A 421 after the message was sent still means "not taken": the server answered.
     const verdict = classifyReply({ code, text: error.response ?? '', ...at });

@@ -36,6 +36,17 @@ describe('SMTP transport against a real SMTP server', () => {
     await transport.close();
   });
 
+  it('reports a server that refuses STARTTLS to an account requiring TLS as an account problem (auth), sending nothing', async () => {
+    const before = peer.received.length;
+    const strict = createSmtpTransport({ host: peer.host, port: peer.port, requireTLS: true, auth: { user: 'sender@acme.test', pass: 's3cret-pass' } });
+    try {
+      expect(await strict.send(message(90))).toMatchObject({ outcome: 'auth', reason: 'starttls_unavailable', code: 500, stage: 'connect' });
+    } finally {
+      await strict.close();
+    }
+    expect(peer.received).toHaveLength(before);
+  });
+
   it('reports 250 as accepted and delivers the message with its fixed Message-ID', async () => {
     const m = message();
     const result = await transport.send(m);
