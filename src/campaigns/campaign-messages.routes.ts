@@ -5,7 +5,9 @@ import type { QueueStatus } from '../db/database';
 import type { ApiRouter } from '../http/api-router';
 import { idParams } from '../http/validation';
 import { listCampaignMessages, type MessageRow } from './campaign-messages.repository';
-import { campaignOr404 } from './campaign.service';
+import { AppError } from '../http/app-error';
+import { campaignOr404, LIVE_STATES } from './campaign.service';
+import { resolveHeldRows } from './held-rows.service';
 
 const QUEUE_STATUSES = ['queued', 'claimed', 'sending', 'sent', 'bounced', 'failed', 'unknown', 'held', 'suppressed', 'cancelled'] as const satisfies readonly QueueStatus[];
 const OUTCOMES = ['accepted', 'transient', 'recipient_hard', 'recipient_soft', 'sender_reputation', 'sender_auth', 'auth', 'unknown', 'reconciled'] as const;
@@ -69,7 +71,33 @@ function present(row: MessageRow): z.infer<typeof messageOut> {
   };
 }
 
-export function registerCampaignMessageRoutes(api: ApiRouter, db: Db): void {
+export function registerCampaignMessageRoutes(api: ApiRouter, db: Db, clock: () => Date = () => new Date()): void {
+  api.route({
+    method: 'post',
+    path: '/campaigns/:id/held/resolve',
+    tag: 'campaigns',
+    summary:
+      'Settle rows held for an operator (delivery could not be verified): "delivered" marks them sent and queues their follow-ups; "resend" sends them again with the same Message-ID. All held rows of the campaign, or the given ids',
+    params: idParams,
+    body: z
+      .object({
+        decision: z.enum(['delivered', 'resend']),
+        ids: z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)).min(1).max(10_000).optional().describe('queue row ids (GET /campaigns/:id/messages?status=held); all held rows when omitted'),
+      })
+      .strict(),
+    status: 200,
+    errors: [409],
+    response: z.object({ settled: z.array(z.number()), notHeld: z.array(z.number()).describe('asked for but not held: already settled, or never held') }),
+    handler: async ({ scope, params, body, auth }) => {
+      const campaign = await campaignOr404(db, scope, params.id);
+      // A cancelled or completed campaign sends nothing more: its held rows can only be settled as delivered.
+      if (body.decision === 'resend' && !LIVE_STATES.includes(campaign.status)) {
+        throw new AppError(409, 'invalid_state', `A ${campaign.status} campaign sends nothing more; settle its held rows as delivered instead`, { status: campaign.status });
+      }
+      return resolveHeldRows(db, { campaignId: campaign.id, clientId: campaign.client_id, ...(body.ids ? { ids: body.ids } : {}), decision: body.decision, userId: auth.userId, now: clock() });
+    },
+  });
+
   api.route({
     method: 'get',
     path: '/campaigns/:id/messages',

@@ -183,5 +183,5 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
 
   registerCampaignLifecycleRoutes(api, db, config, clock);
   registerCampaignPreviewRoutes(api, db, config);
-  registerCampaignMessageRoutes(api, db);
+  registerCampaignMessageRoutes(api, db, clock);
 }

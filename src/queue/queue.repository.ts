@@ -280,7 +280,7 @@ export interface TransitionedRow {
   claimed_at: Date | null;
 }
 
-const RETURNED = [
+export const RETURNED_COLUMNS = [
   'id',
   'client_id',
   'campaign_id',
@@ -308,7 +308,7 @@ export async function transition(
 ): Promise<TransitionedRow | undefined> {
   let query = db.updateTable('email_queue').set(patch).where('id', '=', id).where('status', 'in', from);
   if (leaseToken !== null) query = query.where('lease_token', '=', leaseToken);
-  return query.returning(RETURNED).executeTakeFirst();
+  return query.returning(RETURNED_COLUMNS).executeTakeFirst();
 }
 
 /** Many rows → sent at once (the fast path for a batch of accepted sends). */
@@ -324,7 +324,7 @@ export async function markManySent(
     set status = 'sent', sent_at = ${now}, attempts = q.attempts + 1, lease_token = null, lease_expires_at = null,
         last_error = null, updated_at = ${now}
     where q.id = any(${items.map((i) => i.id)}::bigint[]) and q.status in ('sending', 'unknown') and q.lease_token = ${leaseToken}
-    returning ${sql.join(RETURNED.map((c) => sql.ref(`q.${c}`)))}
+    returning ${sql.join(RETURNED_COLUMNS.map((c) => sql.ref(`q.${c}`)))}
   `.execute(db);
   return result.rows;
 }
@@ -343,7 +343,7 @@ export async function releaseClaims(db: DbOrTx, leaseToken: string, ids: number[
     if (ids.length === 0) return [];
     query = query.where('id', 'in', ids);
   }
-  return query.returning(RETURNED).execute();
+  return query.returning(RETURNED_COLUMNS).execute();
 }
 
 export interface ExpiredLease {
@@ -418,7 +418,7 @@ export async function settleUnknown(
         run_after = case when ${to} = 'queued' then ${now}::timestamptz else q.run_after end,
         lease_token = null, lease_expires_at = null, last_error = ${note}, updated_at = ${now}
     where q.id = ${id} and q.status = 'unknown' and q.lease_token is not distinct from ${leaseToken}::uuid
-    returning ${sql.join(RETURNED.map((c) => sql.ref(`q.${c}`)))}
+    returning ${sql.join(RETURNED_COLUMNS.map((c) => sql.ref(`q.${c}`)))}
   `.execute(db);
   return result.rows[0];
 }

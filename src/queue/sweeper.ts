@@ -17,7 +17,7 @@
  */
 import type { Db, DbOrTx } from '../db/connection';
 import { insertSendLogs } from '../sending/send-log.repository';
-import { releaseReservation } from '../sending/result-recorder';
+import { releaseClaimerReservation } from '../sending/reservations';
 import type { Transport } from '../transports/transport';
 import { enqueueFollowUps } from './enqueue';
 import { findExpiredLeases, findUnknownRows, settleUnknown, transition, type ExpiredLease, type TransitionedRow } from './queue.repository';
@@ -61,14 +61,6 @@ export interface SweepReport {
   waitingGrace: number;
 }
 
-async function releaseFor(tx: DbOrTx, row: TransitionedRow): Promise<void> {
-  const accountId = row.claimed_by_account_id;
-  if (!accountId) return;
-  // The zone keys the account's day counter (limits.ts).
-  const account = await tx.selectFrom('sender_accounts').select(['email', 'time_zone']).where('id', '=', accountId).executeTakeFirst();
-  await releaseReservation(tx, row, { accountId, accountEmail: account?.email ?? '', accountTimeZone: account?.time_zone ?? 'UTC' });
-}
-
 export async function sweepExpiredLeases(db: Db, now: Date, options: SweepOptions): Promise<SweepReport> {
   const limit = options.limit ?? 500;
   const report: SweepReport = { requeuedClaims: 0, leftToLiveWorker: 0, markedUnknown: 0, reconciledSent: 0, requeuedUnknown: 0, held: 0, lookupFailed: 0, waitingGrace: 0 };
@@ -87,7 +79,7 @@ export async function sweepExpiredLeases(db: Db, now: Date, options: SweepOption
       if (lease.status === 'claimed') {
         const row = await transition(tx, lease.id, ['claimed'], lease.lease_token, { status: 'queued', lease_token: null, lease_expires_at: null, updated_at: now });
         if (!row) return;
-        await releaseFor(tx, row);
+        await releaseClaimerReservation(tx, row);
         report.requeuedClaims += 1;
       } else {
         // Keep the lease token: the worker, if it is only slow, can still record the truth.
@@ -152,7 +144,7 @@ export async function sweepExpiredLeases(db: Db, now: Date, options: SweepOption
             ]);
             report.reconciledSent += 1;
           } else if (to === 'queued') {
-            await releaseFor(tx, settled);
+            await releaseClaimerReservation(tx, settled);
             report.requeuedUnknown += 1;
           } else {
             report.held += 1;

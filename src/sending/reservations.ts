@@ -32,3 +32,11 @@ export async function releaseReservation(tx: DbOrTx, row: TransitionedRow, ctx: 
   const scope = { campaignId: row.campaign_id, clientId: row.client_id, recipientDomain: row.recipient_domain };
   await releaseCounters(tx, reservedKeys(scope, accountId, senderDomainOf(ctx.accountEmail), new Date(row.claimed_at), ctx.accountTimeZone));
 }
+
+/** Gives back what the row's claiming account reserved, looking that account up (its address and zone key the counters). */
+export async function releaseClaimerReservation(tx: DbOrTx, row: TransitionedRow): Promise<void> {
+  const accountId = row.claimed_by_account_id;
+  if (!accountId) return;
+  const account = await tx.selectFrom('sender_accounts').select(['email', 'time_zone']).where('id', '=', accountId).executeTakeFirst();
+  await releaseReservation(tx, row, { accountId, accountEmail: account?.email ?? '', accountTimeZone: account?.time_zone ?? 'UTC' });
+}
