@@ -15,12 +15,12 @@
  *      A lookup that fails (mailbox unreachable) leaves the row `unknown` for the next sweep:
  *      "cannot check now" is never taken as "not sent" (invariant 2).
  */
-import type { Db, DbOrTx } from '../db/connection';
+import type { Db } from '../db/connection';
 import { insertSendLogs } from '../sending/send-log.repository';
 import { releaseClaimerReservation } from '../sending/reservations';
 import type { Transport } from '../transports/transport';
 import { enqueueFollowUps } from './enqueue';
-import { findExpiredLeases, findUnknownRows, settleUnknown, transition, type ExpiredLease, type TransitionedRow } from './queue.repository';
+import { findExpiredLeases, findUnknownRows, settleUnknown, transition, type ExpiredLease } from './queue.repository';
 
 export interface SweepOptions {
   unknownPolicy: 'hold' | 'requeue';

@@ -81,6 +81,7 @@ describe('tenant isolation', () => {
     ['get', `/api/campaigns/${x.campaign}/steps/1/preview?contactId=${x.contact}`],
     ['get', `/api/campaigns/${x.campaign}/stats`],
     ['get', `/api/campaigns/${x.campaign}/messages`],
+    ['post', `/api/campaigns/${x.campaign}/held/resolve`, { decision: 'delivered' }],
     ['post', `/api/campaigns/${x.campaign}/test-send`, { stepNumber: 1, to: 'me@example.org', contactId: x.contact }],
     ['delete', `/api/campaigns/${x.campaign}`],
     ['get', `/api/contacts/${x.contact}`],
