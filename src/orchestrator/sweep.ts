@@ -18,7 +18,8 @@ export function createSweep(
       maxSendMs: config.sending.maxSendMs,
       reconcileGraceMs: config.sending.reconcileGraceMs,
       ...(workerMayBeAlive ? { workerMayBeAlive } : {}),
-      transportFor: (accountId) => openAccountTransport(db, accountId, cipher),
+      // Accounts of the dev sink (the embedded default) reconcile from the mail the sink captured.
+      transportFor: (accountId) => openAccountTransport(db, accountId, cipher, config.sink.enabled ? { db, sink: { host: config.sink.host, port: config.sink.port } } : {}),
       logger,
     });
     if (report.requeuedClaims + report.markedUnknown + report.reconciledSent + report.requeuedUnknown + report.held + report.lookupFailed > 0) {

@@ -35,7 +35,11 @@ export interface LoadTransportOptions {
   gmailTokenUrl?: string;
   /** Default address of the dev sink when the account's settings do not name one. */
   sink?: { host: string; port: number };
-  /** Lets the sink transport answer findSent from captured mail. */
+  /**
+   * Lets the sink transport answer findSent from the mail the server's own dev sink captured
+   * (sink_messages): only for an account that sends to that sink (options.sink), since mail sent
+   * to another SMTP server never reaches that table and "not found" there would mean nothing.
+   */
   db?: SinkTransportOptions['db'];
   /** Overrides transport_settings.maxConnections. */
   maxConnections?: number;
@@ -142,7 +146,7 @@ export function loadTransport(account: AccountForTransport, credentials: unknown
         port: sinkPort,
         ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
         ...(options.maxSendMs ? { maxSendMs: options.maxSendMs } : {}),
-        ...(options.db ? { db: options.db } : {}),
+        ...(options.db && host === options.sink?.host && sinkPort === options.sink.port ? { db: options.db } : {}),
       });
     }
     default:

@@ -18,7 +18,7 @@ const AFTER_LEASE = new Date(NOW.getTime() + LEASE_MS + 1);
 
 const options = (overrides: Partial<SweepOptions> = {}): SweepOptions => ({
   unknownPolicy: 'hold',
-  transportFor: (accountId) => openAccountTransport(database.db, accountId, testCipher, { db: database.db }),
+  transportFor: (accountId) => openAccountTransport(database.db, accountId, testCipher, { db: database.db, sink: { host: '127.0.0.1', port: 2525 } }),
   ...overrides,
 });
 

@@ -94,7 +94,7 @@ describe('worker process killed with SIGKILL during a run', () => {
       await pause(300);
       return sweepExpiredLeases(database.db, new Date(Date.now() + LEASE_MS + 1000), {
         unknownPolicy: 'hold',
-        transportFor: (id) => openAccountTransport(database.db, id, cipher, { db: database.db }),
+        transportFor: (id) => openAccountTransport(database.db, id, cipher, { db: database.db, sink: { host: sink.host, port: sink.port } }),
       });
     };
 

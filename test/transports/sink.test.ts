@@ -3,6 +3,7 @@ import { findFreePort } from '../../src/db/embedded-postgres';
 import { getSinkMessage, listSinkMessages, pruneSinkMessages } from '../../src/transports/sink-message.repository';
 import { startSinkServer, type SinkServer } from '../../src/transports/sink-server';
 import { createSinkTransport } from '../../src/transports/sink.transport';
+import { loadTransport } from '../../src/transports/load-transport';
 import type { OutgoingMessage } from '../../src/transports/transport';
 import { useTestDatabase } from '../helpers/database';
 
@@ -53,6 +54,26 @@ describe('dev SMTP sink', () => {
       await transport.close();
     }
     await expect(createSinkTransport({ host: sink.host, port: sink.port }).findSent('<x@acme.test>')).resolves.toBeUndefined();
+  });
+
+  it("looks Message-IDs up in the captured mail only for accounts that send to the server's own sink", async () => {
+    const own = { host: sink.host, port: sink.port };
+    const ofAccount = (settings: Record<string, unknown>) =>
+      loadTransport({ id: '33333333-3333-4333-8333-333333333333', email: 'dev@acme.test', transport: 'sink', transport_settings: settings }, undefined, { db: t.db, sink: own });
+    const m = message(3);
+    const sender = createSinkTransport({ ...own, db: t.db });
+    await sender.send(m);
+    await sender.close();
+    const ownSink = ofAccount({});
+    const elsewhere = ofAccount({ host: '127.0.0.1', port: await findFreePort() });
+    try {
+      await expect(ownSink.findSent(m.messageId)).resolves.toBe(true);
+      // Mail sent to another SMTP server never reaches sink_messages: "cannot tell", not "not sent".
+      await expect(elsewhere.findSent(m.messageId)).resolves.toBeUndefined();
+    } finally {
+      await ownSink.close();
+      await elsewhere.close();
+    }
   });
 
   it('pages newest first and prunes the oldest beyond the retention', async () => {
