@@ -56,6 +56,21 @@ describe('dev SMTP sink', () => {
     await expect(createSinkTransport({ host: sink.host, port: sink.port }).findSent('<x@acme.test>')).resolves.toBeUndefined();
   });
 
+  it('pages newest first and prunes the oldest beyond the retention', async () => {
+    const transport = createSinkTransport({ host: sink.host, port: sink.port, maxConnections: 2 });
+    try {
+      await Promise.all([3, 4, 5].map((n) => transport.send(message(n))));
+    } finally {
+      await transport.close();
+    }
+    const page = await listSinkMessages(t.db, { limit: 2 });
+    expect(page).toHaveLength(2);
+    const next = await listSinkMessages(t.db, { limit: 10, beforeId: page[1]?.id ?? 0 });
+    expect(next.every((m) => m.id < (page[1]?.id ?? 0))).toBe(true);
+    expect(await pruneSinkMessages(t.db, 2)).toBe(3);
+    expect(await listSinkMessages(t.db, { limit: 10 })).toHaveLength(2);
+  });
+
   it("looks Message-IDs up in the captured mail only for accounts that send to the server's own sink", async () => {
     const own = { host: sink.host, port: sink.port };
     const ofAccount = (settings: Record<string, unknown>) =>
@@ -74,21 +89,6 @@ describe('dev SMTP sink', () => {
       await ownSink.close();
       await elsewhere.close();
     }
-  });
-
-  it('pages newest first and prunes the oldest beyond the retention', async () => {
-    const transport = createSinkTransport({ host: sink.host, port: sink.port, maxConnections: 2 });
-    try {
-      await Promise.all([3, 4, 5].map((n) => transport.send(message(n))));
-    } finally {
-      await transport.close();
-    }
-    const page = await listSinkMessages(t.db, { limit: 2 });
-    expect(page).toHaveLength(2);
-    const next = await listSinkMessages(t.db, { limit: 10, beforeId: page[1]?.id ?? 0 });
-    expect(next.every((m) => m.id < (page[1]?.id ?? 0))).toBe(true);
-    expect(await pruneSinkMessages(t.db, 2)).toBe(3);
-    expect(await listSinkMessages(t.db, { limit: 10 })).toHaveLength(2);
   });
 
   it('refuses to start on a port already in use', async () => {
