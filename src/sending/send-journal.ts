@@ -41,8 +41,9 @@ export interface SendJournalDeps {
   logger: JournalLogger;
   /** Called when writes start or stop waiting for the database. */
   onDatabaseWait?: (waiting: boolean, error?: string) => void;
-  /** Called at each lease renewal tick (the worker beats to its parent then). */
+  /** Called at each tick (the worker beats to its parent then); ticks come at most this often. */
   onTick?: () => void;
+  tickMs?: number;
 }
 
 const RETRY_FIRST_MS = 200;
@@ -79,8 +80,9 @@ export class SendJournal {
   constructor(private readonly deps: SendJournalDeps) {
     this.held = new Set(deps.rowIds);
     this.lastLeaseWriteMs = Date.now();
-    // A third of the lease: a renewal that fails once still leaves time for the next.
-    this.ticker = setInterval(() => this.tick(), Math.max(1000, Math.floor(deps.leaseMs / 3)));
+    // A third of the lease: a renewal that fails once still leaves time for the next. Sooner
+    // when the worker must beat to its parent more often than that.
+    this.ticker = setInterval(() => this.tick(), Math.max(1000, Math.min(Math.floor(deps.leaseMs / 3), deps.tickMs ?? Infinity)));
     this.ticker.unref();
   }
 

@@ -211,6 +211,7 @@ export class SendWorker {
       logger,
       onDatabaseWait: (waiting) => this.setState('sending', waiting ? 'db_unavailable' : undefined),
       onTick: () => this.beatToParent(clock.now()),
+      tickMs: settings.heartbeatIntervalMs,
     });
     try {
       const messages = await this.buildMessages(rows, leaseToken, account, ctx);
