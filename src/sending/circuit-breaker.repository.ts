@@ -38,12 +38,20 @@ export async function recordBreakerFailure(
   return { failures: row?.consecutive_failures ?? 1, openedUntil: row?.opened_until ?? null };
 }
 
-/** A success closes the breakers it names (a no-op write is skipped). */
-export async function recordBreakerSuccess(db: DbOrTx, keys: Array<{ scope: BreakerScope; scopeKey: string }>, now: Date): Promise<void> {
-  if (keys.length === 0) return;
-  await sql`
+/**
+ * The statement that closes the breakers a success names (a no-op write is skipped), as a
+ * fragment: the send journal runs it inside its one-statement write.
+ */
+export function closeBreakersStatement(keys: Array<{ scope: BreakerScope; scopeKey: string }>, now: Date) {
+  return sql`
     update circuit_breakers b set consecutive_failures = 0, opened_until = null, updated_at = ${now}
     from unnest(${keys.map((k) => k.scope)}::text[], ${keys.map((k) => k.scopeKey)}::text[]) as k(scope, scope_key)
     where b.scope = k.scope and b.scope_key = k.scope_key and (b.consecutive_failures > 0 or b.opened_until is not null)
-  `.execute(db);
+    returning 1`;
+}
+
+/** A success closes the breakers it names. */
+export async function recordBreakerSuccess(db: DbOrTx, keys: Array<{ scope: BreakerScope; scopeKey: string }>, now: Date): Promise<void> {
+  if (keys.length === 0) return;
+  await closeBreakersStatement(keys, now).execute(db);
 }

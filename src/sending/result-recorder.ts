@@ -29,7 +29,7 @@ import type { SendResult } from '../transports/transport';
 import { delayNextSend, incrementConsecutiveFailures, loadAccount, pauseAccount, pauseSenderDomain, resetConsecutiveFailures, resumeAfterProbe, suspendAccount } from './account-state.repository';
 import { insertBounce, setCampaignContactStatus } from './bounce-outcome.repository';
 import { breakersCounting } from './circuit-breaker';
-import { recordBreakerFailure, recordBreakerSuccess } from './circuit-breaker.repository';
+import { recordBreakerFailure } from './circuit-breaker.repository';
 import type { HealthSettings } from './health';
 import { retryDelaySeconds, senderDomainOf } from './limits';
 import { keepsReservation, releaseReservation } from './reservations';
@@ -139,11 +139,6 @@ export async function recordAccepted(db: DbOrTx, ctx: RecordContext, attempts: A
     }
     return sent.length;
   });
-}
-
-/** Closes the breakers these accepted sends went through (the journal calls it once per batch). */
-export async function recordRouteSuccess(db: DbOrTx, ctx: RecordContext, recipientDomains: string[], now: Date): Promise<void> {
-  await recordBreakerSuccess(db, [{ scope: 'provider', scopeKey: ctx.providerKey }, ...recipientDomains.map((d) => ({ scope: 'recipient_domain' as const, scopeKey: d }))], now);
 }
 
 /** One result that was not accepted (or an accepted one, delegated to recordAccepted). */

@@ -1,7 +1,8 @@
 /**
  * The send journal's common write in ONE statement (so one round trip and one commit): the
- * accepted results of a clean account (rows `sent`, their send_logs, their follow-ups), the
- * next rows marked `sending`, and the lease renewed on the rest of the batch. Everything else
+ * accepted results of a clean account (rows `sent`, their send_logs, their follow-ups, the
+ * breakers of their routes closed), the next rows marked `sending`, and the lease renewed on
+ * the rest of the batch. Everything else
  * (failures, probes, accounts whose health can change) goes through result-recorder.ts in a
  * transaction. Guards as there: status and lease token, so a retried write changes nothing twice.
  *
@@ -13,6 +14,7 @@
 import { sql } from 'kysely';
 import { prepared, type DbOrTx } from '../db/connection';
 import { FOLLOW_UP_CTES, HAS_NEXT_STEP } from '../queue/enqueue';
+import { closeBreakersStatement, type BreakerScope } from './circuit-breaker.repository';
 
 export interface AcceptedEntry {
   id: number;
@@ -33,6 +35,8 @@ export interface JournalWrite {
   markIds: number[];
   /** Rows of the batch still held, other than markIds (a row is changed once per statement). */
   renewIds: number[];
+  /** Breakers to close (the batch's first success); empty otherwise. */
+  closeBreakers: Array<{ scope: BreakerScope; scopeKey: string }>;
 }
 
 export async function writeSentAndMarks(db: DbOrTx, w: JournalWrite): Promise<{ sent: number; marked: number[] }> {
@@ -70,13 +74,14 @@ export async function writeSentAndMarks(db: DbOrTx, w: JournalWrite): Promise<{ 
       where id = any(${w.markIds}::bigint[]) and (status || '') in ('claimed', 'sending') and lease_token = ${w.leaseToken}
       returning id
     ),
+    routes as (${closeBreakersStatement(w.closeBreakers, w.now)}),
     renewed as (
       update email_queue set lease_expires_at = ${w.leaseExpiresAt}
       where id = any(${w.renewIds}::bigint[]) and (status || '') in ('claimed', 'sending') and lease_token = ${w.leaseToken}
       returning id
     )
     select (select count(*) from sent_rows)::int as sent, (select coalesce(array_agg(id), '{}') from marked) as marked,
-           (select count(*) from logs) as logged, (select count(*) from renewed) as renewed
+           (select count(*) from logs) as logged, (select count(*) from renewed) as renewed, (select count(*) from routes) as routes
   `.execute(db);
   const row = result.rows[0];
   return { sent: row?.sent ?? 0, marked: (row?.marked ?? []).map(Number) };

@@ -19,7 +19,8 @@
 import type { Db } from '../db/connection';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { markSending, renewLease, type CandidateRow } from '../queue/queue.repository';
-import { recordAccepted, recordResult, recordRouteSuccess, recordUncertain, type Attempt, type RecordContext } from './result-recorder';
+import { recordBreakerSuccess, type BreakerScope } from './circuit-breaker.repository';
+import { recordAccepted, recordResult, recordUncertain, type Attempt, type RecordContext } from './result-recorder';
 import { writeSentAndMarks } from './send-journal.repository';
 
 export type JournalEntry = { attempt: Attempt } | { uncertain: CandidateRow; response: string; durationMs: number };
@@ -184,12 +185,19 @@ export class SendJournal {
     const acceptedOnly = entries.every((e) => 'attempt' in e && e.attempt.result.outcome === 'accepted');
     // The common case (a clean account's accepted sends and next marks, breakers already closed
     // for this batch) is one statement; anything that can change health or state is not.
-    const fast = acceptedOnly && ctx.clean && !ctx.probe && (this.routesClosed || entries.length === 0);
+    const fast = acceptedOnly && ctx.clean && !ctx.probe;
     const { sent, marked } = fast ? await this.writeFast(marks, entries, renew, now, leaseExpiresAt) : await this.writeInTransaction(marks, entries, renew, now, leaseExpiresAt);
     if (entries.length > 0 && accepted(entries)) this.routesClosed = true;
     this.sent += sent;
     if (renew) this.lastLeaseWriteMs = Date.now();
     return marked;
+  }
+
+  /** The breakers accepted sends went through: the provider route and their recipient domains. */
+  private routeKeys(entries: JournalEntry[]): Array<{ scope: BreakerScope; scopeKey: string }> {
+    const domains = new Set<string>();
+    for (const e of entries) if ('attempt' in e && e.attempt.result.outcome === 'accepted') domains.add(e.attempt.row.recipient_domain);
+    return [{ scope: 'provider', scopeKey: this.deps.ctx.providerKey }, ...[...domains].map((d) => ({ scope: 'recipient_domain' as const, scopeKey: d }))];
   }
 
   private async writeFast(marks: PendingMark[], entries: JournalEntry[], renew: boolean, now: Date, leaseExpiresAt: Date): Promise<{ sent: number; marked: Set<number> }> {
@@ -217,6 +225,8 @@ export class SendJournal {
       }),
       markIds,
       renewIds: renew ? [...this.held].filter((id) => !marking.has(id)) : [],
+      // One success per batch closes the breakers its routes had half-open.
+      closeBreakers: this.routesClosed || entries.length === 0 ? [] : this.routeKeys(entries),
     });
     return { sent: result.sent, marked: new Set(result.marked) };
   }
@@ -232,7 +242,7 @@ export class SendJournal {
       if (acceptedAttempts.length > 0) {
         sent = await recordAccepted(tx, ctx, acceptedAttempts, now);
         // One success per batch closes the breakers its routes had half-open.
-        if (!this.routesClosed) await recordRouteSuccess(tx, ctx, [...new Set(acceptedAttempts.map((a) => a.row.recipient_domain))], now);
+        if (!this.routesClosed) await recordBreakerSuccess(tx, this.routeKeys(entries), now);
       }
       for (const entry of entries) {
         if ('uncertain' in entry) {

@@ -156,6 +156,10 @@ describe('lead delivery outbox', () => {
   describe('when our own database fails mid-pass', () => {
     // The session of the deliverer's query is ended the way a database restart ends it (57P01,
     // pg_terminate_backend), while a lock held by the test keeps that query waiting.
+    // The test shares its pool with the deliverer: the ended session may be handed out once more
+    // before its error is seen (pg-pool), so the test's own reads wait until a query goes through.
+    const poolRecovered = () => waitFor(async () => sql`select 1`.execute(t.db).then(() => true, () => false), 'the pool to connect again');
+
     async function endSessionBlockedOn(statement: string): Promise<void> {
       const blocked = await waitFor(async () => {
         const { rows } = await sql<{ pid: number }>`
@@ -180,6 +184,7 @@ describe('lead delivery outbox', () => {
         await locker.query('rollback');
 
         expect(await pass).toEqual({ claimed: 1, delivered: 0, retrying: 0, failed: 0 });
+        await poolRecovered();
         expect(await delivery(leadId)).toMatchObject({ status: 'pending', attempts: 0, lease_token: null, last_error: null });
         expect(endpoint.received).toHaveLength(0);
         expect(await runLeadDeliveries(t.db, now, undefined, options)).toMatchObject({ claimed: 1, delivered: 1 });
@@ -208,6 +213,7 @@ describe('lead delivery outbox', () => {
         await locker.query('rollback');
 
         expect(await pass).toEqual({ claimed: 1, delivered: 0, retrying: 0, failed: 0 });
+        await poolRecovered();
         expect(await delivery(leadId)).toMatchObject({ status: 'delivering', attempts: 1 });
         expect(await runLeadDeliveries(t.db, new Date(now.getTime() + options.leaseMs + 1000), undefined, options)).toMatchObject({ claimed: 1, delivered: 1 });
         expect(await delivery(leadId)).toMatchObject({ status: 'delivered', attempts: 2 });
