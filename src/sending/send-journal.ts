@@ -145,10 +145,14 @@ export class SendJournal {
     }
     clearTimeout(this.gatherTimer);
     this.gatherTimer = undefined;
-    this.writing = this.drain().finally(() => {
-      this.writing = undefined;
-      this.schedule();
-    });
+    // Taken a microtask later: a lane that just gave its result asks for its next mark in the
+    // same turn, and that mark must ride in this write, not in one of its own.
+    this.writing = Promise.resolve()
+      .then(() => this.drain())
+      .finally(() => {
+        this.writing = undefined;
+        this.schedule();
+      });
   }
 
   private async drain(): Promise<void> {
