@@ -18,6 +18,7 @@ import { registerContactRoutes } from '../contacts/contact.routes';
 import { registerDomainRoutes } from '../domains/domain.routes';
 import { registerStatsRoutes } from '../stats/stats.routes';
 import { registerSuppressionRoutes } from '../suppressions/suppression.routes';
+import { registerSinkMessageRoutes } from '../transports/sink-message.routes';
 import { registerUserRoutes } from '../users/user.routes';
 import { ApiRouter } from './api-router';
 import { buildOpenApiDocument, createOpenApiRegistry } from './openapi';
@@ -46,6 +47,7 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   registerCampaignRoutes(api, db, config, clock);
   registerContactRoutes(api, db, config, clock);
   registerSuppressionRoutes(api, db, config);
+  registerSinkMessageRoutes(api, db);
   registerStatsRoutes(api, db, clock);
   // Sponsor API (X-Api-Key) before sponsor admin, so /sponsors/offers is not taken for an id.
   registerSponsorApiRoutes(api, db, config);

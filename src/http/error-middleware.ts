@@ -28,6 +28,8 @@ function fromBodyParser(error: BodyParserError): AppError | undefined {
     case 'charset.unsupported':
       return new AppError(415, 'unsupported_encoding', error.message);
     default:
+      // The router could not decode a path parameter (`/api/clients/%ZZ`): the client's mistake.
+      if (error instanceof URIError && error.status === 400) return new AppError(400, 'invalid_path', 'The path holds an escape sequence that does not decode (%XX)', null);
       return undefined;
   }
 }

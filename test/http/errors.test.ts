@@ -33,6 +33,15 @@ describe('API errors', () => {
     expect(res.body.error).toMatchObject({ code: 'not_found', details: null });
   });
 
+  it('answer a path whose %-escape does not decode with 400 invalid_path, on any route with a parameter', async () => {
+    const app = express();
+    app.get('/things/:id', (_req, res) => res.end());
+    app.use(errorMiddleware(createLogger('silent')));
+    const res = await request(app).get('/things/%ZZ');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: { code: 'invalid_path', message: expect.any(String), details: null } });
+  });
+
   it('answer malformed JSON with 400 invalid_json', async () => {
     const res = await request(appWith((_req, res) => res.end())).post('/thing').set('content-type', 'application/json').send('{"a":');
     expect(res.status).toBe(400);

@@ -121,6 +121,7 @@ describe('tenant isolation', () => {
     const covered = new Set(foreignCalls(b).map(([method, path]) => `${method} ${path.split('?')[0]!.replace(/[0-9a-f-]{36}/g, '{id}').replace(/\/\d+$/, '/{id}').replace('/steps/1/', '/steps/{stepNumber}/')}`));
     covered.add('post /api/campaigns/{id}/contacts/import');
     covered.add('delete /api/clients/{id}'); // owner-only: 403 for every client user (last test)
+    covered.add('get /api/sink/messages/{id}'); // owner-only: 403 for client users (test/transports/sink-message.routes.test.ts)
     const withIds: string[] = [];
     for (const [path, operations] of Object.entries(doc.body.paths as Record<string, Record<string, unknown>>)) {
       if (!path.includes('{') || path.startsWith('/api/sponsors')) continue;
