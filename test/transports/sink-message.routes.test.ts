@@ -47,6 +47,7 @@ describe('GET /api/sink/messages', () => {
     expect((await request(world.app).get('/api/sink/messages/1').set(bearer(world.a.adminToken))).status).toBe(403);
     expect((await request(world.app).get('/api/sink/messages/999999').set(bearer(world.ownerToken))).status).toBe(404);
     expect((await request(world.app).get('/api/sink/messages/%ZZ').set(bearer(world.ownerToken))).status).toBe(400);
-    expect((await request(world.app).get('/api/sink/messages/abc').set(bearer(world.ownerToken))).status).toBe(400);
+    // An id that is not a number names no message: 404, as on every route with an id.
+    expect((await request(world.app).get('/api/sink/messages/abc').set(bearer(world.ownerToken))).status).toBe(404);
   });
 });
