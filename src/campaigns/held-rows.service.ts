@@ -7,7 +7,7 @@
  */
 import type { Db } from '../db/connection';
 import { listHeldRowIds, settleHeldRow } from '../queue/held.repository';
-import { enqueueFollowUps } from '../queue/enqueue';
+import { enqueueFollowUps, sentForFollowUp } from '../queue/enqueue';
 import { releaseClaimerReservation } from '../sending/reservations';
 import { insertSendLogs } from '../sending/send-log.repository';
 
@@ -35,18 +35,7 @@ export async function resolveHeldRows(
         { queueId: row.id, clientId: row.client_id, campaignId: row.campaign_id, accountId: row.claimed_by_account_id, messageId: row.message_id, attempt: row.attempts, outcome: 'reconciled', response: note, at: request.now },
       ]);
       if (request.decision === 'delivered') {
-        await enqueueFollowUps(tx, [
-          {
-            id: row.id,
-            clientId: row.client_id,
-            campaignId: row.campaign_id,
-            contactId: row.contact_id,
-            stepNumber: row.step_number,
-            messageId: row.message_id,
-            accountId: row.claimed_by_account_id ?? row.account_id ?? '',
-            sentAt: request.now,
-          },
-        ]);
+        await enqueueFollowUps(tx, [sentForFollowUp(row, row.claimed_by_account_id ?? row.account_id ?? '', request.now)]);
       } else {
         await releaseClaimerReservation(tx, row);
       }

@@ -97,6 +97,15 @@ export interface SentRowForFollowUp {
   sentAt: Date;
 }
 
+/** A queue row just recorded `sent` by `accountId` at `sentAt`, as enqueueFollowUps takes it. */
+export function sentForFollowUp(
+  row: { id: number; client_id: string; campaign_id: string; contact_id: string; step_number: number; message_id: string },
+  accountId: string,
+  sentAt: Date,
+): SentRowForFollowUp {
+  return { id: row.id, clientId: row.client_id, campaignId: row.campaign_id, contactId: row.contact_id, stepNumber: row.step_number, messageId: row.message_id, accountId, sentAt };
+}
+
 /**
  * The follow-up work for rows just recorded `sent`, as CTEs over a relation named `sent` with
  * columns (queue_id, account_id, sent_at, client_id, campaign_id, contact_id, step_number,

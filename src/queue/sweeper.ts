@@ -19,7 +19,7 @@ import type { Db } from '../db/connection';
 import { insertSendLogs } from '../sending/send-log.repository';
 import { releaseClaimerReservation } from '../sending/reservations';
 import type { Transport } from '../transports/transport';
-import { enqueueFollowUps } from './enqueue';
+import { enqueueFollowUps, sentForFollowUp } from './enqueue';
 import { findExpiredLeases, findUnknownRows, settleUnknown, transition, type ExpiredLease } from './queue.repository';
 
 export interface SweepOptions {
@@ -130,18 +130,7 @@ export async function sweepExpiredLeases(db: Db, now: Date, options: SweepOption
             { queueId: settled.id, clientId: settled.client_id, campaignId: settled.campaign_id, accountId: settled.claimed_by_account_id, messageId: settled.message_id, attempt: settled.attempts, outcome: 'reconciled', response: note, at: now },
           ]);
           if (to === 'sent') {
-            await enqueueFollowUps(tx, [
-              {
-                id: settled.id,
-                clientId: settled.client_id,
-                campaignId: settled.campaign_id,
-                contactId: settled.contact_id,
-                stepNumber: settled.step_number,
-                messageId: settled.message_id,
-                accountId: settled.claimed_by_account_id ?? accountId,
-                sentAt: now,
-              },
-            ]);
+            await enqueueFollowUps(tx, [sentForFollowUp(settled, settled.claimed_by_account_id ?? accountId, now)]);
             report.reconciledSent += 1;
           } else if (to === 'queued') {
             await releaseClaimerReservation(tx, settled);

@@ -21,7 +21,7 @@
  * account's health score is recomputed and the pause rules applied (sender-health.ts).
  */
 import { inTransaction, type DbOrTx } from '../db/connection';
-import { enqueueFollowUps } from '../queue/enqueue';
+import { enqueueFollowUps, sentForFollowUp } from '../queue/enqueue';
 import { markManySent, transition, type TransitionedRow } from '../queue/queue.repository';
 import { addSuppression } from '../suppressions/suppression.repository';
 import { isDeliveryUncertain } from '../transports/classify';
@@ -119,16 +119,7 @@ export async function recordAccepted(db: DbOrTx, ctx: RecordContext, attempts: A
     );
     await enqueueFollowUps(
       tx,
-      sent.map((row) => ({
-        id: row.id,
-        clientId: row.client_id,
-        campaignId: row.campaign_id,
-        contactId: row.contact_id,
-        stepNumber: row.step_number,
-        messageId: row.message_id,
-        accountId: ctx.accountId,
-        sentAt: now,
-      })),
+      sent.map((row) => sentForFollowUp(row, ctx.accountId, now)),
     );
     if (ctx.probe) await resumeAfterProbe(tx, ctx.accountId, now);
     if (!ctx.clean || ctx.probe) {
