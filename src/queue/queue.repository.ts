@@ -176,15 +176,19 @@ async function selectCandidatesAmong(
     join campaigns c on c.id = q.campaign_id and c.status = 'running'
     where ${waiting} ${inHead}
       ${window}
-      and not exists (
-        select 1 from circuit_breakers b
-        where b.scope = 'recipient_domain' and b.scope_key = q.recipient_domain and b.opened_until > ${q.now}
-      )
-      and not exists (
-        select 1 from rate_counters r
+      -- Scalar subqueries, not NOT EXISTS: Postgres plans each as a lookup of its one key per row.
+      -- As anti-joins, a planner that misjudged the (fast-growing) counters read every recipient
+      -- domain counter of the day once per candidate row (measured: 400 rows × 400 counters,
+      -- 60–100 ms per claim, growing with the day).
+      and coalesce((
+        select b.opened_until > ${q.now} from circuit_breakers b
+        where b.scope = 'recipient_domain' and b.scope_key = q.recipient_domain
+      ), false) = false
+      and coalesce((
+        select r.count from rate_counters r
         where r.scope = 'recipient_domain' and r.scope_key = ${q.senderDomain} || '>' || q.recipient_domain
-          and r.window_kind = 'day' and r.window_start = ${q.dayStart} and r.count >= ${q.recipientDomainDailyLimit}
-      )
+          and r.window_kind = 'day' and r.window_start = ${q.dayStart}
+      ), 0) < ${q.recipientDomainDailyLimit}
       and (c.daily_limit is null or coalesce((
         select r.count from rate_counters r
         where r.scope = 'campaign' and r.scope_key = c.id::text and r.window_kind = 'day' and r.window_start = ${q.dayStart}
