@@ -12,7 +12,7 @@
 import { ConfigError, loadConfig } from '../src/config';
 import { createCredentialCipher } from '../src/crypto/credential-cipher';
 import { createDb } from '../src/db/connection';
-import { isDatabaseUnavailable } from '../src/db/unavailable';
+import { isDatabaseUnavailable, unavailableRetryDelayMs } from '../src/db/unavailable';
 import { createLineLogger } from '../src/line-logger';
 import { supervisorPidFromArgs, watchParent } from '../src/orchestrator/parent-watch';
 import { loadDkimFor, transportForAccount } from '../src/sending/account-transport';
@@ -70,7 +70,7 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
         fail(`cannot read the account: ${(error as Error).message}`);
       }
       if (attempt === 0) logger.warn('database unavailable at start; waiting', { error: (error as Error).message });
-      await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * 2 ** attempt)));
+      await new Promise((resolve) => setTimeout(resolve, unavailableRetryDelayMs(attempt)));
     }
   }
   process.removeListener('SIGTERM', stopWhileStarting);

@@ -22,8 +22,8 @@ import { PROJECT_ROOT } from '../../src/config';
 import { createCredentialCipher } from '../../src/crypto/credential-cipher';
 import type { Db } from '../../src/db/connection';
 import { WORKER_RUNTIME_ENV } from '../../src/orchestrator/worker-runtime';
-import { enqueueCampaign } from '../../src/queue/enqueue';
 import { loadOrCreateGeneratedSecrets } from '../../src/secrets';
+import { seedBenchCampaign } from './bench-seed';
 import type { EmailJob, PgBossWorkerSettings } from './pgboss-worker';
 
 export interface PipelineShape {
@@ -78,44 +78,16 @@ export function ourPipeline(db: Db, url: string, shape: PipelineShape, tempDir: 
     label: 'ours',
     isOwnBackend: (name) => name.startsWith('send-worker:'),
     async prepare(round) {
-      const client = await db.insertInto('clients').values({ name: `bench-${round}-${Date.now()}`, postal_address: '1 Bench Road', settings: '{}' }).returning('id').executeTakeFirstOrThrow();
-      accountIds = [];
-      for (let i = 0; i < shape.processes; i++) {
-        const row = await db
-          .insertInto('sender_accounts')
-          .values({
-            client_id: client.id,
-            email: `sender${i}@bench${round}-${i}.test`,
-            display_name: `Bench ${i}`,
-            transport: 'smtp',
-            transport_settings: JSON.stringify({ host: '127.0.0.1', port: shape.sinkPort, maxConnections: shape.connectionsPerProcess }),
-            credentials_encrypted: cipher.encrypt(JSON.stringify({ user: 'bench', pass: 'bench' })),
-            daily_limit: 1_000_000,
-            hourly_limit: 1_000_000,
-            min_gap_seconds: 0,
-            warmup_enabled: false,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        accountIds.push(row.id);
-      }
-      const campaign = await db
-        .insertInto('campaigns')
-        .values({ client_id: client.id, name: `bench ${round}`, status: 'running', send_days: [1, 2, 3, 4, 5, 6, 7], window_start_minute: 0, window_end_minute: 1440 })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      campaignId = campaign.id;
-      await db.insertInto('sequence_steps').values({ campaign_id: campaign.id, step_number: 1, subject: SUBJECT, body_text: BODY, body_html: '', delay_minutes: 0 }).execute();
-      await db.insertInto('campaign_senders').values(accountIds.map((id) => ({ campaign_id: campaign.id, account_id: id }))).execute();
-      const base = round * 1_000_000;
-      await sql`
-        insert into contacts (client_id, email, email_domain, first_name, company)
-        select ${client.id}, 'c' || g || '@r' || (g % 50) || '.test', 'r' || (g % 50) || '.test', 'Name' || g, 'Company ' || g
-        from generate_series(${base + 1}::int, ${base + shape.emails}::int) g
-      `.execute(db);
-      await sql`insert into campaign_contacts (campaign_id, contact_id) select ${campaign.id}, id from contacts where client_id = ${client.id}`.execute(db);
-      await enqueueCampaign(db, campaign.id, new Date(Date.now() - 60_000), { messageIdDomain: 'bench.test' });
-      await sql`vacuum analyze email_queue`.execute(db);
+      ({ accountIds, campaignId } = await seedBenchCampaign(db, {
+        label: `r${round}`,
+        mailboxes: shape.processes,
+        sinkPort: shape.sinkPort,
+        maxConnections: shape.connectionsPerProcess,
+        cipher,
+        subject: SUBJECT,
+        body: BODY,
+        contacts: { first: round * 1_000_000 + 1, count: shape.emails },
+      }));
     },
     start() {
       return accountIds.map((accountId) =>

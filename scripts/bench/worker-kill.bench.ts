@@ -20,15 +20,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sql } from 'kysely';
 import { loadConfig, PROJECT_ROOT } from '../../src/config';
 import { createCredentialCipher } from '../../src/crypto/credential-cipher';
 import type { Db } from '../../src/db/connection';
 import { WORKER_RUNTIME_ENV } from '../../src/orchestrator/worker-runtime';
-import { enqueueCampaign } from '../../src/queue/enqueue';
 import { sweepExpiredLeases } from '../../src/queue/sweeper';
 import { loadOrCreateGeneratedSecrets } from '../../src/secrets';
 import { stopProcesses } from './bench-children';
+import { seedBenchCampaign } from './bench-seed';
 import { withBenchDatabase } from './bench-database';
 import { PgActivity } from './pg-activity';
 import type { BenchContext } from './registry';
@@ -54,47 +53,9 @@ interface Worker {
 }
 
 async function seed(db: Db, sinkPort: number, cipher: ReturnType<typeof createCredentialCipher>): Promise<string[]> {
-  const client = await db.insertInto('clients').values({ name: `bench-kill-${Date.now()}`, postal_address: '1 Bench Road', settings: '{}' }).returning('id').executeTakeFirstOrThrow();
-  const accountIds: string[] = [];
-  for (let i = 0; i < WORKERS; i++) {
-    const row = await db
-      .insertInto('sender_accounts')
-      .values({
-        client_id: client.id,
-        email: `sender${i}@kill${i}.test`,
-        display_name: `Bench ${i}`,
-        transport: 'smtp',
-        // One SMTP connection: the transport's default, as a mailbox is configured.
-        transport_settings: JSON.stringify({ host: '127.0.0.1', port: sinkPort }),
-        credentials_encrypted: cipher.encrypt(JSON.stringify({ user: 'bench', pass: 'bench' })),
-        daily_limit: 1_000_000,
-        hourly_limit: 1_000_000,
-        min_gap_seconds: 0,
-        warmup_enabled: false,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    accountIds.push(row.id);
-  }
-  const campaign = await db
-    .insertInto('campaigns')
-    .values({ client_id: client.id, name: 'kill', status: 'running', send_days: [1, 2, 3, 4, 5, 6, 7], window_start_minute: 0, window_end_minute: 1440 })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  await db
-    .insertInto('sequence_steps')
-    .values({ campaign_id: campaign.id, step_number: 1, subject: 'Hello {{first_name|there}}', body_text: 'Hi {{first_name|there}},\n\nA short note about {{company|your company}}.', body_html: '', delay_minutes: 0 })
-    .execute();
-  await db.insertInto('campaign_senders').values(accountIds.map((id) => ({ campaign_id: campaign.id, account_id: id }))).execute();
-  await sql`
-    insert into contacts (client_id, email, email_domain, first_name, company)
-    select ${client.id}, 'k' || g || '@r' || (g % 50) || '.test', 'r' || (g % 50) || '.test', 'Name' || g, 'Company ' || g
-    from generate_series(1, ${EMAILS}) g
-  `.execute(db);
-  await sql`insert into campaign_contacts (campaign_id, contact_id) select ${campaign.id}, id from contacts where client_id = ${client.id}`.execute(db);
-  await enqueueCampaign(db, campaign.id, new Date(Date.now() - 60_000), { messageIdDomain: 'bench.test' });
-  await sql`vacuum analyze email_queue`.execute(db);
-  return accountIds;
+  const subject = 'Hello {{first_name|there}}';
+  const body = 'Hi {{first_name|there}},\n\nA short note about {{company|your company}}.';
+  return (await seedBenchCampaign(db, { label: 'kill', mailboxes: WORKERS, sinkPort, cipher, subject, body, contacts: { first: 1, count: EMAILS } })).accountIds;
 }
 
 async function leftBy(db: Db, accountId: string): Promise<{ sending: string[]; claimed: number }> {

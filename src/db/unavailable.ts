@@ -48,3 +48,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))) return true;
   return Array.isArray(errors) && errors.length > 0 && errors.every(isDatabaseUnavailable);
 }
+
+/**
+ * How long to wait before try number `attempt + 1` against a database that is away: 0.5 s,
+ * doubling, at most 10 s. One policy for every loop that waits one out (a restart takes
+ * seconds; a failover up to a minute, when a try every 10 s is plenty).
+ */
+export function unavailableRetryDelayMs(attempt: number): number {
+  return Math.min(10_000, 500 * 2 ** Math.max(0, attempt));
+}

@@ -17,7 +17,7 @@
  * write is guarded by status and lease token, so the retry changes nothing twice.
  */
 import type { Db } from '../db/connection';
-import { isDatabaseUnavailable } from '../db/unavailable';
+import { isDatabaseUnavailable, unavailableRetryDelayMs } from '../db/unavailable';
 import { markSending, renewLease, type CandidateRow } from '../queue/queue.repository';
 import { recordBreakerSuccess, type BreakerScope } from './circuit-breaker.repository';
 import { recordAccepted, recordResult, recordUncertain, type Attempt, type RecordContext } from './result-recorder';
@@ -47,8 +47,6 @@ export interface SendJournalDeps {
   tickMs?: number;
 }
 
-const RETRY_FIRST_MS = 200;
-const RETRY_MAX_MS = 5_000;
 /**
  * How long a write waits for the other sends on the wire to come back, so one write carries a
  * whole round of connections (their results and their next marks) instead of one each: a
@@ -177,7 +175,7 @@ export class SendJournal {
           this.deps.onDatabaseWait?.(true, (error as Error).message);
           this.deps.logger.warn('database unavailable; results held in memory and retried', { error: (error as Error).message, pending: entries.length });
         }
-        await this.deps.sleep(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt));
+        await this.deps.sleep(unavailableRetryDelayMs(attempt));
       }
     }
   }

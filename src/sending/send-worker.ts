@@ -25,7 +25,7 @@
  * run this loop against real Postgres and a real SMTP peer with a controllable clock.
  */
 import type { Db } from '../db/connection';
-import { isDatabaseUnavailable } from '../db/unavailable';
+import { isDatabaseUnavailable, unavailableRetryDelayMs } from '../db/unavailable';
 import { claimBatch, type ClaimSettings } from '../queue/claim';
 import { releaseClaims, transition, type CandidateRow } from '../queue/queue.repository';
 import type { TrackingSigner } from '../tracking/tracking-token';
@@ -98,9 +98,6 @@ export interface WorkerExit {
   sent: number;
 }
 
-/** Waits between tries while the database is unavailable. */
-const DB_RETRY_FIRST_MS = 500;
-const DB_RETRY_MAX_MS = 10_000;
 
 export class SendWorker {
   private stopping = false;
@@ -181,7 +178,7 @@ export class SendWorker {
   /** The database is away: say so, wait with back-off (a nudge or stop ends the wait early). */
   private async waitForDatabase(error: unknown): Promise<void> {
     this.dbFailures += 1;
-    const delayMs = Math.min(DB_RETRY_MAX_MS, DB_RETRY_FIRST_MS * 2 ** (this.dbFailures - 1));
+    const delayMs = unavailableRetryDelayMs(this.dbFailures - 1);
     if (this.dbFailures === 1) this.deps.logger.warn('database unavailable; waiting', { error: (error as Error).message });
     this.setState('waiting', 'db_unavailable', new Date(this.deps.clock.now().getTime() + delayMs));
     await this.wait(delayMs);
@@ -301,7 +298,7 @@ export class SendWorker {
       } catch (error) {
         if (!isDatabaseUnavailable(error) || (this.stopping && attempt >= 3)) throw error;
         if (attempt === 0) this.deps.logger.warn('database unavailable; retrying', { error: (error as Error).message });
-        await new Promise((resolve) => setTimeout(resolve, Math.min(DB_RETRY_MAX_MS, DB_RETRY_FIRST_MS * 2 ** attempt)));
+        await new Promise((resolve) => setTimeout(resolve, unavailableRetryDelayMs(attempt)));
       }
     }
   }
