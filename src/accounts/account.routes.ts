@@ -7,7 +7,8 @@ import { clientForCreate, scopeOf, type ClientScope } from '../auth/client-scope
 import type { Config } from '../config';
 import { createCredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
-import { getDomain } from '../domains/domain.repository';
+import { emailDomain } from '../contacts/email-address';
+import { findDomainsByName, getDomain } from '../domains/domain.repository';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { receiveCsv } from '../http/csv-upload';
@@ -18,7 +19,7 @@ import { listAccountActivity, sentTodayByAccount, type AccountActivityRow, type 
 import { activationDate, requestedWarmupStart } from './account-warmup';
 import { deleteAccount, getAccount, insertAccounts, updateAccount } from './account.repository';
 import { accountOut, createAccountBody, updateAccountBody } from './account.schemas';
-import { ACCOUNT_CSV_COLUMNS, accountDefaults, importAccountsCsv, linkDomains, toNewAccount } from './account.service';
+import { ACCOUNT_CSV_COLUMNS, accountDefaults, domainError, domainProblem, importAccountsCsv, linkDomains, toNewAccount } from './account.service';
 
 export function presentAccount(a: AccountActivityRow, activity: AccountActivity): z.infer<typeof accountOut> {
   return {
@@ -101,17 +102,18 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
     method: 'post',
     path: '/accounts',
     tag: 'accounts',
-    summary: 'Add a sender account (credentials are stored encrypted and never returned); an active one starts its warm-up today unless warmupStartedOn or warmupDay says it is already warm',
+    summary: "Add a sender account (credentials are stored encrypted and never returned); its address must be on one of its client's sender domains; an active one starts its warm-up today unless warmupStartedOn or warmupDay says it is already warm",
     body: createAccountBody,
     response: accountOut,
-    errors: [409],
+    errors: [409, 422],
     handler: async ({ scope, body }) => {
       const clientId = await clientForCreate(db, scope, body.clientId);
       await checkDomain(clientId, body.domainId);
       const prepared = toNewAccount(body, { cipher, defaults, now: clock() });
       if (prepared.issues) throw invalidBody(prepared.issues);
       const { account } = prepared;
-      await linkDomains(db, clientId, [account]);
+      const [problem] = await linkDomains(db, clientId, [account]);
+      if (problem) throw domainError(problem);
       try {
         const [created] = await insertAccounts(db, clientId, [account]);
         if (!created) throw new Error('insert returned no row');
@@ -169,10 +171,16 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
     params: idParams,
     body: updateAccountBody,
     response: accountOut,
+    errors: [422],
     handler: async ({ scope, params, body }) => {
       const existing = await getAccount(db, scope, params.id);
       if (!existing) throw new AppError(404, 'not_found', 'Account not found');
       await checkDomain(existing.client_id, body.domainId);
+      // Activating it (say one suspended because its domain is not its client's) or naming its domain.
+      if (body.domainId !== undefined || body.status === 'active') {
+        const problem = domainProblem(existing.email, await findDomainsByName(db, existing.client_id, [emailDomain(existing.email)]), body.domainId);
+        if (problem) throw domainError(problem);
+      }
       const { credentials, warmupStartedOn, warmupDay, ...rest } = body;
       const now = clock();
       const timeZone = body.timeZone ?? existing.time_zone;
