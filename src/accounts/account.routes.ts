@@ -90,6 +90,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'get',
     path: '/accounts',
+    operationId: 'listAccounts',
     tag: 'accounts',
     summary: 'List sender accounts',
     query: pagination.extend({ status: z.enum(['active', 'paused', 'suspended', 'disabled', 'crashed']).optional() }),
@@ -100,6 +101,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'post',
     path: '/accounts',
+    operationId: 'createAccount',
     tag: 'accounts',
     summary: 'Add a sender account (credentials are stored encrypted and never returned); an active one starts its warm-up today unless warmupStartedOn or warmupDay says it is already warm',
     body: createAccountBody,
@@ -126,6 +128,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'post',
     path: '/accounts/import',
+    operationId: 'importAccounts',
     tag: 'accounts',
     summary: `Import sender accounts from a CSV (columns: ${ACCOUNT_CSV_COLUMNS.join(', ')}); per-row report`,
     upload: { contentType: 'multipart/form-data', description: 'The CSV as the "file" part, or the raw file with Content-Type: text/csv' },
@@ -154,6 +157,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'get',
     path: '/accounts/:id',
+    operationId: 'getAccount',
     tag: 'accounts',
     summary: 'Get a sender account',
     params: idParams,
@@ -164,6 +168,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'patch',
     path: '/accounts/:id',
+    operationId: 'updateAccount',
     tag: 'accounts',
     summary: 'Update limits, status, settings, warm-up start or credentials of a sender account (its first activation starts its warm-up)',
     params: idParams,
@@ -192,6 +197,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'delete',
     path: '/accounts/:id',
+    operationId: 'deleteAccount',
     tag: 'accounts',
     summary: 'Delete a sender account',
     params: idParams,
