@@ -92,6 +92,7 @@ export function registerAuthRoutes(api: ApiRouter, auth: AuthService, loginAttem
     body: passwordBody,
     status: 200,
     response: tokenPair,
+    errors: [403],
     handler: ({ auth: caller, body }) => auth.changePassword(caller.userId, body.currentPassword, body.newPassword),
   });
 }

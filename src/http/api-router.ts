@@ -181,15 +181,17 @@ const ACCESS_DESCRIPTIONS: Record<RouteAccess, string> = {
 
 /**
  * The error statuses an operation can answer: 400 for any request (bad JSON, a bad field, a
- * path that does not decode), 401/403 from its access, 404 for a path id, 413 for a body over
- * the limit, 503 while the database is unavailable, plus those the route declares.
+ * path that does not decode), 401/403 from its access, 404 for a path id or, on a signed-in
+ * write, a row it names (a body id, the owner's ?clientId=) that does not exist or is not the
+ * caller's, 413 for a body over the limit, 503 while the database is unavailable, plus those
+ * the route declares.
  */
 function errorStatuses(spec: DocumentedSpec): number[] {
   const access = accessOf(spec);
   const codes = new Set([400, 503, ...(spec.errors ?? [])]);
   if (access !== 'public') codes.add(401);
   if (access === 'write' || access === 'owner' || access === 'sponsorKey') codes.add(403);
-  if (spec.params) codes.add(404);
+  if (spec.params || (usesBearer(access) && spec.method !== 'get')) codes.add(404);
   if (spec.body || spec.upload) codes.add(413);
   return [...codes].sort((a, b) => a - b);
 }
