@@ -43,8 +43,7 @@ function buildRequest(world: World, document: OpenApiDocument, entry: Documented
   const query: Record<string, string> = {};
   const headers: Record<string, string> = {};
   for (const parameter of parameters) {
-    // The owner's scope selector would narrow to a client that does not exist.
-    //PROBE if (parameter.in === 'query' && parameter.name === 'clientId') continue;
+    if (parameter.in === 'query' && parameter.name === 'clientId' && !scopeSelector) continue;
     const value = String(sampleOf(parameter.schema, document));
     if (parameter.in === 'path') url = url.replace(`{${parameter.name}}`, encodeURIComponent(value));
     else if (parameter.in === 'query') query[parameter.name] = value;
