@@ -91,8 +91,9 @@ export class ApiRouter {
     const status = statusOf(spec);
     this.register(spec);
 
+    const signedIn = usesBearer(access);
     const handlers: RequestHandler[] = [];
-    if (usesBearer(access)) {
+    if (signedIn) {
       handlers.push(authenticate(this.auth));
       if (access !== 'user') handlers.push(requireAccess(access));
     }
@@ -103,7 +104,6 @@ export class ApiRouter {
       const query = parseOrThrow(spec.query ?? emptyObject, stripClientId(req.query, access), 'query');
       const headers = parseOrThrow(spec.headers ?? emptyObject, readHeaders(req, spec.headers), 'header');
       const body = spec.body ? parseOrThrow(spec.body, req.body, 'body') : undefined;
-      const signedIn = usesBearer(access);
       const result = await spec.handler({
         req,
         res,
@@ -231,7 +231,7 @@ function requestBodyOf(spec: DocumentedSpec): { body?: ZodRequestBody } {
         description: spec.upload.description,
         required: true,
         content: {
-          'multipart/form-data': {
+          [spec.upload.contentType]: {
             schema: {
               type: 'object',
               required: ['file'],
