@@ -91,6 +91,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'get',
     path: '/accounts',
+    operationId: 'listAccounts',
     tag: 'accounts',
     summary: 'List sender accounts',
     query: pagination.extend({ status: z.enum(['active', 'paused', 'suspended', 'disabled', 'crashed']).optional() }),
@@ -101,6 +102,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'post',
     path: '/accounts',
+    operationId: 'createAccount',
     tag: 'accounts',
     summary: "Add a sender account (credentials are stored encrypted and never returned); its address must be on one of its client's sender domains; an active one starts its warm-up today unless warmupStartedOn or warmupDay says it is already warm",
     body: createAccountBody,
@@ -128,6 +130,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'post',
     path: '/accounts/import',
+    operationId: 'importAccounts',
     tag: 'accounts',
     summary: `Import sender accounts from a CSV (columns: ${ACCOUNT_CSV_COLUMNS.join(', ')}); per-row report`,
     upload: { contentType: 'multipart/form-data', description: 'The CSV as the "file" part, or the raw file with Content-Type: text/csv' },
@@ -156,6 +159,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'get',
     path: '/accounts/:id',
+    operationId: 'getAccount',
     tag: 'accounts',
     summary: 'Get a sender account',
     params: idParams,
@@ -166,6 +170,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'patch',
     path: '/accounts/:id',
+    operationId: 'updateAccount',
     tag: 'accounts',
     summary: 'Update limits, status, settings, warm-up start or credentials of a sender account (its first activation starts its warm-up)',
     params: idParams,
@@ -200,6 +205,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'delete',
     path: '/accounts/:id',
+    operationId: 'deleteAccount',
     tag: 'accounts',
     summary: 'Delete a sender account',
     params: idParams,

@@ -21,7 +21,7 @@ import { countAccountsOnDomain, deleteDomain, getDomain, insertDomain, listDomai
 export const domainName = z
   .string()
   .max(253)
-  .regex(/^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name such as example.com')
+  .regex(/^([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/, 'must be a domain name such as example.com')
   .transform((value) => value.toLowerCase());
 
 const pemKey = z
@@ -40,7 +40,7 @@ function isRsaKey(pem: string): boolean {
 }
 
 const fields = z.object({
-  dkimSelector: z.string().regex(/^[a-z0-9](?:[a-z0-9-_.]{0,62})$/i, 'must be a DNS label such as s1').nullable(),
+  dkimSelector: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a DNS label such as s1').nullable(),
   dkimPrivateKey: pemKey.nullable(),
   dailyLimit: z.number().int().positive().max(10_000_000).nullable(),
 });
@@ -82,6 +82,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
   api.route({
     method: 'get',
     path: '/domains',
+    operationId: 'listDomains',
     tag: 'domains',
     summary: 'List sender domains',
     query: pagination,
@@ -91,6 +92,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
   api.route({
     method: 'post',
     path: '/domains',
+    operationId: 'createDomain',
     tag: 'domains',
     summary: 'Add a sender domain',
     body: fields.partial().extend({ domain: domainName, clientId: uuid.optional() }).strict(),
@@ -110,6 +112,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
   api.route({
     method: 'get',
     path: '/domains/:id',
+    operationId: 'getDomain',
     tag: 'domains',
     summary: 'Get a sender domain',
     params: idParams,
@@ -123,6 +126,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
   api.route({
     method: 'patch',
     path: '/domains/:id',
+    operationId: 'updateDomain',
     tag: 'domains',
     summary: 'Update a sender domain (DKIM selector and key, daily limit)',
     params: idParams,
@@ -137,6 +141,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
   api.route({
     method: 'delete',
     path: '/domains/:id',
+    operationId: 'deleteDomain',
     tag: 'domains',
     summary: 'Delete a sender domain',
     params: idParams,

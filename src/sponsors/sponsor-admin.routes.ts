@@ -71,6 +71,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'post',
     path: '/sponsors',
+    operationId: 'createSponsor',
     tag: 'sponsors',
     summary: 'Create a sponsor (answers its delivery signing secret, once)',
     body: z.object({ clientId: uuid.optional(), name: nonEmptyLine(200), deliveryUrl: webUrl.nullable().default(null) }).strict(),
@@ -86,6 +87,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'get',
     path: '/sponsors',
+    operationId: 'listSponsors',
     tag: 'sponsors',
     summary: 'List sponsors',
     response: z.object({ sponsors: z.array(sponsorOut) }),
@@ -95,6 +97,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'get',
     path: '/sponsors/:id',
+    operationId: 'getSponsor',
     tag: 'sponsors',
     summary: 'Get a sponsor',
     params: idParams,
@@ -105,6 +108,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'post',
     path: '/sponsors/:id/keys',
+    operationId: 'createSponsorKey',
     tag: 'sponsors',
     summary: 'Issue an API key (the key is shown in this answer only)',
     params: idParams,
@@ -120,6 +124,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'get',
     path: '/sponsors/:id/keys',
+    operationId: 'listSponsorKeys',
     tag: 'sponsors',
     summary: "List a sponsor's API keys (never the keys themselves)",
     params: idParams,
@@ -133,6 +138,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'delete',
     path: '/sponsors/:id/keys/:keyId',
+    operationId: 'revokeSponsorKey',
     tag: 'sponsors',
     summary: 'Revoke an API key',
     params: sponsorKeyParams,
@@ -146,6 +152,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'post',
     path: '/sponsors/:id/offers',
+    operationId: 'createSponsorOffer',
     tag: 'sponsors',
     summary: 'Create an offer',
     params: idParams,
@@ -172,6 +179,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'get',
     path: '/sponsors/:id/offers',
+    operationId: 'listSponsorOffers',
     tag: 'sponsors',
     summary: "List a sponsor's offers",
     params: idParams,
