@@ -157,6 +157,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
   api.route({
     method: 'post',
     path: '/domains/:id/transfer',
+    operationId: 'transferDomain',
     tag: 'domains',
     summary: 'Move a sender domain, with its DKIM key and limits, to another client (owner only; refused while accounts of its client send from it)',
     access: 'owner',
