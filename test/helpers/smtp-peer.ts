@@ -28,6 +28,7 @@ export interface ReceivedMessage {
   from: string;
   to: string[];
   raw: string;
+  /** The login of an AUTH that succeeded; undefined when the client sent none. */
   user: string | undefined;
   /** The name the client gave in EHLO/HELO, lower-cased. */
   ehlo: string;
@@ -114,7 +115,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
         const raw = Buffer.concat(chunks).toString('utf8');
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         const to = session.envelope.rcptTo.map((r) => r.address);
-        const received: ReceivedMessage = { from, to, raw, user: session.user as string | undefined, ehlo: session.hostNameAppearsAs, secure: session.secure, sessionId: session.id };
+        const received: ReceivedMessage = { from, to, raw, user: typeof session.user === 'string' ? session.user : undefined, ehlo: session.hostNameAppearsAs, secure: session.secure, sessionId: session.id };
         const result = await peer.script({ stage: 'data', from, to, raw });
         if (result === 'accept-then-drop') peer.received.push(received);
         if (result === 'drop' || result === 'accept-then-drop') return dropConnection(session);
