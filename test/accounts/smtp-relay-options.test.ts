@@ -25,6 +25,8 @@ const t = useTestDatabase();
 
 let dir: string;
 let peer: SmtpPeer;
+/** The same relay's address, but its certificate names another host. */
+let impostor: SmtpPeer;
 let config: Config;
 let world: World;
 const api = () => request(world.app);
@@ -36,6 +38,7 @@ beforeAll(async () => {
   const ca = createPrivateCa(dir, 'relay');
   // A relay that offers STARTTLS with the private CA's certificate and needs no AUTH.
   peer = await startSmtpPeer({ tls: ca.issue({ ip: '127.0.0.1' }) });
+  impostor = await startSmtpPeer({ tls: ca.issue({ dns: ['relay.elsewhere.example'] }) });
   const configFile = path.join(dir, 'config.json');
   fs.writeFileSync(configFile, JSON.stringify({ sending: { claimBatchSize: 10, globalPerMinute: 1_000_000, recipientDomainDailyLimit: 1_000_000, senderDomainDailyLimit: 1_000_000, idlePollMs: 200 } }));
   config = testConfig({ CONFIG_FILE: configFile, WORKER_NODE_EXTRA_CA_CERTS: ca.caFile });
@@ -43,6 +46,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await peer.close();
+  await impostor.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -57,7 +61,16 @@ async function runWorker(accountId: string, done: () => Promise<boolean>): Promi
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   try {
-    await waitFor(async () => (child.exitCode !== null ? Promise.reject(new Error(`worker exited: ${output}`)) : done()), 'the worker to send', 30_000);
+    await waitFor(
+      async () => {
+        const exitCode = child.exitCode;
+        if (await done()) return true;
+        if (exitCode !== null) throw new Error(`worker exited (${exitCode}) first: ${output}`);
+        return false;
+      },
+      'the worker',
+      30_000,
+    );
   } finally {
     child.kill('SIGTERM');
     await exited;
@@ -89,6 +102,26 @@ describe('SMTP relay options of an account', () => {
     // The batch went out over three connections at once, no more.
     expect(new Set(peer.received.map((m) => m.sessionId)).size).toBe(3);
     expect(peer.connections.peak).toBe(3);
+  });
+
+  it('suspends an account whose relay shows a certificate for another host, saying why, and sends nothing', async () => {
+    const created = await api()
+      .post('/api/accounts')
+      .set(auth())
+      .send({ email: 'mitm@harbour.example', transport: 'smtp', transportSettings: { host: impostor.host, port: impostor.port }, ...unlimited });
+    expect(created.status).toBe(201);
+    const campaign = await createCampaign(t.db, world.a.clientId, { senders: [created.body.id] });
+    await addContacts(t.db, world.a.clientId, campaign.id, 2);
+    await enqueueCampaign(t.db, campaign.id, new Date(Date.now() - 60_000), { messageIdDomain: 'relay.test' });
+    const status = async () => (await t.db.selectFrom('sender_accounts').select('status').where('id', '=', created.body.id).executeTakeFirstOrThrow()).status;
+    await runWorker(created.body.id, async () => (await status()) === 'suspended');
+
+    expect(impostor.received).toHaveLength(0);
+    expect((await queueRows(t.db, campaign.id)).map((r) => r.status)).toEqual(['queued', 'queued']);
+    const account = (await api().get(`/api/accounts/${created.body.id}`).set(auth())).body;
+    expect(account).toMatchObject({ status: 'suspended', lastError: { outcome: 'auth', reason: 'tls_certificate_invalid', response: expect.stringMatching(/altnames/) } });
+    const alerts = await t.db.selectFrom('alerts').select(['code', 'message']).where('account_id', '=', created.body.id).execute();
+    expect(alerts).toEqual([{ code: 'account_auth_failed', message: expect.stringMatching(/^Sender mitm@harbour\.example was suspended: .*certificate/) }]);
   });
 
   it('refuses pool sizes out of 1-10, EHLO names that are not fully qualified host names, and IMAP without credentials, naming the field', async () => {
