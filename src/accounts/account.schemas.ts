@@ -4,7 +4,7 @@
  *
  * Stored credential JSON by transport:
  * (the shapes src/transports/load-transport.ts reads):
- *   smtp   {"user","pass","imapUser"?,"imapPass"?}
+ *   smtp   {"user","pass","imapUser"?,"imapPass"?}, or none (a relay that allows the host by IP: no AUTH)
  *   gmail  a Google service-account key JSON {"type":"service_account","client_email","private_key",…}
  *          (only the fields used are kept) | {"type":"oauth2","client_id","client_secret","refresh_token"}
  *   sink   none
