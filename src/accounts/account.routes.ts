@@ -17,7 +17,7 @@ import { idParams, pagination, type FieldIssue } from '../http/validation';
 import { describeActivity, type AccountActivity } from './account-activity';
 import { listAccountActivity, sentTodayByAccount, type AccountActivityRow, type AccountPage } from './account-activity.repository';
 import { activationDate, requestedWarmupStart } from './account-warmup';
-import { deleteAccount, getAccount, insertAccounts, updateAccount } from './account.repository';
+import { deleteAccount, getAccount, insertAccounts, updateAccount, type AccountView } from './account.repository';
 import { accountOut, createAccountBody, updateAccountBody } from './account.schemas';
 import { ACCOUNT_CSV_COLUMNS, accountDefaults, domainError, domainProblem, importAccountsCsv, linkDomains, toNewAccount } from './account.service';
 
@@ -57,6 +57,18 @@ export function presentAccount(a: AccountActivityRow, activity: AccountActivity)
       response: a.last_error.response,
     },
   };
+}
+
+/**
+ * Only an SMTP account may do without credentials (a relay that allows it by IP address), and
+ * not while it looks its Sent mail up over IMAP, which needs a login.
+ */
+function credentialsAfterUpdate(existing: AccountView, body: z.output<typeof updateAccountBody>): FieldIssue[] {
+  if (body.credentials !== null && (body.credentials || existing.has_credentials)) return [];
+  if (existing.transport === 'gmail') return [{ path: 'credentials', message: 'a Gmail account needs its credentials' }];
+  const settings = (body.transportSettings ?? existing.transport_settings) as { imap?: unknown };
+  if (existing.transport === 'smtp' && settings.imap) return [{ path: 'credentials', message: 'the IMAP Sent-mail lookup needs credentials' }];
+  return [];
 }
 
 const invalidBody = (issues: FieldIssue[]) => new AppError(400, 'validation_failed', 'Invalid body', { issues });
@@ -191,8 +203,11 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
       const timeZone = body.timeZone ?? existing.time_zone;
       const warmup = requestedWarmupStart({ warmupStartedOn, warmupDay }, timeZone, now);
       if (warmup.issues.length > 0) throw invalidBody(warmup.issues);
+      const credentialIssues = credentialsAfterUpdate(existing, body);
+      if (credentialIssues.length > 0) throw invalidBody(credentialIssues);
       const updated = await updateAccount(db, scopeOf(existing.client_id), existing.id, {
         ...rest,
+        ...(credentials === null ? { credentialsEncrypted: null } : {}),
         ...(credentials ? { credentialsEncrypted: cipher.encrypt(JSON.stringify(credentials)) } : {}),
         ...(warmup.startedOn ? { warmupStartedOn: warmup.startedOn } : {}),
         ...(body.status === 'active' ? { activatedOn: activationDate(now, timeZone) } : {}),

@@ -111,10 +111,14 @@ export interface AccountImportRow {
  * CSV columns; the credentials columns are write-only like the API's `credentials`.
  * `warmup_started_on` / `warmup_day` are the API's warmupStartedOn / warmupDay, for mailboxes
  * that are already warm; `status` (active, paused, disabled) defaults to active.
+ * `smtp_secure`, `smtp_require_tls`, `smtp_max_connections` and `smtp_ehlo_name` are the API's
+ * transportSettings secure, requireTLS, maxConnections and ehloName, with the same defaults.
+ * `smtp_user` defaults to the address; with both it and `smtp_password` empty the account sends
+ * without AUTH (a relay that allows this host by IP address).
  */
 export const ACCOUNT_CSV_COLUMNS = [
-  'email', 'display_name', 'transport', 'smtp_host', 'smtp_port', 'smtp_secure', 'smtp_user', 'smtp_password',
-  'imap_host', 'imap_port', 'daily_limit', 'hourly_limit', 'min_gap_seconds', 'warmup', 'time_zone',
+  'email', 'display_name', 'transport', 'smtp_host', 'smtp_port', 'smtp_secure', 'smtp_require_tls', 'smtp_max_connections', 'smtp_ehlo_name',
+  'smtp_user', 'smtp_password', 'imap_host', 'imap_port', 'daily_limit', 'hourly_limit', 'min_gap_seconds', 'warmup', 'time_zone',
   'status', 'warmup_started_on', 'warmup_day',
 ] as const;
 
@@ -140,10 +144,13 @@ function rowToInput(row: Record<string, string>): unknown {
           transportSettings: {
             host: row.smtp_host ?? '',
             port: num(row.smtp_port) ?? 587,
-            secure: bool(row.smtp_secure) ?? false,
+            secure: bool(row.smtp_secure),
+            requireTLS: bool(row.smtp_require_tls),
+            maxConnections: num(row.smtp_max_connections),
+            ehloName: text(row.smtp_ehlo_name?.trim()),
             ...(text(row.imap_host) ? { imap: { host: row.imap_host, port: num(row.imap_port) ?? 993 } } : {}),
           },
-          credentials: { user: row.smtp_user || row.email || '', pass: row.smtp_password ?? '' },
+          ...(text(row.smtp_user) || text(row.smtp_password) ? { credentials: { user: row.smtp_user || row.email || '', pass: row.smtp_password ?? '' } } : {}),
         }
       : {}),
   };

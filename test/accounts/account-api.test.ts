@@ -57,7 +57,7 @@ describe('sender accounts API', () => {
 
   it('rejects bad accounts with the failing field paths', async () => {
     const cases: Array<[object, string]> = [
-      [{ email: 'x@example.com', transport: 'smtp', transportSettings: { host: 'h.example.com', port: 587 } }, 'credentials'],
+      [{ email: 'x@example.com', transport: 'smtp', transportSettings: { host: 'h.example.com', port: 587 }, credentials: { user: 'u' } }, 'credentials.pass'],
       [{ email: 'x@example.com', transport: 'smtp', transportSettings: { host: 'h', port: 70000 }, credentials: { user: 'u', pass: 'p' } }, 'transportSettings.port'],
       [{ email: 'x@example.com', transport: 'carrier-pigeon' }, 'transport'],
       [{ email: 'nope', transport: 'sink' }, 'email'],
