@@ -166,8 +166,11 @@ function deliveryReportOf(parsed: Parsed): InboundClassification | undefined {
     evidence = 'text';
   }
   const first = report?.recipients.find((r) => r.action === 'failed') ?? report?.recipients[0];
+  // No copy came back: Gmail, Microsoft 365 and Exim name our message in the report's own
+  // In-Reply-To / References instead.
+  const threadIds = [...messageIdsIn(headerText(parsed.root.headers, 'in-reply-to')), ...messageIdsIn(headerText(parsed.root.headers, 'references'))];
   const match = withoutUndefined<MatchKeys>({
-    messageIds,
+    messageIds: messageIds.length > 0 ? messageIds : [...new Set(threadIds)],
     feedbackId: returned.feedbackId,
     originalRecipient: first?.originalRecipient ?? first?.recipient ?? returned.to,
     originalSender: returned.from ?? (statusText ? reportedSender(statusText) : undefined) ?? parsed.to,

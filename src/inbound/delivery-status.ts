@@ -30,8 +30,11 @@ function actionOf(action: string | undefined, status: string | undefined): Deliv
 export function classifyRecipient(recipient: DeliveryRecipient): DeliveryRecipient {
   if (recipient.action !== 'failed' && recipient.action !== 'delayed') return recipient;
   const text = recipient.diagnosticCode?.text ?? '';
+  // Exim and others report every failure as Status: 5.0.0; the diagnostic's own code says more.
+  const diagnosticStatus = STATUS.exec(text)?.[1];
+  const enhancedCode = recipient.status?.endsWith('.0.0') && diagnosticStatus?.[0] === recipient.status[0] ? diagnosticStatus : recipient.status;
   const classification = classifyReply({
-    ...(recipient.status ? { enhancedCode: recipient.status } : {}),
+    ...(enhancedCode ? { enhancedCode } : {}),
     text,
     ...(recipient.action === 'failed' ? { final: true } : {}),
   });
@@ -43,6 +46,18 @@ export function classifyRecipient(recipient: DeliveryRecipient): DeliveryRecipie
 }
 
 type Fields = Map<string, string>;
+
+/**
+ * A multi-line SMTP reply folded into one field ("550-5.1.1 The email account … 550-5.1.1
+ * double-checking …") without the repeated code prefixes, so its words read as one sentence.
+ */
+function withoutRepeatedPrefixes(text: string): string {
+  const prefix = /^([245]\d\d)[ -]([245]\.\d{1,3}\.\d{1,3} )?/.exec(text);
+  if (!prefix) return text;
+  const [code, enhanced = ''] = [prefix[1] as string, (prefix[2] ?? '').trim()];
+  const repeated = new RegExp(`\\s${code}[ -]${enhanced.replace(/\./g, '\\.')}\\s+`, 'g');
+  return text.replace(repeated, ' ');
+}
 
 function toRecipient(fields: Fields): DeliveryRecipient | undefined {
   const recipient = addressIn(typedField(fields.get('final-recipient'))?.value) ?? addressIn(typedField(fields.get('original-recipient'))?.value);
@@ -62,7 +77,7 @@ function toRecipient(fields: Fields): DeliveryRecipient | undefined {
     ...(originalRecipient && originalRecipient !== recipient ? { originalRecipient } : {}),
     action,
     ...(finalStatus ? { status: finalStatus } : {}),
-    ...(diagnostic ? { diagnosticCode: { type: diagnostic.type, text: diagnostic.value } } : {}),
+    ...(diagnostic ? { diagnosticCode: { type: diagnostic.type, text: withoutRepeatedPrefixes(diagnostic.value) } } : {}),
     ...(remoteMta ? { remoteMta } : {}),
     ...(lastAttemptDate ? { lastAttemptDate } : {}),
     ...(willRetryUntil ? { willRetryUntil } : {}),
