@@ -9,8 +9,8 @@
  *                                                                   ("gone@x.test<mailto:…>")
  *   "<address>:" and the error on the same or the next lines        qmail, Yahoo, Courier, Postfix
  *
- * plus two sentences that name the address: Gmail's "Your message wasn't delivered to gone@x.test
- * because …" / "There was a temporary problem delivering your message to …", and Exim's
+ * plus the sentences that name the address: Gmail's "Your message wasn't delivered to gone@x.test
+ * because …" / "There was a temporary problem delivering your message to …", Domino's "was not delivered to:", and Exim's
  * X-Failed-Recipients header. An error found nowhere near an address (Exchange's "Remote Server
  * returned '550 5.1.10 …'", Gmail's "The response was:") is given to the recipients that have
  * none.
@@ -39,9 +39,10 @@ const DELAY_WORDS = /\bTHIS IS A WARNING(?: MESSAGE)? ONLY\b|\bhas not (?:yet )?
 const SMTP_REPLY = /(?:^|[\s'"(#])([45]\d\d(?:[ -][245]\.\d{1,3}\.\d{1,3})?[ -:][^\n]*)/;
 const ENHANCED = /\b[245]\.\d{1,3}\.\d{1,3}\b/;
 
-const ALONE_ON_LINE = /^[ \t]*(?:[^<>@\n]*<)?([^\s<>@]+@[^\s<>@]+?)>?(?:<mailto:[^>]*>)?[ \t]*:?[ \t]*$/;
+// "Name <a@b>" but not "Message-ID: <id@host>": a display name has no colon.
+const ALONE_ON_LINE = /^[ \t]*(?:[^<>@:\n]*<)?([^\s<>@]+@[^\s<>@]+?)>?(?:<mailto:[^>]*>)?[ \t]*:?[ \t]*$/;
 const ANGLE_COLON = /^[ \t]*<([^\s<>@]+@[^\s<>@]+)>:[ \t]*(.*)$/;
-const GMAIL_SENTENCE = /(?:wasn't delivered to|was not delivered to|couldn't be delivered to|temporary problem delivering your message to)\s+(\S+@[^\s,]+?)[.,]?\s/gi;
+const GMAIL_SENTENCE = /(?:wasn't delivered to|was not delivered to|couldn't be delivered to|could not be delivered to|temporary problem delivering your message to)[ \t]*:?\s+<?(\S+@[^\s,<>]+?)>?[.,]?\s/gi;
 const DETACHED_REPLY = /(?:Remote Server returned\s+'([^'\n]+)'|The (?:response|error that the other server returned) (?:from the remote server )?was:\s*\n+\s*([^\n]+)|Remote host said:\s*([^\n]+)|\(reason:\s*([^)\n]+)\)|<<<\s*([45]\d\d[^\n]*)|#([45]\d\d [245]\.\d{1,3}\.\d{1,3}[^#\n]*)##?)/i;
 
 interface Entry {

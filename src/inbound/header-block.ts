@@ -66,7 +66,6 @@ export function splitHeaders(text: string): { headers: string; bodyStart: number
 }
 
 // A raw value holds the header's bytes as latin1 characters; 8-bit bytes are most often UTF-8.
-// eslint-disable-next-line no-control-regex
 const HIGH_BYTES = /[\u0080-\u00ff]/;
 
 /** Bytes read as latin1 → text, taking 8-bit sequences as UTF-8 when they are valid UTF-8. */
