@@ -155,7 +155,10 @@ function deliveryReportOf(parsed: Parsed): InboundClassification | undefined {
   if (!isReport) return undefined;
   const notice = noticeText(parsed);
   const { returned, messageIds } = mergeReturned(returnedBlocks(parsed, notice));
-  const statusText = statusPart ? partText(statusPart) : '';
+  // Without a delivery-status part, some MTAs (and forwarded reports) still write its fields in
+  // the notice's text: read them from the first one on.
+  const inlineStart = statusPart ? -1 : notice.search(/^(?:Reporting-MTA|Final-Recipient)[ \t]*:/im);
+  const statusText = statusPart ? partText(statusPart) : inlineStart >= 0 ? notice.slice(inlineStart) : '';
   let report = statusText ? readDeliveryStatus(statusText) : undefined;
   let evidence = 'rfc3464';
   if (!report) {

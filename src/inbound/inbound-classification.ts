@@ -60,7 +60,11 @@ export interface ComplaintReport {
 
 /** What a later step uses to find our queue row, contact and account. */
 export interface MatchKeys {
-  /** Message-IDs of our message(s) this one is about: returned in a report, or named by a reply. */
+  /**
+   * Message-IDs of our message(s) this one is about, most specific first: returned in a report
+   * (else the report's own In-Reply-To / References), or a reply's In-Reply-To, then its
+   * References from the latest back.
+   */
   messageIds: string[];
   /** Our Feedback-ID header (campaign:client:account:sender) when the original's headers came back. */
   feedbackId?: string;

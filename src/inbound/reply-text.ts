@@ -8,6 +8,8 @@
 import { extractFromPlain } from 'planer';
 
 const MAX_CHARS = 20_000;
+// The new text is at the top; planer's splitter patterns need not read a 10 MB quoted history.
+const MAX_SOURCE_CHARS = 100_000;
 // Splitters planer lacks: Gmail's and Apple Mail's Spanish, Italian and Portuguese headers.
 const MORE_SPLITTERS = /^[ \t]*(?:El|Il giorno|Em|Il)\b.{0,200}\b(?:escribió|ha scritto|escreveu)\s*:?\s*$/im;
 
@@ -24,7 +26,7 @@ const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u20
 
 export function replyText(text: string | undefined, html: string | undefined): string {
   const source = text !== undefined && text.trim() !== '' ? text : html ? htmlAsText(html) : '';
-  const normalised = source.replace(/\r\n?/g, '\n');
+  const normalised = source.slice(0, MAX_SOURCE_CHARS).replace(/\r\n?/g, '\n');
   const extra = MORE_SPLITTERS.exec(normalised);
   const own = extractFromPlain(extra ? normalised.slice(0, extra.index) : normalised);
   return own.replace(UNSAFE, '').replace(/\n{3,}/g, '\n\n').trim().slice(0, MAX_CHARS);

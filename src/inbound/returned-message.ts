@@ -35,6 +35,8 @@ export function returnedHeaders(block: HeaderBlock): ReturnedHeaders {
 }
 
 const HEADER_LINE = /^[!-9;-~]+[ \t]*:/;
+// A notice quotes one original, a digest a few; more is hostile and only costs time.
+const MAX_INLINE_BLOCKS = 10;
 const INLINE_MESSAGE_ID = /^([> \t]*)Message-ID[ \t]*:/gim;
 
 /**
@@ -53,6 +55,7 @@ export function inlineHeaderBlocks(text: string): HeaderBlock[] {
     offset += line.length + 1;
   }
   for (const match of text.matchAll(INLINE_MESSAGE_ID)) {
+    if (blocks.length === MAX_INLINE_BLOCKS) break;
     const prefix = match[1] ?? '';
     // The line of this match: the last line starting at or before it (the text split on \n keeps \r at line ends).
     let index = lineStarts.length - 1;

@@ -83,3 +83,28 @@ describe('text bounces', () => {
     expect(result.report?.recipients).toMatchObject([{ recipient: 'slow@sendmail-client.test', action: 'delayed' }]);
   });
 });
+
+describe('delivery-status fields written in the notice text', () => {
+  it('reads them as a report when no delivery-status part carries them', () => {
+    const raw = message(
+      ['From: postmaster@old-exchange.test', 'To: bob@mail.harbour.test', 'Subject: Delivery Status Notification (Failure)', 'Content-Type: text/plain'],
+      [
+        'This is an automatically generated Delivery Status Notification.',
+        '',
+        'Delivery to the following recipients failed.',
+        '',
+        '       Sales Team',
+        '',
+        'Reporting-MTA: dns;exch03.old-exchange.test',
+        '',
+        'Final-Recipient: rfc822;sales@old-exchange.test',
+        'Action: failed',
+        'Status: 5.1.1',
+        'Diagnostic-Code: smtp;550 5.1.1 unknown or illegal alias: sales@old-exchange.test',
+      ],
+    );
+    const result = classifyInbound(raw);
+    expect(result.evidence).toBe('rfc3464');
+    expect(result.report).toMatchObject({ reportingMta: 'exch03.old-exchange.test', recipients: [{ recipient: 'sales@old-exchange.test', action: 'failed', status: '5.1.1', classification: { outcome: 'recipient_hard' } }] });
+  });
+});
