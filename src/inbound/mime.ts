@@ -5,10 +5,10 @@
  * runtime's TextDecoder (full ICU).
  *
  * Why not mailparser or postal-mime: classification must reach 2,000 messages a second on one
- * core, and both build every attachment and body up front (mailparser through streams,
- * postal-mime through Blobs): measured on our bounce fixtures at ~680 and ~330 messages a
- * second. Here nothing is decoded until read, and a returned message/rfc822 is not parsed
- * beyond its headers unless asked.
+ * core, and both decode every part up front (mailparser through streams, postal-mime through
+ * Blobs): on test/fixtures/inbound they parse ~1,500 and ~2,500 messages per CPU second before
+ * any classification is done, where the whole classification here runs at 5,000+. Nothing is
+ * decoded until read, and a returned message/rfc822 is not parsed beyond its headers.
  *
  * Work is bounded for hostile input: at most MAX_PARTS parts and MAX_DEPTH levels of nesting;
  * anything beyond is left unsplit.
