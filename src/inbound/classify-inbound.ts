@@ -12,7 +12,8 @@
  *                  or a bounce subject from a null sender): recipients read from its words;
  *   4. auto_reply  an automatic answer (RFC 3834 and vendor headers, subject words, challenges);
  *   5. reply       a person's message that answers one (In-Reply-To / References), not a list's;
- *   6. unmatched   everything else, and every report we could not read: a person decides.
+ *   6. unmatched   everything else: bounces we could not read, read receipts and other reports,
+ *                  mailing lists, mail outside our threads. A person decides.
  * Each failed or delayed recipient is classified through the one table (src/bounces).
  */
 import { addressIn, dateIn, messageIdsIn } from './addresses';
@@ -179,8 +180,14 @@ function deliveryReportOf(parsed: Parsed): InboundClassification | undefined {
     originalSender: returned.from ?? (statusText ? reportedSender(statusText) : undefined) ?? parsed.to,
     originalDate: returned.date ?? report?.arrivalDate,
   });
-  // A notice we could not read is kept for a person: never guess which recipient failed.
-  if (!report) return base(parsed, 'unmatched', 'unreadable-report', match);
+  if (!report) {
+    // A daemon's message that neither has report parts nor says it is a bounce ("your message is
+    // held for review") is an automatic answer, read as one below.
+    const saysBounce = statusPart !== undefined || parsed.root.headers.has('x-failed-recipients') || BOUNCE_SUBJECT.test(parsed.subject.trim());
+    if (!saysBounce) return undefined;
+    // A bounce we could not read is kept for a person: never guess which recipient failed.
+    return base(parsed, 'unmatched', 'unreadable-report', match);
+  }
   return { ...base(parsed, reportKind(report), evidence, match), report };
 }
 
@@ -192,6 +199,8 @@ function conversationOf(parsed: Parsed, context: ClassifyInboundContext): Inboun
   const ours = context.isOurMessageId ? ids.filter(context.isOurMessageId) : ids;
   const match = withoutUndefined<MatchKeys>({ messageIds: ours, inReplyTo, references: references.length > 0 ? references : undefined });
 
+  // Read receipts (disposition-notification) and other reports: automatic, but nobody wrote them.
+  if (parsed.root.contentType === 'multipart/report') return base(parsed, 'unmatched', 'other-report', match);
   const automatic = automaticEvidence(headers, parsed.subject, parsed.from);
   const plain = firstText(parsed, 'text/plain');
   const html = plain === undefined ? firstText(parsed, 'text/html') : undefined;
@@ -209,7 +218,6 @@ function conversationOf(parsed: Parsed, context: ClassifyInboundContext): Inboun
   }
   if (isMailingList(headers)) return base(parsed, 'unmatched', 'mailing-list', match);
   if (ours.length === 0) return base(parsed, 'unmatched', ids.length > 0 ? 'not-our-thread' : 'no-thread', match);
-  if (parsed.root.contentType === 'multipart/report') return base(parsed, 'unmatched', 'other-report', match);
   return { ...base(parsed, 'reply', 'in-reply-to', match), text: replyText(plain, html) };
 }
 

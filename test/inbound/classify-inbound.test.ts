@@ -129,3 +129,15 @@ describe('classifyInbound details', () => {
     expect(classifyInbound(`From: a@b.test\n${nested}`)).toMatchObject({ kind: 'unmatched', evidence: 'no-thread' });
   });
 });
+
+describe('classifyInbound: daemons and receipts that are not bounces', () => {
+  it('takes a MAILER-DAEMON message that names no failure for an automatic answer', () => {
+    const held = ['From: MAILER-DAEMON@gateway.test', 'To: bob@mail.harbour.test', 'Subject: Your message is held for review', 'In-Reply-To: <ours-3@mail.harbour.test>', '', 'A moderator will look at it.', ''].join('\n');
+    expect(classifyInbound(held)).toMatchObject({ kind: 'auto_reply', autoReplyKind: 'other', evidence: 'null-sender', match: { messageIds: ['<ours-3@mail.harbour.test>'] } });
+  });
+
+  it('never takes a read receipt for an auto-reply, even when it says Auto-Submitted', () => {
+    const receipt = fs.readFileSync(path.join(FIXTURES, 'conversation/read-receipt-mdn.eml'), 'utf8').replace('MIME-Version: 1.0', 'Auto-Submitted: auto-replied\nMIME-Version: 1.0');
+    expect(classifyInbound(receipt)).toMatchObject({ kind: 'unmatched', evidence: 'other-report' });
+  });
+});
