@@ -45,6 +45,9 @@ const ANGLE_COLON = /^[ \t]*<([^\s<>@]+@[^\s<>@]+)>:[ \t]*(.*)$/;
 const GMAIL_SENTENCE = /(?:wasn't delivered to|was not delivered to|couldn't be delivered to|could not be delivered to|temporary problem delivering your message to)[ \t]*:?\s+<?(\S+@[^\s,<>]+?)>?[.,]?\s/gi;
 const DETACHED_REPLY = /(?:Remote Server returned\s+'([^'\n]+)'|The (?:response|error that the other server returned) (?:from the remote server )?was:\s*\n+\s*([^\n]+)|Remote host said:\s*([^\n]+)|\(reason:\s*([^)\n]+)\)|<<<\s*([45]\d\d[^\n]*)|#([45]\d\d [245]\.\d{1,3}\.\d{1,3}[^#\n]*)##?)/i;
 
+// Role addresses a notice names for help ("write to postmaster@…"), never a failed recipient.
+const ROLE_ADDRESS = /^(?:postmaster|mailer-daemon|mail-daemon|abuse|hostmaster|helpdesk|noreply|no-reply)@/i;
+
 interface Entry {
   address: string;
   lines: string[];
@@ -67,7 +70,7 @@ function entries(notice: string, ignore: ReadonlySet<string>): Entry[] {
     const angle = ANGLE_COLON.exec(line);
     const alone = angle ? undefined : ALONE_ON_LINE.exec(line);
     const address = addressIn(angle?.[1] ?? alone?.[1]);
-    if (address && !ignore.has(address)) {
+    if (address && !ignore.has(address) && !ROLE_ADDRESS.test(address)) {
       current = found.find((entry) => entry.address === address) ?? { address, lines: [] };
       if (!found.includes(current)) found.push(current);
       if (angle?.[2]) current.lines.push(angle[2]);

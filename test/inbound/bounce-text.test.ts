@@ -31,6 +31,14 @@ describe('text bounces', () => {
     ]);
   });
 
+  it('never takes the help address a notice names for a failed recipient', () => {
+    const raw = message(
+      ['From: Mail Delivery System <Mailer-Daemon@mx.exim.test>', 'To: bob@mail.harbour.test', 'Subject: Mail delivery failed: returning message to sender'],
+      ['The following address(es) failed:', '', '  gone@c.test', '    550 5.1.1 User unknown', '', 'If you need help, write to', '', '  postmaster@mx.exim.test', '    (answered on working days)', ''],
+    );
+    expect(classifyInbound(raw).report?.recipients.map((r) => r.recipient)).toEqual(['gone@c.test']);
+  });
+
   it("reads hMailServer's recipient list and its remote server's reply", () => {
     const raw = message(
       ['From: mailer-daemon@hmail.test', 'To: bob@mail.harbour.test', 'Subject: Message undeliverable: A question for you', 'Return-Path: <>'],
