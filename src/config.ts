@@ -103,6 +103,18 @@ const tunablesSchema = z.strictObject({
   imports: z.strictObject({ maxCsvBytes: positiveInt, maxReportedErrors: positiveInt, maxAccountRows: positiveInt }),
   sink: z.strictObject({ enabled: z.boolean(), host: z.string().check(z.minLength(1)), port: portNumber }),
   auth: z.strictObject({ accessTokenTtlSeconds: positiveInt, refreshTokenTtlSeconds: positiveInt, loginAttemptsPerMinute: positiveInt }),
+  inbound: z.strictObject({
+    enabled: z.boolean(),
+    pollIntervalSeconds: positiveInt,
+    concurrency: positiveInt,
+    markProcessed: z.enum(['none', 'seen', 'keyword']),
+    maxMessageBytes: z.int().check(z.minimum(1024)),
+    maxMessagesPerPoll: positiveInt,
+    initialLookbackHours: nonNegativeInt,
+    alertAfterFailures: positiveInt,
+    connectTimeoutMs: positiveInt,
+    pollTimeoutMs: positiveInt,
+  }),
 });
 
 export type Tunables = z.infer<typeof tunablesSchema>;

@@ -3,7 +3,7 @@
  * the dev sink, the orchestrator and the timed jobs.
  *
  * Stop order (SIGINT from PM2 or a terminal, SIGTERM): HTTP (in-flight requests finish),
- * schedules, orchestrator (workers finish their send in flight and release their claims, the
+ * schedules, inbox reading (polls in progress finish), orchestrator (workers finish their send in flight and release their claims, the
  * account leases are handed back, a PM2 daemon the server spawned for them is stopped), the dev
  * sink (workers deliver to it until they are gone), lead deliveries, the buffered tracking
  * events, the pool, and last the embedded Postgres.
@@ -22,6 +22,9 @@ import { migrateToLatest } from './db/migrate';
 import { ownerSetupHint } from './auth/owner-setup';
 import { removeRunningServerInfo, writeRunningServerInfo } from './running-server';
 import { createApp, createTrackingEventWriterFor } from './http/app';
+import { createCredentialCipher } from './crypto/credential-cipher';
+import { inboundDeliveryTarget } from './inbound/readers/delivery-target';
+import { InboundPoller } from './inbound/readers/inbound-poller';
 import type { Logger } from './logger';
 import { Orchestrator } from './orchestrator/orchestrator';
 import { Schedules } from './orchestrator/schedules';
@@ -139,6 +142,17 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   // Sponsor leads leave through an outbox, retried until delivered.
   const leadDeliveries = startLeadDeliveryLoop(db, config, logger);
 
+  // Inbox reading: every readable mailbox once per inbound.pollIntervalSeconds, a few at a time,
+  // in this process (src/inbound/readers/inbound-poller.ts says why here and not in the workers).
+  let inboundPoller: InboundPoller | undefined;
+  const deliverInbound = inboundDeliveryTarget(db, config, logger);
+  if (config.inbound.enabled && deliverInbound) {
+    inboundPoller = new InboundPoller({ db, nodeId: config.nodeId, settings: config.inbound, cipher: createCredentialCipher(config.credentialKeys), deliver: deliverInbound, logger });
+    inboundPoller.start();
+  } else if (config.inbound.enabled) {
+    logger.info('inbox reading not started: no inbound ingestion in this build');
+  }
+
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -151,6 +165,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       clearTimeout(forced);
       // Workers drain (SIGTERM: finish the send in flight, release claims) before the database goes.
       await schedules?.stop();
+      await inboundPoller?.stop();
       await orchestrator?.stop({ killDaemon: 'if-own' }).catch((error: unknown) => logger.error('orchestrator stop failed', { error: (error as Error).message }));
       await sink?.close();
       await leadDeliveries.stop();

@@ -78,6 +78,31 @@ export interface SenderDomainsTable {
   daily_limit: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** 0019: the domain's bounce mailbox {host, port, secure, user, mailbox} (IMAP), read for DSNs. */
+  bounce_mailbox: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  /** 0019: its password, encrypted. */
+  bounce_mailbox_secret_encrypted: string | null;
+}
+
+/** 0019: one mailbox the server reads (cursor, schedule, claim, last error). */
+export interface InboundMailboxesTable {
+  id: Generated<string>;
+  account_id: string | null;
+  domain_id: string | null;
+  since: ColumnType<Date, Date | string, Date | string>;
+  uid_validity: ColumnType<string | null, string | number | null | undefined, string | number | null>;
+  last_uid: ColumnType<string | null, string | number | null | undefined, string | number | null>;
+  gmail_history_id: string | null;
+  last_seen_at: NullableTimestamp;
+  next_poll_at: ColumnType<Date, Date | string, Date | string>;
+  claimed_until: NullableTimestamp;
+  claimed_by: string | null;
+  last_read_at: NullableTimestamp;
+  last_error: string | null;
+  last_error_at: NullableTimestamp;
+  consecutive_failures: Generated<number>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface SenderAccountsTable {
@@ -468,6 +493,7 @@ export interface Database {
   audit_log: AuditLogTable;
   runtime_settings: RuntimeSettingsTable;
   sink_messages: SinkMessagesTable;
+  inbound_mailboxes: InboundMailboxesTable;
 }
 
 export type Client = Selectable<ClientsTable>;

@@ -37,13 +37,14 @@ export interface GmailTransportOptions {
   composeMessage: (message: OutgoingMessage) => Promise<Buffer>;
 }
 
-type AuthClient = InstanceType<typeof googleAuth.JWT> | InstanceType<typeof googleAuth.OAuth2>;
+export type AuthClient = InstanceType<typeof googleAuth.JWT> | InstanceType<typeof googleAuth.OAuth2>;
 
 // Node's own fetch: gaxios would otherwise import node-fetch (more memory per worker, and a
 // dynamic import that jest's VM cannot run).
 const transporterOptions = { fetchImplementation: fetch };
 
-function createAuthClient(options: GmailTransportOptions): AuthClient {
+/** The client a mailbox's API calls authenticate with; the inbox reader (src/inbound/readers) asks for its own scopes. */
+export function createAuthClient(options: Pick<GmailTransportOptions, 'userEmail' | 'auth' | 'tokenUrl'>, scopes: string[] = GMAIL_SCOPES): AuthClient {
   const tokenUrl = options.tokenUrl ?? GOOGLE_TOKEN_URL;
   if (options.auth.kind === 'oauth2') {
     const client = new googleAuth.OAuth2({ clientId: options.auth.clientId, clientSecret: options.auth.clientSecret, endpoints: { oauth2TokenUrl: tokenUrl }, transporterOptions });
@@ -54,7 +55,7 @@ function createAuthClient(options: GmailTransportOptions): AuthClient {
     email: options.auth.clientEmail,
     key: options.auth.privateKey,
     ...(options.auth.privateKeyId ? { keyId: options.auth.privateKeyId } : {}),
-    scopes: GMAIL_SCOPES,
+    scopes,
     subject: options.userEmail,
     transporterOptions,
   });
