@@ -117,7 +117,8 @@ async function readOpenMailbox(client: ImapFlow, settings: ImapMailboxSettings, 
       const handedOn: number[] = [];
       for (const message of messages) {
         const receivedAt = message.internalDate instanceof Date ? message.internalDate : new Date(message.internalDate ?? Date.now());
-        if (from && receivedAt < from) {
+        // IMAP receive times have whole seconds: a message of the same second as `from` is in.
+        if (from && receivedAt.getTime() < Math.floor(from.getTime() / 1000) * 1000) {
           cursor.lastUid = Math.max(cursor.lastUid ?? 0, message.uid);
           continue;
         }
