@@ -49,6 +49,7 @@ export class InboundPoller {
   private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
+  private again = false;
   private lastAddedAt = 0;
   private stopped = false;
   private readonly logger: Logger;
@@ -68,14 +69,28 @@ export class InboundPoller {
     return this.inFlight.size;
   }
 
-  /** One round: new mailboxes (once a minute), then claim and start polls for the free slots. Never overlaps itself. */
+  /**
+   * One round: new mailboxes (once a minute), then claim and start polls for the free slots.
+   * Never overlaps itself: asked for during a round, it runs one more after it. A poll that ends
+   * asks for one, so a freed slot is filled at once rather than at the next second.
+   */
   tick(): Promise<void> {
-    this.ticking ??= this.runTick()
+    if (this.ticking) {
+      this.again = true;
+      return this.ticking;
+    }
+    this.ticking = this.runTick()
       .catch((error: unknown) => {
         if (isDatabaseUnavailable(error)) this.logger.warn('inbound tick skipped: database unavailable', { error: (error as Error).message });
         else this.logger.error('inbound tick failed', { error: (error as Error).message });
       })
-      .finally(() => (this.ticking = undefined));
+      .finally(() => {
+        this.ticking = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          void this.tick();
+        }
+      });
     return this.ticking;
   }
 
@@ -91,7 +106,10 @@ export class InboundPoller {
     const free = settings.concurrency - this.inFlight.size;
     const claimed = await claimDueMailboxes(db, nodeId, free, intervalMs, settings.pollTimeoutMs + CLAIM_MARGIN_MS);
     for (const mailbox of claimed) {
-      const poll = this.poll(mailbox).finally(() => this.inFlight.delete(poll));
+      const poll = this.poll(mailbox).finally(() => {
+        this.inFlight.delete(poll);
+        if (!this.stopped) void this.tick();
+      });
       this.inFlight.add(poll);
     }
   }
@@ -104,6 +122,7 @@ export class InboundPoller {
     this.lastAddedAt = 0;
     for (;;) {
       await this.tick();
+      while (this.ticking) await this.ticking;
       if (this.inFlight.size === 0) return;
       await Promise.race(this.inFlight);
     }
@@ -151,7 +170,7 @@ export class InboundPoller {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await this.ticking;
+    while (this.ticking) await this.ticking;
     await Promise.allSettled([...this.inFlight]);
   }
 }
