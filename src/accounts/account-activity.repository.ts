@@ -20,6 +20,8 @@ export interface AccountActivityRow extends AccountView {
   probe_pending: boolean;
   heartbeat: Pick<Selectable<WorkerHeartbeatsTable>, 'state' | 'details' | 'beat_at'> | null;
   last_error: Pick<Selectable<SendLogsTable>, 'created_at' | 'outcome' | 'reason' | 'smtp_code' | 'enhanced_code' | 'response'> | null;
+  /** Its inbox reading (src/inbound/readers), when read: the last poll that failed, in a row. */
+  inbound: { last_read_at: Date | null; last_error: string | null; last_error_at: Date | null; consecutive_failures: number } | null;
 }
 
 export interface AccountPage {
@@ -42,6 +44,7 @@ export async function listAccountActivity(db: DbOrTx, scope: ClientScope, page: 
   const rows = await db
     .selectFrom(accounts.orderBy('email').limit(page.limit).offset(page.offset).as('a'))
     .leftJoin('worker_heartbeats as hb', 'hb.account_id', 'a.id')
+    .leftJoin('inbound_mailboxes as im', 'im.account_id', 'a.id')
     .leftJoinLateral(
       (eb) =>
         eb
@@ -58,11 +61,13 @@ export async function listAccountActivity(db: DbOrTx, scope: ClientScope, page: 
     )
     .selectAll('a')
     .select(['hb.state as hb_state', 'hb.details as hb_details', 'hb.beat_at as hb_beat_at'])
+    .select(['im.id as im_id', 'im.last_read_at as im_read_at', 'im.last_error as im_error', 'im.last_error_at as im_error_at', 'im.consecutive_failures as im_failures'])
     .select(['le.created_at as le_at', 'le.outcome as le_outcome', 'le.reason as le_reason', 'le.smtp_code as le_code', 'le.enhanced_code as le_enhanced_code', 'le.response as le_response'])
     .orderBy('a.email')
     .execute();
-  return rows.map(({ hb_state, hb_details, hb_beat_at, le_at, le_outcome, le_reason, le_code, le_enhanced_code, le_response, ...account }) => ({
+  return rows.map(({ hb_state, hb_details, hb_beat_at, le_at, le_outcome, le_reason, le_code, le_enhanced_code, le_response, im_id, im_read_at, im_error, im_error_at, im_failures, ...account }) => ({
     ...account,
+    inbound: im_id === null ? null : { last_read_at: im_read_at, last_error: im_error, last_error_at: im_error_at, consecutive_failures: im_failures ?? 0 },
     heartbeat: hb_state === null || hb_beat_at === null ? null : { state: hb_state, details: hb_details ?? {}, beat_at: hb_beat_at },
     last_error:
       le_at === null || le_outcome === null

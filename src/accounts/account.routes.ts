@@ -56,6 +56,11 @@ export function presentAccount(a: AccountActivityRow, activity: AccountActivity)
       enhancedCode: a.last_error.enhanced_code,
       response: a.last_error.response,
     },
+    lastInboundReadAt: a.inbound?.last_read_at?.toISOString() ?? null,
+    lastInboundError:
+      a.inbound?.last_error && a.inbound.last_error_at
+        ? { at: a.inbound.last_error_at.toISOString(), message: a.inbound.last_error, consecutiveFailures: a.inbound.consecutive_failures }
+        : null,
   };
 }
 

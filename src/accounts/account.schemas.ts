@@ -13,8 +13,8 @@ import { z } from 'zod';
 import { isValidTimeZone } from '../sending/sending-window';
 import { emailAddress, singleLine, uuid } from '../http/validation';
 
-const host = z.string().max(253).regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a host name or IP address');
-const port = z.number().int().min(1).max(65535);
+export const host = z.string().max(253).regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a host name or IP address');
+export const port = z.number().int().min(1).max(65535);
 /**
  * A fully qualified host name: dot-separated labels of letters, digits and inner hyphens, the
  * last one starting with a letter, so an IP address or an address literal such as
@@ -173,4 +173,13 @@ export const accountOut = z.object({
     })
     .nullable()
     .describe('Its latest attempt that was not accepted'),
+  lastInboundReadAt: z.string().nullable().describe('When its inbox (IMAP settings, or the Gmail API) was last read without error; null when never'),
+  lastInboundError: z
+    .object({
+      at: z.string(),
+      message: z.string().describe('What failed, e.g. "IMAP login refused by imap.example.com:993"; never a credential'),
+      consecutiveFailures: z.number().int().describe('Reads failed in a row; an alert (inbound_read_failed) is raised at inbound.alertAfterFailures'),
+    })
+    .nullable()
+    .describe('Why its inbox could not be read at the last attempt; null once a read succeeds'),
 });

@@ -5,10 +5,27 @@ import type { SenderDomainsTable } from '../db/database';
 
 export type DomainRow = Selectable<SenderDomainsTable>;
 
+/** A bounce mailbox as stored: everything but its password, which is encrypted apart. */
+export interface StoredBounceMailbox {
+  host: string;
+  port: number;
+  secure: boolean;
+  user: string;
+  mailbox?: string;
+}
+
 export interface DomainFields {
   dkimSelector?: string | null;
   dkimPrivateKeyEncrypted?: string | null;
   dailyLimit?: number | null;
+  /** null removes it (and its password). */
+  bounceMailbox?: { settings: StoredBounceMailbox; secretEncrypted: string } | null;
+}
+
+function bounceMailboxColumns(fields: DomainFields) {
+  if (fields.bounceMailbox === undefined) return {};
+  if (fields.bounceMailbox === null) return { bounce_mailbox: null, bounce_mailbox_secret_encrypted: null };
+  return { bounce_mailbox: JSON.stringify(fields.bounceMailbox.settings), bounce_mailbox_secret_encrypted: fields.bounceMailbox.secretEncrypted };
 }
 
 export async function listDomains(db: DbOrTx, scope: ClientScope, page: { limit: number; offset: number }): Promise<DomainRow[]> {
@@ -70,6 +87,7 @@ export async function insertDomain(db: DbOrTx, clientId: string, domain: string,
       dkim_selector: fields.dkimSelector ?? null,
       dkim_private_key_encrypted: fields.dkimPrivateKeyEncrypted ?? null,
       daily_limit: fields.dailyLimit ?? null,
+      ...bounceMailboxColumns(fields),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -82,6 +100,7 @@ export async function updateDomain(db: DbOrTx, scope: ClientScope, id: string, f
       ...(fields.dkimSelector === undefined ? {} : { dkim_selector: fields.dkimSelector }),
       ...(fields.dkimPrivateKeyEncrypted === undefined ? {} : { dkim_private_key_encrypted: fields.dkimPrivateKeyEncrypted }),
       ...(fields.dailyLimit === undefined ? {} : { daily_limit: fields.dailyLimit }),
+      ...bounceMailboxColumns(fields),
       updated_at: new Date(),
     })
     .where('id', '=', id)

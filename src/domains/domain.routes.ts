@@ -14,9 +14,10 @@ import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { isUniqueViolation } from '../http/db-errors';
-import { idParams, pagination, uuid } from '../http/validation';
+import { idParams, pagination, singleLine, uuid } from '../http/validation';
+import { host, port } from '../accounts/account.schemas';
 import { clientExists } from '../clients/client.repository';
-import { countAccountsOnDomain, deleteDomain, getDomain, insertDomain, listDomains, moveDomain, updateDomain, type DomainRow } from './domain.repository';
+import { countAccountsOnDomain, deleteDomain, getDomain, insertDomain, listDomains, moveDomain, updateDomain, type DomainFields, type DomainRow, type StoredBounceMailbox } from './domain.repository';
 
 export const domainName = z
   .string()
@@ -39,7 +40,24 @@ function isRsaKey(pem: string): boolean {
   }
 }
 
+/**
+ * An IMAP mailbox that receives the bounces of this domain's mail when its accounts send
+ * through a relay with its own return path (the bounces never reach the accounts' inboxes).
+ * Read like an inbox (src/inbound/readers); the password is write-only.
+ */
+const bounceMailboxIn = z
+  .object({
+    host,
+    port,
+    secure: z.boolean().default(true).describe('TLS from the first byte (IMAPS, usually port 993)'),
+    user: z.string().min(1).max(320),
+    password: z.string().min(1).max(1000),
+    mailbox: singleLine(200).optional().describe('Default INBOX'),
+  })
+  .strict();
+
 const fields = z.object({
+  bounceMailbox: bounceMailboxIn.nullable().describe('IMAP mailbox the bounces of relayed mail come back to; null removes it'),
   dkimSelector: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a DNS label such as s1').nullable(),
   dkimPrivateKey: pemKey.nullable(),
   dailyLimit: z.number().int().positive().max(10_000_000).nullable(),
@@ -56,6 +74,10 @@ const domainOut = z.object({
   dmarcStatus: z.string(),
   dnsCheckedAt: z.string().nullable(),
   dailyLimit: z.number().nullable(),
+  bounceMailbox: z
+    .object({ host: z.string(), port: z.number(), secure: z.boolean(), user: z.string(), mailbox: z.string() })
+    .nullable()
+    .describe('Its bounce mailbox, without the password; null when none'),
   createdAt: z.string(),
 });
 
@@ -71,6 +93,7 @@ function present(d: DomainRow): z.infer<typeof domainOut> {
     dmarcStatus: d.dmarc_status,
     dnsCheckedAt: d.dns_checked_at?.toISOString() ?? null,
     dailyLimit: d.daily_limit,
+    bounceMailbox: d.bounce_mailbox ? { ...(d.bounce_mailbox as unknown as StoredBounceMailbox), mailbox: (d.bounce_mailbox as unknown as StoredBounceMailbox).mailbox ?? 'INBOX' } : null,
     createdAt: d.created_at.toISOString(),
   };
 }
@@ -78,6 +101,11 @@ function present(d: DomainRow): z.infer<typeof domainOut> {
 export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): void {
   const cipher = createCredentialCipher(config.credentialKeys);
   const sealKey = (key: string | null | undefined) => (key === undefined ? undefined : key === null ? null : cipher.encrypt(key));
+  const sealBounceMailbox = (given: z.output<typeof bounceMailboxIn> | null | undefined): DomainFields['bounceMailbox'] => {
+    if (given === undefined || given === null) return given;
+    const { password, ...settings } = given;
+    return { settings, secretEncrypted: cipher.encrypt(JSON.stringify({ pass: password })) };
+  };
 
   api.route({
     method: 'get',
@@ -101,7 +129,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
     handler: async ({ scope, body }) => {
       const clientId = await clientForCreate(db, scope, body.clientId);
       try {
-        return present(await insertDomain(db, clientId, body.domain, { ...body, dkimPrivateKeyEncrypted: sealKey(body.dkimPrivateKey) }));
+        return present(await insertDomain(db, clientId, body.domain, { ...body, dkimPrivateKeyEncrypted: sealKey(body.dkimPrivateKey), bounceMailbox: sealBounceMailbox(body.bounceMailbox) }));
       } catch (error) {
         // Never says which client holds it.
         if (isUniqueViolation(error)) throw new AppError(409, 'domain_taken', 'This domain is already registered; only the owner can move a domain between clients', { issues: [{ path: 'domain', message: 'already registered' }] });
@@ -128,12 +156,12 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
     path: '/domains/:id',
     operationId: 'updateDomain',
     tag: 'domains',
-    summary: 'Update a sender domain (DKIM selector and key, daily limit)',
+    summary: 'Update a sender domain (DKIM selector and key, daily limit, bounce mailbox)',
     params: idParams,
     body: fields.partial().strict(),
     response: domainOut,
     handler: async ({ scope, params, body }) => {
-      const domain = await updateDomain(db, scope, params.id, { ...body, dkimPrivateKeyEncrypted: sealKey(body.dkimPrivateKey) });
+      const domain = await updateDomain(db, scope, params.id, { ...body, dkimPrivateKeyEncrypted: sealKey(body.dkimPrivateKey), bounceMailbox: sealBounceMailbox(body.bounceMailbox) });
       if (!domain) throw new AppError(404, 'not_found', 'Domain not found');
       return present(domain);
     },

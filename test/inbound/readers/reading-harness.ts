@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
-import { createCredentialCipher } from '../../../src/crypto/credential-cipher';
+import { createCredentialCipher, type CredentialCipher } from '../../../src/crypto/credential-cipher';
 import type { Db } from '../../../src/db/connection';
 import { classifyInbound } from '../../../src/inbound/classify-inbound';
 import type { InboundMessage, InboundDeliveryResult } from '../../../src/inbound/readers/inbound-delivery';
@@ -61,12 +61,12 @@ export const defaultSettings: InboundSettings = {
   pollTimeoutMs: 20_000,
 };
 
-export function poller(db: Db, deliver: (message: InboundMessage) => Promise<InboundDeliveryResult>, options: { settings?: Partial<InboundSettings>; nodeId?: string; gmail?: { rootUrl: string; tokenUrl: string } } = {}): InboundPoller {
+export function poller(db: Db, deliver: (message: InboundMessage) => Promise<InboundDeliveryResult>, options: { settings?: Partial<InboundSettings>; nodeId?: string; gmail?: { rootUrl: string; tokenUrl: string }; cipher?: CredentialCipher } = {}): InboundPoller {
   return new InboundPoller({
     db,
     nodeId: options.nodeId ?? 'node-test',
     settings: { ...defaultSettings, ...options.settings },
-    cipher: testCipher,
+    cipher: options.cipher ?? testCipher,
     deliver,
     logger: createLogger('silent'),
     ...(options.gmail ? { gmail: options.gmail } : {}),
