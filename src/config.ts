@@ -103,6 +103,15 @@ const tunablesSchema = z.strictObject({
   imports: z.strictObject({ maxCsvBytes: positiveInt, maxReportedErrors: positiveInt, maxAccountRows: positiveInt }),
   sink: z.strictObject({ enabled: z.boolean(), host: z.string().check(z.minLength(1)), port: portNumber }),
   auth: z.strictObject({ accessTokenTtlSeconds: positiveInt, refreshTokenTtlSeconds: positiveInt, loginAttemptsPerMinute: positiveInt }),
+  inbound: z.strictObject({
+    softBounceSuppressAfter: positiveInt,
+    softBounceWindowDays: positiveInt,
+    pauseOnComplaint: z.boolean(),
+    autoReplyDelayHours: nonNegativeInt,
+    stopCompanyOnReply: z.boolean(),
+    freeMailDomains: z.array(z.string().check(z.regex(/^[a-z0-9.-]+$/, 'expected a lower-case domain such as "gmail.com"'))),
+    retentionDays: positiveInt,
+  }),
 });
 
 export type Tunables = z.infer<typeof tunablesSchema>;

@@ -150,7 +150,8 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
         retryBaseSeconds: config.sending.retryBaseSeconds,
         retryMaxSeconds: config.sending.retryMaxSeconds,
         cooldownMinutes: config.health.cooldownMinutes,
-        health: config.health,
+        // The complaint pause follows inbound.pauseOnComplaint here too, or the next failure would pause anyway.
+        health: { ...config.health, pauseOnComplaint: config.inbound.pauseOnComplaint },
         circuitBreaker: config.circuitBreaker,
       },
       idlePollMs: config.sending.idlePollMs,

@@ -13,7 +13,7 @@ import { emailAddress, pagination, uuid } from '../http/validation';
 import { spreadsheetSafe } from './csv-safe';
 import { addSuppressions, allSuppressions, deleteSuppression, getSuppression, listSuppressions, type SuppressionRow } from './suppression-list.repository';
 
-const reasonSchema = z.enum(['unsubscribed', 'hard_bounce', 'complaint', 'manual']);
+const reasonSchema = z.enum(['unsubscribed', 'hard_bounce', 'soft_bounce', 'complaint', 'manual']);
 const suppressionOut = z.object({ id: z.number(), clientId: z.uuid(), email: z.string(), reason: reasonSchema, source: z.string(), createdAt: z.string() });
 const suppressionParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
