@@ -81,7 +81,7 @@ export async function inboundWorld(db: Db, options: WorldOptions): Promise<Inbou
       .insertInto('email_queue')
       .values({
         client_id: clientId, campaign_id: campaign.id, contact_id: contact.id, step_id: steps[1]!.id, step_number: 2, account_id: accountId, to_email: spec.email, recipient_domain: domain,
-        run_after: new Date(options.sentAt.getTime() + followUpMinutes * 60_000), message_id: `<step2-${contact.id}@mail.harbour.test>`,
+        run_after: new Date(options.sentAt.getTime() + followUpMinutes * 60_000), message_id: `<step2-${campaign.id}-${contact.id}@mail.harbour.test>`,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
