@@ -16,6 +16,7 @@ import { registerAccountRoutes } from '../accounts/account.routes';
 import { registerCampaignRoutes } from '../campaigns/campaign.routes';
 import { registerContactRoutes } from '../contacts/contact.routes';
 import { registerDomainRoutes } from '../domains/domain.routes';
+import { registerInboundRoutes } from '../inbound/inbound.routes';
 import { registerStatsRoutes } from '../stats/stats.routes';
 import { registerSuppressionRoutes } from '../suppressions/suppression.routes';
 import { registerSinkMessageRoutes } from '../transports/sink-message.routes';
@@ -49,6 +50,7 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   registerSuppressionRoutes(api, db, config);
   registerSinkMessageRoutes(api, db);
   registerStatsRoutes(api, db, clock);
+  registerInboundRoutes(api, db, config, clock);
   // Sponsor API (X-Api-Key) before sponsor admin, so /sponsors/offers is not taken for an id.
   registerSponsorApiRoutes(api, db, config);
   registerSponsorAdminRoutes(api, db, config);
