@@ -6,7 +6,10 @@
  */
 import { campaignStats } from '../../src/stats/stats.repository';
 import { ingestInboundMessage } from '../../src/inbound/ingest';
+import { createLogger } from '../../src/logger';
+import { Schedules } from '../../src/orchestrator/schedules';
 import { useTestDatabase } from '../helpers/database';
+import { testConfig } from '../http/admin-api.helpers';
 import { account, acceptedSends, fixture, inboundDeps, inboundWorld, membership, queueRow, suppression } from './inbound-world';
 
 const t = useTestDatabase();
@@ -134,5 +137,26 @@ describe('a delay notice', () => {
     expect(await membership(t.db, world.campaignId, later.contactId)).toBe('active');
     expect((await queueRow(t.db, later.step2)).status).toBe('queued');
     expect(await t.db.selectFrom('bounces').selectAll().where('client_id', '=', world.clientId).execute()).toEqual([]);
+  });
+});
+
+describe('retention', () => {
+  it('the timed job deletes messages older than inbound.retentionDays and keeps the bounces they recorded', async () => {
+    const world = await inboundWorld(t.db, {
+      accountEmail: 'old@mail.harbour.test',
+      contacts: [{ email: 'gone-old@bounce.test', messageId: '<old-1@mail.harbour.test>' }],
+      sentAt: new Date('2026-01-01T10:00:00Z'),
+    });
+    const raw = (n: number) => fixture('postfix/02-failed-remote-rcpt-550-5.1.1.eml', { '<7f96646c-1b2d-40d2-bd32-18946e22a449@mail.harbour.test>': '<old-1@mail.harbour.test>', 'gone@bounce.test': 'gone-old@bounce.test', 'Message-Id: <20261201194200': `Message-Id: <${n}` });
+    const old = await ingestInboundMessage(t.db, { accountId: world.accountId, source: 'imap', sourceKey: 'old', raw: raw(1), receivedAt: new Date('2026-01-01T10:05:00Z') }, deps);
+    const recent = await ingestInboundMessage(t.db, { accountId: world.accountId, source: 'imap', sourceKey: 'recent', raw: raw(2), receivedAt: new Date('2026-06-25T10:05:00Z') }, deps);
+    const config = testConfig();
+    const schedules = new Schedules({ db: t.db, config: { ...config, inbound: { ...config.inbound, retentionDays: 30 } }, logger: createLogger('error'), onNewDay: () => undefined });
+    expect(await schedules.purgeInbound(new Date('2026-07-01T00:00:00Z'))).toBe(1);
+    const left = await t.db.selectFrom('inbound_messages').select('id').where('account_id', '=', world.accountId).execute();
+    expect(left).toEqual([{ id: recent.id }]);
+    const bounces = await t.db.selectFrom('bounces').select('inbound_message_id').where('client_id', '=', world.clientId).orderBy('id').execute();
+    expect(bounces).toEqual([{ inbound_message_id: null }, { inbound_message_id: recent.id }]);
+    expect(old.id).not.toBe(recent.id);
   });
 });
