@@ -12,12 +12,13 @@ import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { receiveCsv } from '../http/csv-upload';
 import { isUniqueViolation } from '../http/db-errors';
-import { idParams, pagination, type FieldIssue } from '../http/validation';
+import { paged, pagedResponse } from '../http/paging';
+import { idParams, type FieldIssue } from '../http/validation';
 import { describeActivity, type AccountActivity } from './account-activity';
 import { listAccountActivity, sentTodayByAccount, type AccountActivityRow, type AccountPage } from './account-activity.repository';
 import { activationDate, requestedWarmupStart } from './account-warmup';
 import { deleteAccount, getAccount, insertAccounts, updateAccount } from './account.repository';
-import { accountOut, createAccountBody, updateAccountBody } from './account.schemas';
+import { accountListQuery, accountOut, createAccountBody, updateAccountBody } from './account.schemas';
 import { ACCOUNT_CSV_COLUMNS, accountDefaults, importAccountsCsv, linkDomains, toNewAccount } from './account.service';
 
 export function presentAccount(a: AccountActivityRow, activity: AccountActivity): z.infer<typeof accountOut> {
@@ -70,12 +71,14 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   /** Accounts of the scope as the API shows them: two queries for the whole page. */
   const readAccounts = async (scope: ClientScope, page: AccountPage) => {
     const now = clock();
-    const rows = await listAccountActivity(db, scope, page);
+    const { rows, total } = await listAccountActivity(db, scope, page);
     const sent = await sentTodayByAccount(db, rows, now);
-    return rows.map((row) => presentAccount(row, describeActivity(row, sent.get(row.id) ?? 0, activitySettings, now)));
+    return { rows: rows.map((row) => presentAccount(row, describeActivity(row, sent.get(row.id) ?? 0, activitySettings, now))), total };
   };
   const readAccount = async (scope: ClientScope, id: string) => {
-    const [account] = await readAccounts(scope, { limit: 1, offset: 0, id });
+    const {
+      rows: [account],
+    } = await readAccounts(scope, { limit: 1, offset: 0, id });
     if (!account) throw new AppError(404, 'not_found', 'Account not found');
     return account;
   };
@@ -91,10 +94,10 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
     method: 'get',
     path: '/accounts',
     tag: 'accounts',
-    summary: 'List sender accounts',
-    query: pagination.extend({ status: z.enum(['active', 'paused', 'suspended', 'disabled', 'crashed']).optional() }),
-    response: z.object({ accounts: z.array(accountOut) }),
-    handler: async ({ scope, query }) => ({ accounts: await readAccounts(scope, query) }),
+    summary: 'List sender accounts (filter by status, transport, domain, part of the address, and for the owner ?clientId=)',
+    query: accountListQuery,
+    response: pagedResponse('accounts', accountOut),
+    handler: async ({ scope, query }) => paged('accounts', query, await readAccounts(scope, query), (account) => account),
   });
 
   api.route({

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { isValidTimeZone } from '../sending/sending-window';
+import { pageQuery } from '../http/paging';
 import { emailAddress, singleLine, uuid } from '../http/validation';
 
 const host = z.string().max(253).regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a host name or IP address');
@@ -87,6 +88,13 @@ export const updateAccountBody = z
   })
   .partial()
   .strict();
+
+export const accountListQuery = pageQuery.extend({
+  status: z.enum(['active', 'paused', 'suspended', 'disabled', 'crashed']).optional(),
+  transport: z.enum(['smtp', 'gmail', 'sink']).optional().describe('The provider: smtp, gmail or sink'),
+  domain: host.optional().describe('Accounts whose address is on this domain'),
+  search: z.string().max(254).optional().describe('Part of the address, any case'),
+});
 
 export const accountOut = z.object({
   id: z.uuid(),

@@ -7,7 +7,8 @@ import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { isUniqueViolation } from '../http/db-errors';
-import { idParams, pagination, uuid } from '../http/validation';
+import { idParams, uuid } from '../http/validation';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { deleteDomain, getDomain, insertDomain, listDomains, updateDomain, type DomainRow } from './domain.repository';
 
 export const domainName = z
@@ -66,9 +67,9 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
     path: '/domains',
     tag: 'domains',
     summary: 'List sender domains',
-    query: pagination,
-    response: z.object({ domains: z.array(domainOut) }),
-    handler: async ({ scope, query }) => ({ domains: (await listDomains(db, scope, query)).map(present) }),
+    query: pageQuery,
+    response: pagedResponse('domains', domainOut),
+    handler: async ({ scope, query }) => paged('domains', query, await listDomains(db, scope, query), present),
   });
   api.route({
     method: 'post',

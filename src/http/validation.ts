@@ -33,11 +33,6 @@ export const emailAddress = z
 
 export const idParams = z.object({ id: uuid });
 
-export const pagination = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-
 export interface FieldIssue {
   path: string;
   message: string;
