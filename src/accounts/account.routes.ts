@@ -13,12 +13,13 @@ import type { ApiRouter } from '../http/api-router';
 import { receiveCsv } from '../http/csv-upload';
 import { isUniqueViolation } from '../http/db-errors';
 import { paged, pagedResponse } from '../http/paging';
-import { idParams, type FieldIssue } from '../http/validation';
+import { idParams, parseOrThrow, type FieldIssue } from '../http/validation';
 import { describeActivity, type AccountActivity } from './account-activity';
 import { listAccountActivity, sentTodayByAccount, type AccountActivityRow, type AccountPage } from './account-activity.repository';
+import { registerAccountVerifyRoute } from './account-verify.routes';
 import { activationDate, requestedWarmupStart } from './account-warmup';
 import { deleteAccount, getAccount, insertAccounts, updateAccount } from './account.repository';
-import { accountListQuery, accountOut, createAccountBody, updateAccountBody } from './account.schemas';
+import { accountListQuery, accountOut, createAccountBody, credentialsFor, updateAccountBody } from './account.schemas';
 import { ACCOUNT_CSV_COLUMNS, accountDefaults, importAccountsCsv, linkDomains, toNewAccount } from './account.service';
 
 export function presentAccount(a: AccountActivityRow, activity: AccountActivity): z.infer<typeof accountOut> {
@@ -60,6 +61,13 @@ export function presentAccount(a: AccountActivityRow, activity: AccountActivity)
 }
 
 const invalidBody = (issues: FieldIssue[]) => new AppError(400, 'validation_failed', 'Invalid body', { issues });
+
+/** PATCH credentials, checked against the shape of the account's own transport. */
+function parseCredentialsFor(transport: 'smtp' | 'gmail' | 'sink', credentials: Record<string, unknown>): unknown {
+  const schema = credentialsFor(transport);
+  if (!schema) throw invalidBody([{ path: 'credentials', message: `a ${transport} account takes no credentials` }]);
+  return parseOrThrow(z.object({ credentials: schema }), { credentials }, 'body').credentials;
+}
 
 const conflict = () => new AppError(409, 'conflict', 'An account with this address exists', { issues: [{ path: 'email', message: 'already registered' }] });
 
@@ -176,7 +184,8 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
       const existing = await getAccount(db, scope, params.id);
       if (!existing) throw new AppError(404, 'not_found', 'Account not found');
       await checkDomain(existing.client_id, body.domainId);
-      const { credentials, warmupStartedOn, warmupDay, ...rest } = body;
+      const { credentials: given, warmupStartedOn, warmupDay, ...rest } = body;
+      const credentials = given && parseCredentialsFor(existing.transport, given);
       const now = clock();
       const timeZone = body.timeZone ?? existing.time_zone;
       const warmup = requestedWarmupStart({ warmupStartedOn, warmupDay }, timeZone, now);
@@ -191,6 +200,8 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
       return readAccount(scopeOf(existing.client_id), existing.id);
     },
   });
+
+  registerAccountVerifyRoute(api, db, config, cipher);
 
   api.route({
     method: 'delete',

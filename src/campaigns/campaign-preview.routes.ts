@@ -11,7 +11,7 @@ import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { emailAddress, idParams, uuid } from '../http/validation';
 import { newMessageId } from '../queue/enqueue';
-import { openAccountTransport } from '../sending/account-transport';
+import { gmailEndpoints, openAccountTransport } from '../sending/account-transport';
 import { buildMessage, MessageBuildError } from '../sending/message-builder';
 import { trackingSignerFor } from '../tracking/tracking-signer';
 import { listSenderIds, listSteps } from './campaign.repository';
@@ -97,7 +97,7 @@ export function registerCampaignPreviewRoutes(api: ApiRouter, db: Db, config: Co
       message.subject = `[Test] ${message.subject}`;
       let transport;
       try {
-        transport = await openAccountTransport(db, account.id, cipher, { sink: { host: config.sink.host, port: config.sink.port }, db });
+        transport = await openAccountTransport(db, account.id, cipher, { sink: { host: config.sink.host, port: config.sink.port }, db, ...gmailEndpoints(config) });
       } catch (error) {
         // The message names the field that is wrong, never a credential value.
         throw new AppError(422, 'transport_unavailable', `The account cannot send: ${(error as Error).message}`);
