@@ -38,10 +38,12 @@ export interface FieldIssue {
   message: string;
 }
 
+/** Each failing field's path and message; a custom check's `params` add to it (a template problem's code and position). */
 export function fieldIssues(error: z.ZodError, prefix?: string): FieldIssue[] {
   return error.issues.map((issue) => ({
     path: [prefix, ...issue.path.map(String)].filter((part) => part !== undefined && part !== '').join('.'),
     message: issue.message,
+    ...(issue.code === 'custom' && issue.params ? issue.params : {}),
   }));
 }
 
