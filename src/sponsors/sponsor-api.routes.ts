@@ -12,7 +12,6 @@ import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { paged, pagedResponse, pageQuery } from '../http/paging';
-import { parseOrThrow } from '../http/validation';
 import { createLead } from './lead.service';
 import { authenticateSponsor, getSponsorCaller, refuseKeyInQuery } from './sponsor-auth.middleware';
 import { getOfferOfSponsor, getSponsorById, listOffersOfSponsor } from './sponsor.repository';

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import request from 'supertest';
 import { useTestDatabase } from '../helpers/database';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
-import { bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
+import { addSenderDomain, bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
 import { startGmailEmulator, type GmailEmulator } from '../peers/gmail-emulator';
 
 const t = useTestDatabase();
@@ -34,6 +34,8 @@ describe('Gmail credentials and account verification', () => {
     const config = testConfig();
     config.gmail = { apiRootUrl: emulator.rootUrl, tokenUrl: emulator.tokenUrl };
     world = await createWorld(t.db, testApp(t.db, config), 'verify');
+    // An account's address must be on a sender domain of its client.
+    for (const domain of ['gmail.example.com', 'smtp.example.com', 'sink.example.com']) await addSenderDomain(world.app, world.a.adminToken, domain);
   });
 
   afterAll(async () => {
