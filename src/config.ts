@@ -100,7 +100,18 @@ const tunablesSchema = z.strictObject({
     deliveryRetryBaseSeconds: positiveInt,
     deliveryRetryMaxSeconds: positiveInt,
   }),
-  imports: z.strictObject({ maxCsvBytes: positiveInt, maxReportedErrors: positiveInt, maxAccountRows: positiveInt }),
+  // The CSV reader's limits (src/http/csv-reader.ts): a field is part of a record, so it cannot be the larger.
+  imports: z
+    .strictObject({
+      maxCsvBytes: positiveInt,
+      maxRecordBytes: positiveInt,
+      maxFieldBytes: positiveInt,
+      maxColumns: positiveInt,
+      maxRows: positiveInt,
+      maxReportedErrors: positiveInt,
+      maxAccountRows: positiveInt,
+    })
+    .check(z.refine((imports) => imports.maxFieldBytes <= imports.maxRecordBytes, { message: 'maxFieldBytes must not exceed maxRecordBytes', path: ['maxFieldBytes'] })),
   sink: z.strictObject({ enabled: z.boolean(), host: z.string().check(z.minLength(1)), port: portNumber }),
   // Google's endpoints; a test points them at its local emulator.
   gmail: z.strictObject({ apiRootUrl: z.url(), tokenUrl: z.url() }),

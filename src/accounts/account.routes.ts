@@ -175,7 +175,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
     errors: [413, 415],
     handler: async ({ req, scope }) => {
       const clientId = await clientForCreate(db, scope);
-      return receiveCsv(req, config.imports.maxCsvBytes, ({ stream }) => importAccountsCsv(db, stream, { clientId, cipher, defaults, now: clock(), maxRows: config.imports.maxAccountRows }));
+      return receiveCsv(req, config.imports, ({ rows }) => importAccountsCsv(db, rows, { clientId, cipher, defaults, now: clock(), maxRows: config.imports.maxAccountRows }));
     },
   });
 

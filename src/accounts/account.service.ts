@@ -6,13 +6,12 @@
  * come from config `sending.defaultDailyLimit`, `defaultHourlyLimit` and `minGapSeconds`; an
  * account created active starts its warm-up today (account-warmup.ts).
  */
-import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
 import type { z } from 'zod';
 import type { Tunables } from '../config';
 import type { CredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
+import type { CsvRows } from '../http/csv-reader';
 import { fieldIssues, type FieldIssue } from '../http/validation';
 import { emailDomain } from '../contacts/email-address';
 import { findDomainsByName } from '../domains/domain.repository';
@@ -175,52 +174,53 @@ function rowToInput(row: Record<string, string>): unknown {
 
 /**
  * Imports accounts from a CSV. Rows are independent: valid ones are created together (one
- * transaction), invalid ones and addresses that already exist are reported per line.
+ * transaction), invalid ones and addresses that already exist are reported per line. The
+ * whole file is read before anything is written, so a file the reader rejects (malformed,
+ * over a limit) creates nothing.
  */
 export async function importAccountsCsv(
   db: Db,
-  input: Readable,
+  csvRows: CsvRows,
   options: NewAccountContext & { clientId: string; maxRows: number },
 ): Promise<{ created: number; skipped: number; invalid: number; rows: AccountImportRow[] }> {
-  const parser = parse({ bom: true, columns: (header: string[]) => header.map((h) => h.trim().toLowerCase().replace(/[\s-]+/g, '_')), skip_empty_lines: true, info: true, relax_column_count: true });
-  input.on('error', (error) => parser.destroy(error));
-  parser.on('error', () => undefined);
-  input.pipe(parser);
-
   const rows: AccountImportRow[] = [];
   const valid: Array<{ report: AccountImportRow; account: NewAccount }> = [];
   const seen = new Set<string>();
-  try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      if (rows.length >= options.maxRows) throw new AppError(413, 'too_many_rows', `At most ${options.maxRows} accounts per file`);
-      if (!('email' in record)) throw new AppError(400, 'invalid_csv_header', 'The CSV header has no "email" column');
-      const parsed = createAccountBody.safeParse(rowToInput(record));
-      const report: AccountImportRow = { line: info.lines, email: (record.email ?? '').trim().toLowerCase(), status: 'invalid' };
-      rows.push(report);
-      if (!parsed.success) {
-        // Never echo credential values back: only paths and messages.
-        report.errors = fieldIssues(parsed.error);
-        continue;
-      }
-      if (seen.has(parsed.data.email)) {
-        report.status = 'skipped';
-        report.errors = [{ path: 'email', message: 'appears earlier in the file' }];
-        continue;
-      }
-      const prepared = toNewAccount(parsed.data, options);
-      if (prepared.issues) {
-        report.errors = prepared.issues;
-        continue;
-      }
-      seen.add(parsed.data.email);
-      valid.push({ report, account: prepared.account });
+  let header: string[] | undefined;
+  for await (const { fields, line } of csvRows) {
+    if (!header) {
+      header = fields.map((h) => h.trim().toLowerCase().replace(/[\s-]+/g, '_'));
+      if (!header.includes('email')) throw new AppError(400, 'invalid_csv_header', 'The CSV header has no "email" column', { line });
+      continue;
     }
-  } catch (error) {
-    const csv = error as { code?: string; lines?: number; message?: string };
-    if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
-      throw new AppError(400, 'malformed_csv', `The file is not valid CSV (line ${csv.lines ?? '?'}); nothing was imported`, { line: csv.lines ?? null, reason: csv.code });
+    if (rows.length >= options.maxRows) throw new AppError(413, 'too_many_rows', `At most ${options.maxRows} accounts per file`);
+    // Columns by header name; a short row leaves its last columns out, extra fields are ignored.
+    const record = Object.create(null) as Record<string, string>;
+    header.forEach((name, index) => {
+      const value = fields[index];
+      if (value !== undefined) record[name] = value;
+    });
+    const parsed = createAccountBody.safeParse(rowToInput(record));
+    // The address is echoed back, but never more of it than an address can hold.
+    const report: AccountImportRow = { line, email: (record.email ?? '').trim().toLowerCase().slice(0, 320), status: 'invalid' };
+    rows.push(report);
+    if (!parsed.success) {
+      // Never echo credential values back: only paths and messages.
+      report.errors = fieldIssues(parsed.error);
+      continue;
     }
-    throw error;
+    if (seen.has(parsed.data.email)) {
+      report.status = 'skipped';
+      report.errors = [{ path: 'email', message: 'appears earlier in the file' }];
+      continue;
+    }
+    const prepared = toNewAccount(parsed.data, options);
+    if (prepared.issues) {
+      report.errors = prepared.issues;
+      continue;
+    }
+    seen.add(parsed.data.email);
+    valid.push({ report, account: prepared.account });
   }
   if (rows.length === 0) throw new AppError(400, 'invalid_csv_header', 'The file has no rows: expected a header row with an "email" column and one account per line');
 

@@ -75,9 +75,9 @@ function present(c: ContactRow): z.infer<typeof contactOut> {
 export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, clock: () => Date = () => new Date()): void {
   const enqueue = { messageIdDomain: config.sending.messageIdDomain };
   const runImport = async (req: Parameters<typeof receiveCsv>[0], clientId: string, campaignId: string | null, strict: boolean) =>
-    receiveCsv(req, config.imports.maxCsvBytes, async ({ stream }) => {
+    receiveCsv(req, config.imports, async ({ rows }) => {
       let queued: number | undefined;
-      const report = await importContactsCsv(db, stream, {
+      const report = await importContactsCsv(db, rows, {
         clientId,
         campaignId,
         strict,
