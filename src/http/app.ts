@@ -12,6 +12,7 @@ import { workersRoutes } from '../orchestrator/workers.routes';
 import { adminApiRoutes, createAuthServiceFromConfig } from './api';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
 import { healthRoutes } from './health.routes';
+import { securityHeaders } from './security-headers';
 import { urlGuard } from './url-guard';
 
 export interface AppDeps {
@@ -43,6 +44,9 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // Before anything that can answer, errors and 404s included (the pixel, answered ahead of
+  // Express, carries the same headers, computed once).
+  app.use(securityHeaders());
   app.use(urlGuard());
   // Recipient-facing endpoints first: the open pixel is the hottest path and needs no body parser.
   const publicGuards = createPublicGuards(config.tracking.publicRateLimitPerMinute);

@@ -249,7 +249,7 @@ describe('public tracking endpoints', () => {
         expect(res.headers['content-security-policy']).toMatch(/default-src 'self'/);
         expect(res.headers['referrer-policy']).toBe('no-referrer');
         expect(res.headers['strict-transport-security']).toMatch(/max-age=/);
-        expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+        expect(res.headers['x-frame-options']).toBe('DENY');
         expect(res.headers['x-powered-by']).toBeUndefined();
       }
     });
