@@ -99,6 +99,7 @@ const tunablesSchema = z.strictObject({
     deliveryMaxAttempts: positiveInt,
     deliveryRetryBaseSeconds: positiveInt,
     deliveryRetryMaxSeconds: positiveInt,
+    deliveryHostAllowList: z.array(z.string().check(z.regex(/^[A-Za-z0-9.:[\]_-]+$/, 'expected host names or IP addresses such as "crm.internal" or "10.0.0.5"'))),
   }),
   imports: z.strictObject({ maxCsvBytes: positiveInt, maxReportedErrors: positiveInt, maxAccountRows: positiveInt }),
   sink: z.strictObject({ enabled: z.boolean(), host: z.string().check(z.minLength(1)), port: portNumber }),
