@@ -15,4 +15,19 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // A zod .regex() becomes a JSON Schema `pattern` in the OpenAPI document, which has no flags:
+    // zod-to-openapi would print `/i` into it and every generated validator would then refuse
+    // valid values. Spell case-insensitivity in the pattern ([A-Za-z]).
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='regex'] > Literal[regex.flags=/./]",
+          message: 'No flags on a schema regex: it becomes an OpenAPI pattern, which has none. Write [A-Za-z] instead of /i.',
+        },
+      ],
+    },
+  },
 );

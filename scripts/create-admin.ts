@@ -1,10 +1,10 @@
 /**
  * `npm run create-admin -- --email you@example.com [--password …]`: creates an owner account.
  * Without --password it asks on a terminal, or (no terminal) generates one and prints it.
- * Uses DATABASE_URL, or the embedded database under DATA_DIR (the server must be stopped then,
- * because the embedded cluster belongs to one process at a time).
+ * Uses DATABASE_URL, or the embedded database under DATA_DIR: the running server's cluster
+ * when the server is up (connecting to the port its postmaster.pid names), else a cluster it
+ * starts for the moment and stops again.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { sql } from 'kysely';
@@ -12,7 +12,9 @@ import { createOwner, generatePassword } from '../src/auth/owner-setup';
 import { loadConfig } from '../src/config';
 import { ensureDatabase, withDatabase } from '../src/db/admin';
 import { createDb } from '../src/db/connection';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
+import { EMBEDDED_DATABASE, startEmbeddedPostgres } from '../src/db/embedded-postgres';
+import { runningPostmasterPort } from '../src/db/postmaster';
+import { readRunningServerInfo } from '../src/running-server';
 import { migrateToLatest } from '../src/db/migrate';
 import { isUniqueViolation } from '../src/http/db-errors';
 import { createLogger } from '../src/logger';
@@ -39,11 +41,17 @@ async function askHidden(question: string): Promise<string> {
   return answer;
 }
 
-function embeddedServerRunning(pgDataDir: string): boolean {
-  const pidFile = path.join(pgDataDir, 'postmaster.pid');
-  if (!fs.existsSync(pidFile)) return false;
-  const pid = Number.parseInt(fs.readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
-  return Number.isInteger(pid) && pid > 0 && fs.existsSync(`/proc/${pid}`);
+/** A connection string for the embedded database, and how to let go of it afterwards. */
+async function embeddedDatabase(dataDir: string, password: string): Promise<{ connectionString: string; release: () => Promise<void> }> {
+  const pgDataDir = path.join(dataDir, 'postgres');
+  const runningPort = runningPostmasterPort(pgDataDir);
+  if (runningPort !== undefined) {
+    const server = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${runningPort}/postgres`;
+    return { connectionString: withDatabase(server, EMBEDDED_DATABASE), release: async () => undefined };
+  }
+  const embedded = await startEmbeddedPostgres({ dataDir: pgDataDir, password, logger: createLogger('warn') });
+  await ensureDatabase(embedded.connectionString, EMBEDDED_DATABASE);
+  return { connectionString: withDatabase(embedded.connectionString, EMBEDDED_DATABASE), release: embedded.stop };
 }
 
 async function main(): Promise<void> {
@@ -61,17 +69,8 @@ async function main(): Promise<void> {
 
   const config = loadConfig();
   let connectionString = config.databaseUrl;
-  let stopEmbedded: (() => Promise<void>) | undefined;
-  if (!connectionString) {
-    const pgDataDir = path.join(config.dataDir, 'postgres');
-    if (embeddedServerRunning(pgDataDir)) {
-      throw new Error('the embedded database is in use by a running server: stop the server first, or set DATABASE_URL');
-    }
-    const embedded = await startEmbeddedPostgres({ dataDir: pgDataDir, password: config.embeddedPostgresPassword, logger: createLogger('warn') });
-    stopEmbedded = embedded.stop;
-    await ensureDatabase(embedded.connectionString, 'outreach');
-    connectionString = withDatabase(embedded.connectionString, 'outreach');
-  }
+  let release = async (): Promise<void> => undefined;
+  if (!connectionString) ({ connectionString, release } = await embeddedDatabase(config.dataDir, config.embeddedPostgresPassword));
   const db = createDb(connectionString, { poolMax: 1, idleTimeoutMs: 1000 });
   try {
     await sql`select 1`.execute(db);
@@ -79,13 +78,14 @@ async function main(): Promise<void> {
     const owner = await createOwner(db, email, password);
     process.stdout.write(`Owner ${owner.email} created.\n`);
     if (generated) process.stdout.write(`Generated password (shown once, change it after logging in): ${password}\n`);
-    process.stdout.write(`Log in: POST ${config.baseUrl}/api/auth/login with {"email":"${owner.email}","password":"…"}\n`);
+    const baseUrl = readRunningServerInfo(config.dataDir)?.baseUrl ?? config.baseUrl;
+    process.stdout.write(`Log in: POST ${baseUrl}/api/auth/login with {"email":"${owner.email}","password":"…"}\n`);
   } catch (error) {
     if (isUniqueViolation(error)) throw new Error(`a user with email ${email} already exists`, { cause: error });
     throw error;
   } finally {
     await db.destroy();
-    await stopEmbedded?.();
+    await release();
   }
 }
 

@@ -17,9 +17,10 @@ import { sql } from 'kysely';
 import type { Config } from './config';
 import { ensureDatabase, withDatabase } from './db/admin';
 import { createDb, type Db } from './db/connection';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded-postgres';
+import { EMBEDDED_DATABASE, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded-postgres';
 import { migrateToLatest } from './db/migrate';
 import { ownerSetupHint } from './auth/owner-setup';
+import { removeRunningServerInfo, writeRunningServerInfo } from './running-server';
 import { createApp, createTrackingEventWriterFor } from './http/app';
 import type { Logger } from './logger';
 import { Orchestrator } from './orchestrator/orchestrator';
@@ -34,7 +35,6 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-const EMBEDDED_DATABASE = 'outreach';
 
 /** host:port of a connection string, for messages that must not show the password. */
 export function describeDatabase(connectionString: string): string {
@@ -99,6 +99,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info('server listening', { port, database: describeDatabase(connectionString), embedded: Boolean(embedded) });
+  writeRunningServerInfo(config.dataDir, { pid: process.pid, baseUrl: config.baseUrl });
 
   // The dev sink: `sink` accounts deliver here and the captured mail is kept in the database.
   // A convenience, so a port already taken is reported and the server goes on without it.
@@ -144,6 +145,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       // Stop taking requests, let in-flight ones finish, then drop idle keep-alive sockets.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      removeRunningServerInfo(config.dataDir);
       const forced = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
       await closed;
       clearTimeout(forced);

@@ -1,9 +1,11 @@
 /**
  * The compiled server as a newcomer runs it (`node dist/src/main.js`, built by `npm test`'s
  * pretest): bad input at start stops with one clear line; the embedded default starts,
- * answers /healthz, stops cleanly on SIGTERM and keeps its data across restarts.
+ * answers /healthz, stops cleanly on SIGTERM and keeps its data across restarts; the first
+ * owner is created with `npm run create-admin` while it runs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import { findFreePort } from '../src/db/embedded-postgres';
 import { useTestDatabase } from './helpers/database';
 
 const MAIN = path.resolve(__dirname, '../dist/src/main.js');
+const CREATE_ADMIN = path.resolve(__dirname, '../dist/scripts/create-admin.js');
 
 interface Run {
   child: ChildProcess;
@@ -116,5 +119,39 @@ describe('starting the server', () => {
     expect(rows).toEqual([{ name: 'survives restarts' }]);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  }, 120_000);
+
+  it('lets the first owner in while the embedded server runs: create-admin uses its cluster and prints its URL', async () => {
+    const dataDir = tempDir();
+    const port = await findFreePort();
+    const server = startMain({ DATA_DIR: dataDir, PORT: String(port) });
+    try {
+      expect((await waitForHealthy(port, server)).status).toBe(200);
+      expect(server.stdout.join('')).toContain('No owner account yet');
+
+      // Started without PORT, as a newcomer would in a second terminal: the URL must still be the server's.
+      const created = await promisify(execFile)(process.execPath, [CREATE_ADMIN, '--email', 'First@Example.com', '--password', 'a-long-password-1'], {
+        env: baseEnv({ DATA_DIR: dataDir }),
+      });
+      expect(created.stdout).toContain('Owner first@example.com created.');
+      expect(created.stdout).toContain(`POST http://localhost:${port}/api/auth/login`);
+
+      const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'first@example.com', password: 'a-long-password-1' }),
+      });
+      expect(login.status).toBe(200);
+      expect(((await login.json()) as { accessToken?: string }).accessToken).toEqual(expect.any(String));
+
+      // A second owner with the same address is refused with a message, and the server is untouched.
+      const again = promisify(execFile)(process.execPath, [CREATE_ADMIN, '--email', 'first@example.com', '--password', 'a-long-password-1'], { env: baseEnv({ DATA_DIR: dataDir }) });
+      await expect(again).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('already exists') });
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect(await server.exited).toBe(0);
+    expect(fs.existsSync(path.join(dataDir, 'server.json'))).toBe(false);
   }, 120_000);
 });

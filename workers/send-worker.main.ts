@@ -87,7 +87,7 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
   const cipher = createCredentialCipher(config.credentialKeys);
   let transport;
   try {
-    const dkim = account.transport === 'smtp' ? await loadDkimFor(db, account.email, cipher) : undefined;
+    const dkim = account.transport === 'smtp' ? await loadDkimFor(db, account, cipher) : undefined;
     transport = transportForAccount(account, cipher, { sink: { host: config.sink.host, port: config.sink.port }, maxSendMs: config.sending.maxSendMs, ...(dkim ? { dkim } : {}) });
   } catch (error) {
     await db.destroy();

@@ -15,6 +15,7 @@ import * as m0009 from './0009_outcome_classes';
 import * as m0010 from './0010_warmup_start_and_last_error';
 import * as m0011 from './0011_queue_campaign_pages';
 import * as m0012 from './0012_send_in_flight';
+import * as m0013 from './0013_account_domain_ownership';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0010_warmup_start_and_last_error': m0010,
   '0011_queue_campaign_pages': m0011,
   '0012_send_in_flight': m0012,
+  '0013_account_domain_ownership': m0013,
 };

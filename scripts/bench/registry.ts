@@ -1,6 +1,7 @@
 /** Every benchmark `npm run bench` runs, in order. Add a module here to add figures. */
 import * as csvImport from './csv-import.bench';
 import * as fleet from './fleet.bench';
+import * as inboundClassify from './inbound-classify.bench';
 import * as pipeline from './pipeline.bench';
 import * as pixel from './pixel.bench';
 import * as workerKill from './worker-kill.bench';
@@ -21,4 +22,4 @@ export interface Benchmark {
   run(context: BenchContext): Promise<Record<string, number>>;
 }
 
-export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerKill, workerMemory, fleet];
+export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerKill, workerMemory, fleet, inboundClassify];

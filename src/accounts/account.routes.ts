@@ -7,7 +7,8 @@ import { clientForCreate, scopeOf, type ClientScope } from '../auth/client-scope
 import type { Config } from '../config';
 import { createCredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
-import { getDomain } from '../domains/domain.repository';
+import { emailDomain } from '../contacts/email-address';
+import { findDomainsByName, getDomain } from '../domains/domain.repository';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { receiveCsv } from '../http/csv-upload';
@@ -16,9 +17,9 @@ import { idParams, pagination, type FieldIssue } from '../http/validation';
 import { describeActivity, type AccountActivity } from './account-activity';
 import { listAccountActivity, sentTodayByAccount, type AccountActivityRow, type AccountPage } from './account-activity.repository';
 import { activationDate, requestedWarmupStart } from './account-warmup';
-import { deleteAccount, getAccount, insertAccounts, updateAccount } from './account.repository';
+import { deleteAccount, getAccount, insertAccounts, updateAccount, type AccountView } from './account.repository';
 import { accountOut, createAccountBody, updateAccountBody } from './account.schemas';
-import { ACCOUNT_CSV_COLUMNS, accountDefaults, importAccountsCsv, linkDomains, toNewAccount } from './account.service';
+import { ACCOUNT_CSV_COLUMNS, accountDefaults, domainError, domainProblem, importAccountsCsv, linkDomains, toNewAccount } from './account.service';
 
 export function presentAccount(a: AccountActivityRow, activity: AccountActivity): z.infer<typeof accountOut> {
   return {
@@ -58,6 +59,18 @@ export function presentAccount(a: AccountActivityRow, activity: AccountActivity)
   };
 }
 
+/**
+ * Only an SMTP account may do without credentials (a relay that allows it by IP address), and
+ * not while it looks its Sent mail up over IMAP, which needs a login.
+ */
+function credentialsAfterUpdate(existing: AccountView, body: z.output<typeof updateAccountBody>): FieldIssue[] {
+  if (body.credentials !== null && (body.credentials || existing.has_credentials)) return [];
+  if (existing.transport === 'gmail') return [{ path: 'credentials', message: 'a Gmail account needs its credentials' }];
+  const settings = (body.transportSettings ?? existing.transport_settings) as { imap?: unknown };
+  if (existing.transport === 'smtp' && settings.imap) return [{ path: 'credentials', message: 'the IMAP Sent-mail lookup needs credentials' }];
+  return [];
+}
+
 const invalidBody = (issues: FieldIssue[]) => new AppError(400, 'validation_failed', 'Invalid body', { issues });
 
 const conflict = () => new AppError(409, 'conflict', 'An account with this address exists', { issues: [{ path: 'email', message: 'already registered' }] });
@@ -90,6 +103,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'get',
     path: '/accounts',
+    operationId: 'listAccounts',
     tag: 'accounts',
     summary: 'List sender accounts',
     query: pagination.extend({ status: z.enum(['active', 'paused', 'suspended', 'disabled', 'crashed']).optional() }),
@@ -100,18 +114,20 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'post',
     path: '/accounts',
+    operationId: 'createAccount',
     tag: 'accounts',
-    summary: 'Add a sender account (credentials are stored encrypted and never returned); an active one starts its warm-up today unless warmupStartedOn or warmupDay says it is already warm',
+    summary: "Add a sender account (credentials are stored encrypted and never returned); its address must be on one of its client's sender domains; an active one starts its warm-up today unless warmupStartedOn or warmupDay says it is already warm",
     body: createAccountBody,
     response: accountOut,
-    errors: [409],
+    errors: [409, 422],
     handler: async ({ scope, body }) => {
       const clientId = await clientForCreate(db, scope, body.clientId);
       await checkDomain(clientId, body.domainId);
       const prepared = toNewAccount(body, { cipher, defaults, now: clock() });
       if (prepared.issues) throw invalidBody(prepared.issues);
       const { account } = prepared;
-      await linkDomains(db, clientId, [account]);
+      const [problem] = await linkDomains(db, clientId, [account]);
+      if (problem) throw domainError(problem);
       try {
         const [created] = await insertAccounts(db, clientId, [account]);
         if (!created) throw new Error('insert returned no row');
@@ -126,6 +142,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'post',
     path: '/accounts/import',
+    operationId: 'importAccounts',
     tag: 'accounts',
     summary: `Import sender accounts from a CSV (columns: ${ACCOUNT_CSV_COLUMNS.join(', ')}); per-row report`,
     upload: { contentType: 'multipart/form-data', description: 'The CSV as the "file" part, or the raw file with Content-Type: text/csv' },
@@ -154,6 +171,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'get',
     path: '/accounts/:id',
+    operationId: 'getAccount',
     tag: 'accounts',
     summary: 'Get a sender account',
     params: idParams,
@@ -164,22 +182,32 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'patch',
     path: '/accounts/:id',
+    operationId: 'updateAccount',
     tag: 'accounts',
     summary: 'Update limits, status, settings, warm-up start or credentials of a sender account (its first activation starts its warm-up)',
     params: idParams,
     body: updateAccountBody,
     response: accountOut,
+    errors: [422],
     handler: async ({ scope, params, body }) => {
       const existing = await getAccount(db, scope, params.id);
       if (!existing) throw new AppError(404, 'not_found', 'Account not found');
       await checkDomain(existing.client_id, body.domainId);
+      // Activating it (say one suspended because its domain is not its client's) or naming its domain.
+      if (body.domainId !== undefined || body.status === 'active') {
+        const problem = domainProblem(existing.email, await findDomainsByName(db, existing.client_id, [emailDomain(existing.email)]), body.domainId);
+        if (problem) throw domainError(problem);
+      }
       const { credentials, warmupStartedOn, warmupDay, ...rest } = body;
       const now = clock();
       const timeZone = body.timeZone ?? existing.time_zone;
       const warmup = requestedWarmupStart({ warmupStartedOn, warmupDay }, timeZone, now);
       if (warmup.issues.length > 0) throw invalidBody(warmup.issues);
+      const credentialIssues = credentialsAfterUpdate(existing, body);
+      if (credentialIssues.length > 0) throw invalidBody(credentialIssues);
       const updated = await updateAccount(db, scopeOf(existing.client_id), existing.id, {
         ...rest,
+        ...(credentials === null ? { credentialsEncrypted: null } : {}),
         ...(credentials ? { credentialsEncrypted: cipher.encrypt(JSON.stringify(credentials)) } : {}),
         ...(warmup.startedOn ? { warmupStartedOn: warmup.startedOn } : {}),
         ...(body.status === 'active' ? { activatedOn: activationDate(now, timeZone) } : {}),
@@ -192,6 +220,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'delete',
     path: '/accounts/:id',
+    operationId: 'deleteAccount',
     tag: 'accounts',
     summary: 'Delete a sender account',
     params: idParams,

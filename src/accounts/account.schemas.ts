@@ -4,7 +4,7 @@
  *
  * Stored credential JSON by transport:
  * (the shapes src/transports/load-transport.ts reads):
- *   smtp   {"user","pass","imapUser"?,"imapPass"?}
+ *   smtp   {"user","pass","imapUser"?,"imapPass"?}, or none (a relay that allows the host by IP: no AUTH)
  *   gmail  a Google service-account key JSON {"type":"service_account","client_email","private_key",…}
  *          (only the fields used are kept) | {"type":"oauth2","client_id","client_secret","refresh_token"}
  *   sink   none
@@ -15,16 +15,42 @@ import { emailAddress, singleLine, uuid } from '../http/validation';
 
 const host = z.string().max(253).regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a host name or IP address');
 const port = z.number().int().min(1).max(65535);
+/**
+ * A fully qualified host name: dot-separated labels of letters, digits and inner hyphens, the
+ * last one starting with a letter, so an IP address or an address literal such as
+ * "[127.0.0.1]" (what receivers score as spam) is refused.
+ */
+const fullyQualifiedName = z
+  .string()
+  .max(253)
+  .regex(/^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/, 'must be a fully qualified host name such as mail.example.com');
+
+/** Connections one SMTP account may hold open (and messages it sends in parallel). */
+export const SMTP_MAX_CONNECTIONS = 10;
 
 export const smtpSettings = z
   .object({
     host,
     port,
-    secure: z.boolean().default(false),
-    requireTLS: z.boolean().default(true),
+    secure: z.boolean().optional().describe('TLS from the first byte (implicit TLS, "SMTPS"); default true on port 465, false otherwise (then STARTTLS)'),
+    requireTLS: z
+      .boolean()
+      .default(true)
+      .describe('Without implicit TLS: send only after STARTTLS succeeds with a valid certificate; a server that does not offer STARTTLS is refused (class auth), never used in clear'),
+    maxConnections: z
+      .number()
+      .int()
+      .min(1)
+      .max(SMTP_MAX_CONNECTIONS)
+      .default(1)
+      .describe(`SMTP connections the account's worker holds open at once, 1 to ${SMTP_MAX_CONNECTIONS}: it sends that many messages in parallel`),
+    ehloName: fullyQualifiedName
+      .optional()
+      .describe("Name given in EHLO; default: the domain of the account's address. A host sending straight to MX servers should give its IP address's PTR name"),
     imap: z.object({ host, port, secure: z.boolean().default(true), sentMailbox: singleLine(200).optional() }).strict().optional(),
   })
-  .strict();
+  .strict()
+  .transform(({ secure, ...settings }) => ({ ...settings, secure: secure ?? settings.port === 465 }));
 export const gmailSettings = z.object({}).strict();
 export const sinkSettings = z.object({ host: host.optional(), port: port.optional() }).strict();
 
@@ -72,8 +98,19 @@ const common = z
   .partial()
   .extend({ email: emailAddress, clientId: uuid.optional(), status: accountStatus.optional().describe('Default active: the warm-up starts now') });
 
+const noCredentialsForImap = (value: { transportSettings?: { imap?: unknown }; credentials?: unknown }, ctx: z.RefinementCtx) => {
+  if (value.transportSettings?.imap && !value.credentials) ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'the IMAP Sent-mail lookup needs credentials' });
+};
+
 export const createAccountBody = z.discriminatedUnion('transport', [
-  common.extend({ transport: z.literal('smtp'), transportSettings: smtpSettings, credentials: smtpCredentials }).strict(),
+  common
+    .extend({
+      transport: z.literal('smtp'),
+      transportSettings: smtpSettings,
+      credentials: smtpCredentials.optional().describe('Omit for a relay that accepts this host without AUTH (allowed by IP address); then no AUTH is sent'),
+    })
+    .strict()
+    .superRefine(noCredentialsForImap),
   common.extend({ transport: z.literal('gmail'), transportSettings: gmailSettings.default({}), credentials: gmailCredentials }).strict(),
   common.extend({ transport: z.literal('sink'), transportSettings: sinkSettings.default({}) }).strict(),
 ]);
@@ -83,7 +120,7 @@ export const updateAccountBody = z
     ...limits,
     status: accountStatus,
     transportSettings: z.union([smtpSettings, sinkSettings]),
-    credentials: z.union([smtpCredentials, gmailCredentials]),
+    credentials: z.union([smtpCredentials, gmailCredentials]).nullable().describe('null removes an SMTP account\'s credentials: it then sends without AUTH'),
   })
   .partial()
   .strict();
@@ -95,7 +132,9 @@ export const accountOut = z.object({
   email: z.string(),
   displayName: z.string(),
   transport: z.enum(['smtp', 'gmail', 'sink']),
-  transportSettings: z.record(z.string(), z.unknown()),
+  transportSettings: z
+    .record(z.string(), z.unknown())
+    .describe('As stored: smtp {host, port, secure, requireTLS, maxConnections, ehloName?, imap?} (no ehloName: the domain of the address); sink {host?, port?}; gmail {}'),
   hasCredentials: z.boolean(),
   status: z.string(),
   pauseReason: z.string().nullable(),

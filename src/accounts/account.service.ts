@@ -1,7 +1,8 @@
 /**
  * Creating sender accounts, one or hundreds from a CSV. Credentials are encrypted here, the
  * only place that sees them in clear besides the worker that sends; each account is linked to
- * the client's sender domain of its address when there is one. Limits the caller leaves out
+ * the sender domain of its address, which must be one of its own client's (else 422, or an
+ * invalid row in a CSV). Limits the caller leaves out
  * come from config `sending.defaultDailyLimit`, `defaultHourlyLimit` and `minGapSeconds`; an
  * account created active starts its warm-up today (account-warmup.ts).
  */
@@ -63,10 +64,39 @@ export function toNewAccount(input: CreateAccountInput, ctx: NewAccountContext):
   };
 }
 
-/** Fills domain_id from the client's sender domains where the caller did not set it. */
-export async function linkDomains(db: Db, clientId: string, accounts: NewAccount[]): Promise<void> {
+/**
+ * Why an account cannot be on its address's domain: the domain is not a sender domain of the
+ * account's own client (whoever else holds it: the answer is the same, so nothing is learnt
+ * about other clients), or the caller named another of its domains as `domainId`.
+ */
+export interface DomainProblem {
+  code: 'domain_not_registered' | 'domain_mismatch';
+  issue: FieldIssue;
+}
+
+/** `domains`: the client's sender domains by name (findDomainsByName). */
+export function domainProblem(email: string, domains: ReadonlyMap<string, string>, requestedDomainId?: string | null): DomainProblem | undefined {
+  const name = emailDomain(email);
+  const domainId = domains.get(name);
+  if (!domainId) return { code: 'domain_not_registered', issue: { path: 'email', message: `${name} is not a sender domain of this client: add it first (POST /api/domains)` } };
+  if (requestedDomainId !== undefined && requestedDomainId !== domainId) return { code: 'domain_mismatch', issue: { path: 'domainId', message: `must be the id of ${name}, the domain of the address` } };
+  return undefined;
+}
+
+/** An account's address must be on a sender domain of its own client: that is also whose DKIM key signs its mail. */
+export function domainError(problem: DomainProblem): AppError {
+  const message = problem.code === 'domain_not_registered' ? "The address's domain is not a sender domain of this client" : 'domainId is not the domain of the address';
+  return new AppError(422, problem.code, message, { issues: [problem.issue] });
+}
+
+/** Links each account to its client's sender domain of its address; per account, the problem that stops it, if any. */
+export async function linkDomains(db: Db, clientId: string, accounts: NewAccount[]): Promise<Array<DomainProblem | undefined>> {
   const domains = await findDomainsByName(db, clientId, [...new Set(accounts.map((a) => emailDomain(a.email)))]);
-  for (const account of accounts) if (account.domainId === undefined) account.domainId = domains.get(emailDomain(account.email)) ?? null;
+  return accounts.map((account) => {
+    const problem = domainProblem(account.email, domains, account.domainId);
+    if (!problem) account.domainId = domains.get(emailDomain(account.email)) ?? null;
+    return problem;
+  });
 }
 
 export interface AccountImportRow {
@@ -81,10 +111,14 @@ export interface AccountImportRow {
  * CSV columns; the credentials columns are write-only like the API's `credentials`.
  * `warmup_started_on` / `warmup_day` are the API's warmupStartedOn / warmupDay, for mailboxes
  * that are already warm; `status` (active, paused, disabled) defaults to active.
+ * `smtp_secure`, `smtp_require_tls`, `smtp_max_connections` and `smtp_ehlo_name` are the API's
+ * transportSettings secure, requireTLS, maxConnections and ehloName, with the same defaults.
+ * `smtp_user` defaults to the address; with both it and `smtp_password` empty the account sends
+ * without AUTH (a relay that allows this host by IP address).
  */
 export const ACCOUNT_CSV_COLUMNS = [
-  'email', 'display_name', 'transport', 'smtp_host', 'smtp_port', 'smtp_secure', 'smtp_user', 'smtp_password',
-  'imap_host', 'imap_port', 'daily_limit', 'hourly_limit', 'min_gap_seconds', 'warmup', 'time_zone',
+  'email', 'display_name', 'transport', 'smtp_host', 'smtp_port', 'smtp_secure', 'smtp_require_tls', 'smtp_max_connections', 'smtp_ehlo_name',
+  'smtp_user', 'smtp_password', 'imap_host', 'imap_port', 'daily_limit', 'hourly_limit', 'min_gap_seconds', 'warmup', 'time_zone',
   'status', 'warmup_started_on', 'warmup_day',
 ] as const;
 
@@ -110,10 +144,13 @@ function rowToInput(row: Record<string, string>): unknown {
           transportSettings: {
             host: row.smtp_host ?? '',
             port: num(row.smtp_port) ?? 587,
-            secure: bool(row.smtp_secure) ?? false,
+            secure: bool(row.smtp_secure),
+            requireTLS: bool(row.smtp_require_tls),
+            maxConnections: num(row.smtp_max_connections),
+            ehloName: text(row.smtp_ehlo_name?.trim()),
             ...(text(row.imap_host) ? { imap: { host: row.imap_host, port: num(row.imap_port) ?? 993 } } : {}),
           },
-          credentials: { user: row.smtp_user || row.email || '', pass: row.smtp_password ?? '' },
+          ...(text(row.smtp_user) || text(row.smtp_password) ? { credentials: { user: row.smtp_user || row.email || '', pass: row.smtp_password ?? '' } } : {}),
         }
       : {}),
   };
@@ -171,13 +208,19 @@ export async function importAccountsCsv(
   if (rows.length === 0) throw new AppError(400, 'invalid_csv_header', 'The file has no rows: expected a header row with an "email" column and one account per line');
 
   const existing = await existingAccountEmails(db, valid.map((v) => v.account.email));
-  const toCreate = valid.filter(({ report, account }) => {
+  let toCreate = valid.filter(({ report, account }) => {
     if (!existing.has(account.email)) return true;
     report.status = 'skipped';
     report.errors = [{ path: 'email', message: 'an account with this address exists' }];
     return false;
   });
-  await linkDomains(db, options.clientId, toCreate.map((v) => v.account));
+  const problems = await linkDomains(db, options.clientId, toCreate.map((v) => v.account));
+  toCreate = toCreate.filter(({ report }, index) => {
+    const problem = problems[index];
+    if (!problem) return true;
+    report.errors = [problem.issue];
+    return false;
+  });
   const created: AccountView[] = await db.transaction().execute((trx) => insertAccounts(trx, options.clientId, toCreate.map((v) => v.account)));
   const idByEmail = new Map(created.map((a) => [a.email, a.id]));
   for (const { report, account } of toCreate) {

@@ -36,6 +36,7 @@ export function registerAuthRoutes(api: ApiRouter, auth: AuthService, loginAttem
   api.route({
     method: 'post',
     path: '/auth/login',
+    operationId: 'login',
     tag: 'auth',
     summary: 'Log in with email and password',
     access: 'public',
@@ -49,6 +50,7 @@ export function registerAuthRoutes(api: ApiRouter, auth: AuthService, loginAttem
   api.route({
     method: 'post',
     path: '/auth/refresh',
+    operationId: 'refreshTokens',
     tag: 'auth',
     summary: 'Exchange a refresh token for a new token pair (the old refresh token is used up)',
     access: 'public',
@@ -61,6 +63,7 @@ export function registerAuthRoutes(api: ApiRouter, auth: AuthService, loginAttem
   api.route({
     method: 'post',
     path: '/auth/logout',
+    operationId: 'logout',
     tag: 'auth',
     summary: 'End a session by revoking its refresh token',
     access: 'public',
@@ -73,6 +76,7 @@ export function registerAuthRoutes(api: ApiRouter, auth: AuthService, loginAttem
   api.route({
     method: 'get',
     path: '/auth/me',
+    operationId: 'getCurrentUser',
     tag: 'auth',
     summary: 'The signed-in user',
     response: me,
@@ -81,12 +85,14 @@ export function registerAuthRoutes(api: ApiRouter, auth: AuthService, loginAttem
   api.route({
     method: 'post',
     path: '/auth/password',
+    operationId: 'changePassword',
     tag: 'auth',
     summary: 'Change your password; every other session is revoked',
     access: 'user',
     body: passwordBody,
     status: 200,
     response: tokenPair,
+    errors: [403],
     handler: ({ auth: caller, body }) => auth.changePassword(caller.userId, body.currentPassword, body.newPassword),
   });
 }

@@ -22,17 +22,19 @@ export function ownedBy(scope: ClientScope, column = 'client_id'): RawBuilder<bo
 
 /**
  * The client a new row belongs to: a client user's own client, always; the owner must name
- * one (`clientId` in the body or the query).
+ * one (`clientId` in the body or the query). The owner's `?clientId=` is not looked up when it
+ * is read (auth.middleware.ts), so it is checked here too: a client that does not exist is a
+ * 404, not a foreign-key violation at the insert.
  */
 export async function clientForCreate(db: DbOrTx, scope: ClientScope, requested?: string): Promise<string> {
-  if (scope.clientId !== null) return scope.clientId;
-  if (!requested) {
+  const clientId = scope.clientId ?? requested;
+  if (!clientId) {
     throw new AppError(400, 'validation_failed', 'The owner must say which client this belongs to', {
       issues: [{ path: 'clientId', message: 'required for the owner' }],
     });
   }
-  if (!(await clientExists(db, requested))) throw new AppError(404, 'not_found', 'Client not found');
-  return requested;
+  if (!(await clientExists(db, clientId))) throw new AppError(404, 'not_found', 'Client not found');
+  return clientId;
 }
 
 /** The scope narrowed to the client that owns an already-loaded row. */

@@ -8,7 +8,7 @@ import { normalizeEmail } from '../contacts/email-address';
 /** The line the server prints at start while no owner exists, or undefined once one does. */
 export async function ownerSetupHint(db: DbOrTx, baseUrl: string): Promise<string | undefined> {
   if ((await countOwners(db)) > 0) return undefined;
-  return `No owner account yet. Create one with: npm run create-admin -- --email you@example.com (a password is generated and printed, or pass --password), then log in at ${baseUrl}/api/auth/login`;
+  return `No owner account yet. Create one, while this server runs, with: npm run create-admin -- --email you@example.com (a password is generated and printed, or pass --password), then log in at ${baseUrl}/api/auth/login`;
 }
 
 export function generatePassword(): string {

@@ -53,6 +53,7 @@ export const BOUNCE_REASONS = {
   relay_denied: 'our submission server does not relay for this account or IP (Workspace SMTP relay, "Relay access denied")',
   starttls_required: 'our submission server requires STARTTLS and the account does not use it (530 "Must issue a STARTTLS command first")',
   starttls_unavailable: 'the account requires TLS but its server refused STARTTLS (a 5xx to our STARTTLS): fix the account\'s port or TLS settings',
+  tls_certificate_invalid: 'the account\'s server showed a certificate that does not check out (unknown CA, other host name, expired): nothing was sent; trust its CA (WORKER_NODE_EXTRA_CA_CERTS) or fix the host',
 
   // Transient: retried with backoff.
   greylisted: 'greylisting: the first attempt is deferred on purpose',

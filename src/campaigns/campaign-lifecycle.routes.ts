@@ -41,6 +41,7 @@ export function registerCampaignLifecycleRoutes(api: ApiRouter, db: Db, config: 
     api.route({
       method: 'post',
       path: `/campaigns/:id/${action}`,
+      operationId: `${action}Campaign`,
       tag: 'campaigns',
       summary,
       params: idParams,

@@ -75,6 +75,7 @@ export function registerCampaignMessageRoutes(api: ApiRouter, db: Db, clock: () 
   api.route({
     method: 'post',
     path: '/campaigns/:id/held/resolve',
+    operationId: 'resolveHeldMessages',
     tag: 'campaigns',
     summary:
       'Settle rows held for an operator (delivery could not be verified): "delivered" marks them sent and queues their follow-ups; "resend" sends them again with the same Message-ID. All held rows of the campaign, or the given ids',
@@ -101,6 +102,7 @@ export function registerCampaignMessageRoutes(api: ApiRouter, db: Db, clock: () 
   api.route({
     method: 'get',
     path: '/campaigns/:id/messages',
+    operationId: 'listCampaignMessages',
     tag: 'campaigns',
     summary: 'The campaign’s queue rows (one per contact and step): status, attempts, last error, account, Message-ID; filter by status and step, paged by cursor',
     params: idParams,

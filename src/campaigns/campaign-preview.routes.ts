@@ -24,6 +24,7 @@ export function registerCampaignPreviewRoutes(api: ApiRouter, db: Db, config: Co
   api.route({
     method: 'get',
     path: '/campaigns/:id/steps/:stepNumber/preview',
+    operationId: 'previewCampaignStep',
     tag: 'campaigns',
     summary: 'Render one step for one contact, exactly as it would be sent',
     params: z.object({ id: uuid, stepNumber: z.coerce.number().int().min(1).max(100) }),
@@ -59,6 +60,7 @@ export function registerCampaignPreviewRoutes(api: ApiRouter, db: Db, config: Co
   api.route({
     method: 'post',
     path: '/campaigns/:id/test-send',
+    operationId: 'sendCampaignTestMessage',
     tag: 'campaigns',
     summary: 'Send one step, rendered for a contact, to a test address through a sender of the pool',
     params: idParams,

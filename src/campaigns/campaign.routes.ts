@@ -42,6 +42,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
   api.route({
     method: 'get',
     path: '/campaigns',
+    operationId: 'listCampaigns',
     tag: 'campaigns',
     summary: 'List campaigns',
     query: pagination.extend({ status: z.enum(['draft', 'running', 'paused', 'completed', 'cancelled']).optional() }),
@@ -52,6 +53,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
   api.route({
     method: 'post',
     path: '/campaigns',
+    operationId: 'createCampaign',
     tag: 'campaigns',
     summary: 'Create a campaign with its steps and sender pool',
     body: createBody,
@@ -72,6 +74,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
   api.route({
     method: 'get',
     path: '/campaigns/:id',
+    operationId: 'getCampaign',
     tag: 'campaigns',
     summary: 'Get a campaign with its steps and sender pool',
     params: idParams,
@@ -85,6 +88,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
   api.route({
     method: 'patch',
     path: '/campaigns/:id',
+    operationId: 'updateCampaign',
     tag: 'campaigns',
     summary: 'Change campaign settings (name, window, time zone, limits, tracking)',
     params: idParams,
@@ -103,6 +107,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
   api.route({
     method: 'delete',
     path: '/campaigns/:id',
+    operationId: 'deleteCampaign',
     tag: 'campaigns',
     summary: 'Delete a draft campaign',
     params: idParams,
@@ -118,6 +123,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
   api.route({
     method: 'put',
     path: '/campaigns/:id/steps',
+    operationId: 'replaceCampaignSteps',
     tag: 'campaigns',
     summary: 'Replace the sequence steps (draft or paused campaigns)',
     params: idParams,
@@ -144,6 +150,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
   api.route({
     method: 'put',
     path: '/campaigns/:id/senders',
+    operationId: 'replaceCampaignSenders',
     tag: 'campaigns',
     summary: 'Replace the sender pool',
     params: idParams,
@@ -163,6 +170,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
   api.route({
     method: 'post',
     path: '/campaigns/:id/contacts',
+    operationId: 'addCampaignContacts',
     tag: 'campaigns',
     summary: 'Add existing contacts to a campaign by id (a running campaign queues step 1 for them at once)',
     params: idParams,

@@ -11,7 +11,7 @@ import { deleteClient, getClient, insertClient, listClients, updateClient, type 
 const hostname = z
   .string()
   .max(253)
-  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a host name such as track.example.com')
+  .regex(/^([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/, 'must be a host name such as track.example.com')
   .transform((value) => value.toLowerCase());
 
 const clientFields = z.object({
@@ -51,6 +51,7 @@ export function registerClientRoutes(api: ApiRouter, db: Db): void {
   api.route({
     method: 'get',
     path: '/clients',
+    operationId: 'listClients',
     tag: 'clients',
     summary: 'List clients (a client user sees their own)',
     query: pagination,
@@ -60,6 +61,7 @@ export function registerClientRoutes(api: ApiRouter, db: Db): void {
   api.route({
     method: 'post',
     path: '/clients',
+    operationId: 'createClient',
     tag: 'clients',
     summary: 'Create a client',
     access: 'owner',
@@ -78,6 +80,7 @@ export function registerClientRoutes(api: ApiRouter, db: Db): void {
   api.route({
     method: 'get',
     path: '/clients/:id',
+    operationId: 'getClient',
     tag: 'clients',
     summary: 'Get a client',
     params: idParams,
@@ -91,6 +94,7 @@ export function registerClientRoutes(api: ApiRouter, db: Db): void {
   api.route({
     method: 'patch',
     path: '/clients/:id',
+    operationId: 'updateClient',
     tag: 'clients',
     summary: 'Update a client',
     params: idParams,
@@ -111,6 +115,7 @@ export function registerClientRoutes(api: ApiRouter, db: Db): void {
   api.route({
     method: 'delete',
     path: '/clients/:id',
+    operationId: 'deleteClient',
     tag: 'clients',
     summary: 'Delete a client and everything it owns',
     access: 'owner',

@@ -91,6 +91,7 @@ export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'get',
     path: '/contacts',
+    operationId: 'listContacts',
     tag: 'contacts',
     summary: 'List contacts (search by email, or those of one campaign)',
     query: pagination.extend({ search: z.string().max(254).optional(), campaignId: uuid.optional() }),
@@ -101,6 +102,7 @@ export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'post',
     path: '/contacts',
+    operationId: 'createContact',
     tag: 'contacts',
     summary: 'Create one contact',
     body: fieldsSchema.partial().extend({ email: emailAddress, clientId: uuid.optional() }).strict(),
@@ -120,6 +122,7 @@ export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'post',
     path: '/contacts/import',
+    operationId: 'importContacts',
     tag: 'contacts',
     summary: 'Import contacts from a CSV file (streamed; one transaction)',
     query: importQuery,
@@ -137,6 +140,7 @@ export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'post',
     path: '/campaigns/:id/contacts/import',
+    operationId: 'importCampaignContacts',
     tag: 'contacts',
     summary: 'Import contacts from a CSV file into a campaign',
     params: idParams,
@@ -164,6 +168,7 @@ export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'get',
     path: '/contacts/:id',
+    operationId: 'getContact',
     tag: 'contacts',
     summary: 'Get a contact',
     params: idParams,
@@ -174,6 +179,7 @@ export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'patch',
     path: '/contacts/:id',
+    operationId: 'updateContact',
     tag: 'contacts',
     summary: 'Update a contact’s fields',
     params: idParams,
@@ -190,6 +196,7 @@ export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, cl
   api.route({
     method: 'delete',
     path: '/contacts/:id',
+    operationId: 'deleteContact',
     tag: 'contacts',
     summary: 'Delete a contact (and its queued mail)',
     params: idParams,

@@ -11,6 +11,9 @@ import path from 'node:path';
 import type { Logger } from '../logger';
 import { initCluster, startPostmaster, type Postmaster } from './postmaster';
 
+/** The database in the embedded cluster that holds the platform's tables. */
+export const EMBEDDED_DATABASE = 'outreach';
+
 export interface EmbeddedPostgresHandle {
   connectionString: string;
   stop(): Promise<void>;

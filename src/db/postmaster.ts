@@ -136,14 +136,38 @@ export interface Postmaster {
   stop(mode?: ShutdownMode): Promise<void>;
 }
 
+function readPidFile(dataDir: string): string[] | undefined {
+  try {
+    return fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+}
+
 /** postmaster.pid's 8th line says "ready" once connections are accepted (what pg_ctl -w waits for). */
 function isReady(dataDir: string, pid: number): boolean {
+  const lines = readPidFile(dataDir);
+  return lines !== undefined && Number.parseInt(lines[0] ?? '', 10) === pid && (lines[7] ?? '').trim() === 'ready';
+}
+
+/**
+ * The port of the postmaster running on `dataDir` and accepting connections (another process's,
+ * e.g. the running server's embedded cluster), from its postmaster.pid (line 1 the pid, line 4
+ * the port, line 8 the status); undefined when none runs there.
+ */
+export function runningPostmasterPort(dataDir: string): number | undefined {
+  const lines = readPidFile(dataDir);
+  if (!lines) return undefined;
+  const pid = Number.parseInt(lines[0] ?? '', 10);
+  const port = Number.parseInt(lines[3] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || (lines[7] ?? '').trim() !== 'ready') return undefined;
   try {
-    const lines = fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
-    return Number.parseInt(lines[0] ?? '', 10) === pid && (lines[7] ?? '').trim() === 'ready';
-  } catch {
-    return false;
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: alive, but another user's (Postgres runs as `postgres` when we are root). Anything else: gone.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
   }
+  return port;
 }
 
 export async function startPostmaster(options: PostmasterOptions): Promise<Postmaster> {

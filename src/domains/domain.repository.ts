@@ -19,10 +19,46 @@ export async function getDomain(db: DbOrTx, scope: ClientScope, id: string): Pro
   return db.selectFrom('sender_domains').selectAll().where('id', '=', id).where(ownedBy(scope)).executeTakeFirst();
 }
 
+/** The client's own sender domains among `names` (lower-case): name → id. Another client's never match. */
 export async function findDomainsByName(db: DbOrTx, clientId: string, names: string[]): Promise<Map<string, string>> {
   if (names.length === 0) return new Map();
-  const rows = await db.selectFrom('sender_domains').select(['id', 'domain']).where('client_id', '=', clientId).where('domain', 'in', names).execute();
-  return new Map(rows.map((r) => [r.domain, r.id]));
+  const rows = await db
+    .selectFrom('sender_domains')
+    .select(['id', 'domain'])
+    .where('client_id', '=', clientId)
+    .where((eb) => eb(eb.fn('lower', ['domain']), 'in', names))
+    .execute();
+  return new Map(rows.map((r) => [r.domain.toLowerCase(), r.id]));
+}
+
+/** Accounts of the domain's own client whose address is on it: while there are any, the domain can neither go nor move. */
+export async function countAccountsOnDomain(db: DbOrTx, domain: Pick<DomainRow, 'id' | 'client_id' | 'domain'>): Promise<number> {
+  const row = await db
+    .selectFrom('sender_accounts')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('client_id', '=', domain.client_id)
+    .where((eb) => eb.or([eb('domain_id', '=', domain.id), eb(eb.fn('lower', [eb.fn('split_part', ['email', eb.val('@'), eb.val(2)])]), '=', domain.domain.toLowerCase())]))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Gives the domain (with its DKIM key and limits) to another client, with an audit row naming the owner who did it. Run in a transaction. */
+export async function moveDomain(db: DbOrTx, domain: Pick<DomainRow, 'id' | 'client_id' | 'domain'>, clientId: string, userId: string): Promise<DomainRow | undefined> {
+  const moved = await db.updateTable('sender_domains').set({ client_id: clientId, updated_at: new Date() }).where('id', '=', domain.id).returningAll().executeTakeFirst();
+  if (!moved) return undefined;
+  await db
+    .insertInto('audit_log')
+    .values({
+      client_id: clientId,
+      actor_type: 'user',
+      actor_id: userId,
+      action: 'domain.transferred',
+      entity_type: 'sender_domain',
+      entity_id: domain.id,
+      details: JSON.stringify({ domain: domain.domain, fromClientId: domain.client_id, toClientId: clientId }),
+    })
+    .execute();
+  return moved;
 }
 
 export async function insertDomain(db: DbOrTx, clientId: string, domain: string, fields: DomainFields): Promise<DomainRow> {

@@ -1,4 +1,11 @@
-/** Sender domains. The DKIM private key is write-only: stored encrypted, never returned. */
+/**
+ * Sender domains. The DKIM private key is write-only: stored encrypted, never returned.
+ * A domain belongs to one client (unique across clients, whatever its case): a client that
+ * adds a domain another client holds gets 409 without learning which client, and only the
+ * owner moves a domain from one client to another (POST /domains/:id/transfer). A domain
+ * that accounts of its client send from can neither be deleted nor moved.
+ */
+import crypto from 'node:crypto';
 import { z } from 'zod';
 import { clientForCreate } from '../auth/client-scope';
 import type { Config } from '../config';
@@ -8,21 +15,32 @@ import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { isUniqueViolation } from '../http/db-errors';
 import { idParams, pagination, uuid } from '../http/validation';
-import { deleteDomain, getDomain, insertDomain, listDomains, updateDomain, type DomainRow } from './domain.repository';
+import { clientExists } from '../clients/client.repository';
+import { countAccountsOnDomain, deleteDomain, getDomain, insertDomain, listDomains, moveDomain, updateDomain, type DomainRow } from './domain.repository';
 
 export const domainName = z
   .string()
   .max(253)
-  .regex(/^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name such as example.com')
+  .regex(/^([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/, 'must be a domain name such as example.com')
   .transform((value) => value.toLowerCase());
 
 const pemKey = z
   .string()
   .max(10_000)
-  .regex(/^-----BEGIN (RSA )?PRIVATE KEY-----[\s\S]+-----END (RSA )?PRIVATE KEY-----\s*$/, 'must be a PEM private key');
+  .regex(/^-----BEGIN (RSA )?PRIVATE KEY-----[\s\S]+-----END (RSA )?PRIVATE KEY-----\s*$/, 'must be a PEM private key')
+  // Signatures are rsa-sha256 (src/transports/dkim-signer.ts): any other key could not sign.
+  .refine(isRsaKey, 'must be an RSA private key');
+
+function isRsaKey(pem: string): boolean {
+  try {
+    return crypto.createPrivateKey(pem).asymmetricKeyType === 'rsa';
+  } catch {
+    return false;
+  }
+}
 
 const fields = z.object({
-  dkimSelector: z.string().regex(/^[a-z0-9](?:[a-z0-9-_.]{0,62})$/i, 'must be a DNS label such as s1').nullable(),
+  dkimSelector: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a DNS label such as s1').nullable(),
   dkimPrivateKey: pemKey.nullable(),
   dailyLimit: z.number().int().positive().max(10_000_000).nullable(),
 });
@@ -64,6 +82,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
   api.route({
     method: 'get',
     path: '/domains',
+    operationId: 'listDomains',
     tag: 'domains',
     summary: 'List sender domains',
     query: pagination,
@@ -73,6 +92,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
   api.route({
     method: 'post',
     path: '/domains',
+    operationId: 'createDomain',
     tag: 'domains',
     summary: 'Add a sender domain',
     body: fields.partial().extend({ domain: domainName, clientId: uuid.optional() }).strict(),
@@ -83,7 +103,8 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
       try {
         return present(await insertDomain(db, clientId, body.domain, { ...body, dkimPrivateKeyEncrypted: sealKey(body.dkimPrivateKey) }));
       } catch (error) {
-        if (isUniqueViolation(error)) throw new AppError(409, 'conflict', 'This domain is already registered', { issues: [{ path: 'domain', message: 'already registered' }] });
+        // Never says which client holds it.
+        if (isUniqueViolation(error)) throw new AppError(409, 'domain_taken', 'This domain is already registered; only the owner can move a domain between clients', { issues: [{ path: 'domain', message: 'already registered' }] });
         throw error;
       }
     },
@@ -91,6 +112,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
   api.route({
     method: 'get',
     path: '/domains/:id',
+    operationId: 'getDomain',
     tag: 'domains',
     summary: 'Get a sender domain',
     params: idParams,
@@ -104,6 +126,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
   api.route({
     method: 'patch',
     path: '/domains/:id',
+    operationId: 'updateDomain',
     tag: 'domains',
     summary: 'Update a sender domain (DKIM selector and key, daily limit)',
     params: idParams,
@@ -118,12 +141,48 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
   api.route({
     method: 'delete',
     path: '/domains/:id',
+    operationId: 'deleteDomain',
     tag: 'domains',
     summary: 'Delete a sender domain',
     params: idParams,
     status: 204,
+    errors: [409],
     handler: async ({ scope, params }) => {
+      const domain = await getDomain(db, scope, params.id);
+      if (!domain) throw new AppError(404, 'not_found', 'Domain not found');
+      await refuseWhileInUse(domain, 'deleted');
       if (!(await deleteDomain(db, scope, params.id))) throw new AppError(404, 'not_found', 'Domain not found');
     },
   });
+  api.route({
+    method: 'post',
+    path: '/domains/:id/transfer',
+    operationId: 'transferDomain',
+    tag: 'domains',
+    summary: 'Move a sender domain, with its DKIM key and limits, to another client (owner only; refused while accounts of its client send from it)',
+    access: 'owner',
+    params: idParams,
+    body: z.object({ clientId: uuid }).strict(),
+    status: 200,
+    response: domainOut,
+    errors: [409],
+    handler: async ({ scope, params, body, auth }) => {
+      const domain = await getDomain(db, scope, params.id);
+      if (!domain) throw new AppError(404, 'not_found', 'Domain not found');
+      if (!(await clientExists(db, body.clientId))) throw new AppError(404, 'not_found', 'Client not found', { issues: [{ path: 'clientId', message: 'no such client' }] });
+      if (domain.client_id === body.clientId) return present(domain);
+      await refuseWhileInUse(domain, 'moved');
+      const moved = await db.transaction().execute((trx) => moveDomain(trx, domain, body.clientId, auth.userId));
+      if (!moved) throw new AppError(404, 'not_found', 'Domain not found');
+      return present(moved);
+    },
+  });
+
+  /** Its accounts would be left sending from a domain their client no longer has. */
+  async function refuseWhileInUse(domain: DomainRow, verb: 'deleted' | 'moved'): Promise<void> {
+    const accounts = await countAccountsOnDomain(db, domain);
+    if (accounts > 0) {
+      throw new AppError(409, 'domain_in_use', `The domain cannot be ${verb} while ${accounts} sender account(s) of its client use it: delete them first`, { accounts });
+    }
+  }
 }

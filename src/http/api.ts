@@ -54,7 +54,7 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   registerSponsorAdminRoutes(api, db, config);
 
   // Routes mounted by other routers under /api, listed so the document covers all of /api.
-  api.document({ method: 'get', path: '/workers', tag: 'orchestrator', summary: 'Worker processes run by this node and their state', access: 'owner' });
+  api.document({ method: 'get', path: '/workers', operationId: 'listWorkers', tag: 'orchestrator', summary: 'Worker processes run by this node and their state', access: 'owner' });
 
   let document: ReturnType<typeof buildOpenApiDocument> | undefined;
   api.router.get('/openapi.json', (_req, res) => {

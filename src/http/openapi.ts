@@ -8,21 +8,72 @@ import { z } from 'zod';
 
 extendZodWithOpenApi(z);
 
-export const errorSchema = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown() }),
-});
+/** Every error response of the API (error-middleware.ts), one component every operation refers to. */
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ description: 'Stable machine-readable code, e.g. validation_failed, not_found' }),
+      message: z.string(),
+      details: z.unknown().openapi({ description: 'null, or more about the error: for 400s, issues: [{path, message}]' }),
+    }),
+  })
+  .openapi('Error');
+
+export const BEARER_SCHEME = 'bearerAuth';
+export const SPONSOR_KEY_SCHEME = 'sponsorApiKey';
+
+/** The owner's scope selector, accepted by every bearer route (auth.middleware.ts). */
+export const clientScopeParameter = z
+  .uuid()
+  .optional()
+  .openapi({ param: { name: 'clientId', in: 'query', description: "Owner only: act within this client's scope; ignored for other roles" } });
 
 export function createOpenApiRegistry(): OpenAPIRegistry {
   const registry = new OpenAPIRegistry();
-  registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  registry.registerComponent('securitySchemes', BEARER_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'Access token from POST /api/auth/login or /api/auth/refresh',
+  });
+  registry.registerComponent('securitySchemes', SPONSOR_KEY_SCHEME, {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Api-Key',
+    description: 'A sponsor API key (sk_…) issued by POST /api/sponsors/{id}/keys',
+  });
   return registry;
 }
 
+const TAG_DESCRIPTIONS: Record<string, string> = {
+  auth: 'Log in, refresh and end sessions; the signed-in user',
+  clients: 'Clients (tenants): owner only',
+  users: 'Users and their roles',
+  domains: 'Sender domains and their DKIM keys',
+  accounts: 'Sender mailboxes (SMTP, Gmail API), limits and warm-up',
+  campaigns: 'Campaigns, sequence steps, sender pool, lifecycle and queue rows',
+  contacts: 'Contacts and CSV imports',
+  suppressions: 'The suppression list',
+  stats: 'Statistics per campaign, step, account and day',
+  sink: "The dev SMTP sink's received mail",
+  sponsors: 'Sponsors, their API keys and offers (admin side)',
+  'sponsor-api': 'The sponsor lead API, authenticated by X-Api-Key',
+  orchestrator: 'Worker processes of this node',
+};
+
 export function buildOpenApiDocument(registry: OpenAPIRegistry): ReturnType<OpenApiGeneratorV31['generateDocument']> {
+  // Every tag an operation uses is declared at the top, in the order first used.
+  const used = registry.definitions.flatMap((definition) => (definition.type === 'route' ? (definition.route.tags ?? []) : []));
+  const tags = [...new Set(used)].map((name) => ({ name, ...(TAG_DESCRIPTIONS[name] ? { description: TAG_DESCRIPTIONS[name] } : {}) }));
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
-    info: { title: 'Outreach platform admin API', version: '1' },
+    info: {
+      title: 'Outreach platform admin API',
+      version: '1',
+      description: 'Errors are always {error: {code, message, details}}. Admin routes take a bearer access token; the sponsor lead API an X-Api-Key.',
+    },
     servers: [{ url: '/' }],
+    tags,
   });
 }
 

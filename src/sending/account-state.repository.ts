@@ -3,12 +3,13 @@
  *
  *   active ──auto-pause (bounce rate, complaint, failures, blocked)──▶ paused (probe_pending,
  *     paused_until = cool-down end) ──cool-down over, one probe send accepted──▶ active
- *   active | paused ──auth failure──▶ suspended (operator must fix credentials)
+ *   active | paused ──auth failure──▶ suspended (operator must fix credentials or TLS settings)
  *   disabled / manual pause (no probe_pending): the worker stops.
  *
  * Every automatic change writes an audit_log row (actor 'worker'); suspension also an alert.
  */
 import { sql } from 'kysely';
+import { BOUNCE_REASONS, type BounceReason } from '../bounces/bounce-reasons';
 import type { DbOrTx } from '../db/connection';
 import type { AccountStatus, TransportKind } from '../db/database';
 
@@ -123,8 +124,16 @@ export async function pauseAccount(
   return true;
 }
 
-/** Credentials refused: suspended until an operator fixes them; raises a critical alert. */
-export async function suspendAccount(db: DbOrTx, accountId: string, suspension: { reason: string; now: Date; response: string }): Promise<boolean> {
+function describeSuspension(classification: string | undefined): string {
+  return classification && classification in BOUNCE_REASONS ? BOUNCE_REASONS[classification as BounceReason] : 'its credentials were refused';
+}
+
+/**
+ * Credentials refused, or another fault of the account's own settings (STARTTLS unavailable, a
+ * certificate that does not check out): suspended until an operator fixes them; raises a
+ * critical alert that says which, in the classification table's words.
+ */
+export async function suspendAccount(db: DbOrTx, accountId: string, suspension: { reason: string; now: Date; response: string; classification?: string }): Promise<boolean> {
   const row = await db
     .updateTable('sender_accounts')
     .set({ status: 'suspended', pause_reason: suspension.reason, probe_pending: false, updated_at: suspension.now })
@@ -140,8 +149,8 @@ export async function suspendAccount(db: DbOrTx, accountId: string, suspension: 
       account_id: accountId,
       severity: 'critical',
       code: 'account_auth_failed',
-      message: `Sender ${row.email} was suspended: its credentials were refused`,
-      details: JSON.stringify({ reason: suspension.reason, response: suspension.response }),
+      message: `Sender ${row.email} was suspended: ${describeSuspension(suspension.classification)}`,
+      details: JSON.stringify({ reason: suspension.reason, response: suspension.response, ...(suspension.classification ? { classification: suspension.classification } : {}) }),
       created_at: suspension.now,
     })
     .execute();

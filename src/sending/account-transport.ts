@@ -15,11 +15,16 @@ export class AccountTransportError extends Error {
   override name = 'AccountTransportError';
 }
 
-export async function loadDkimFor(db: DbOrTx, email: string, cipher: CredentialCipher): Promise<LoadTransportOptions['dkim']> {
+/**
+ * The key of the account's address's domain, only when that domain is its own client's: a key
+ * is never found through a domain name alone, so no client can sign with another's.
+ */
+export async function loadDkimFor(db: DbOrTx, account: Pick<SenderAccount, 'client_id' | 'email'>, cipher: CredentialCipher): Promise<LoadTransportOptions['dkim']> {
   const domain = await db
     .selectFrom('sender_domains')
     .select(['domain', 'dkim_selector', 'dkim_private_key_encrypted'])
-    .where((eb) => eb(eb.fn('lower', ['domain']), '=', senderDomainOf(email)))
+    .where('client_id', '=', account.client_id)
+    .where((eb) => eb(eb.fn('lower', ['domain']), '=', senderDomainOf(account.email)))
     .executeTakeFirst();
   if (!domain?.dkim_selector || !domain.dkim_private_key_encrypted) return undefined;
   return { domainName: domain.domain.toLowerCase(), keySelector: domain.dkim_selector, privateKey: cipher.decrypt(domain.dkim_private_key_encrypted) };
@@ -41,6 +46,6 @@ export function transportForAccount(account: SenderAccount, cipher: CredentialCi
 export async function openAccountTransport(db: DbOrTx, accountId: string, cipher: CredentialCipher, options: LoadTransportOptions = {}): Promise<Transport | undefined> {
   const account = await db.selectFrom('sender_accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
   if (!account) return undefined;
-  const dkim = account.transport === 'smtp' ? await loadDkimFor(db, account.email, cipher) : undefined;
+  const dkim = account.transport === 'smtp' ? await loadDkimFor(db, account, cipher) : undefined;
   return transportForAccount(account, cipher, { ...options, ...(dkim ? { dkim } : {}) });
 }

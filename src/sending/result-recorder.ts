@@ -218,7 +218,7 @@ export async function recordResult(db: DbOrTx, ctx: RecordContext, attempt: Atte
         const until = new Date(now.getTime() + ctx.settings.cooldownMinutes * 60_000);
         const details = { response: result.response, code: result.code ?? null, enhancedCode: result.enhancedCode ?? null, classification: result.reason ?? null };
         if (result.outcome === 'auth') {
-          await suspendAccount(tx, ctx.accountId, { reason: 'auth_failed', now, response: result.response });
+          await suspendAccount(tx, ctx.accountId, { reason: 'auth_failed', now, response: result.response, ...(result.reason ? { classification: result.reason } : {}) });
         } else if (result.outcome === 'sender_auth') {
           await pauseSenderDomain(tx, { clientId: ctx.clientId, domain: senderDomainOf(ctx.accountEmail), reason: 'sender_auth', until, now, details });
         } else if (isTemporaryReply(result)) {

@@ -83,6 +83,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'post',
     path: '/sponsors',
+    operationId: 'createSponsor',
     tag: 'sponsors',
     summary: 'Create a sponsor (answers its delivery signing secret, once)',
     body: z.object({ clientId: uuid.optional(), name: nonEmptyLine(200), deliveryUrl: webUrl.nullable().default(null) }).strict(),
@@ -99,6 +100,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'get',
     path: '/sponsors',
+    operationId: 'listSponsors',
     tag: 'sponsors',
     summary: 'List sponsors',
     response: z.object({ sponsors: z.array(sponsorOut) }),
@@ -108,6 +110,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'get',
     path: '/sponsors/:id',
+    operationId: 'getSponsor',
     tag: 'sponsors',
     summary: 'Get a sponsor',
     params: idParams,
@@ -118,6 +121,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'post',
     path: '/sponsors/:id/keys',
+    operationId: 'createSponsorKey',
     tag: 'sponsors',
     summary: 'Issue an API key (the key is shown in this answer only)',
     params: idParams,
@@ -133,6 +137,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'get',
     path: '/sponsors/:id/keys',
+    operationId: 'listSponsorKeys',
     tag: 'sponsors',
     summary: "List a sponsor's API keys (never the keys themselves)",
     params: idParams,
@@ -146,6 +151,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'delete',
     path: '/sponsors/:id/keys/:keyId',
+    operationId: 'revokeSponsorKey',
     tag: 'sponsors',
     summary: 'Revoke an API key',
     params: sponsorKeyParams,
@@ -159,6 +165,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'post',
     path: '/sponsors/:id/offers',
+    operationId: 'createSponsorOffer',
     tag: 'sponsors',
     summary: 'Create an offer',
     params: idParams,
@@ -185,6 +192,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
   api.route({
     method: 'get',
     path: '/sponsors/:id/offers',
+    operationId: 'listSponsorOffers',
     tag: 'sponsors',
     summary: "List a sponsor's offers",
     params: idParams,

@@ -10,7 +10,6 @@ import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
-import { parseOrThrow } from '../http/validation';
 import { createLead } from './lead.service';
 import { authenticateSponsor, getSponsorCaller, refuseKeyInQuery } from './sponsor-auth.middleware';
 import { getOfferOfSponsor, getSponsorById, listOffersOfSponsor } from './sponsor.repository';
@@ -29,9 +28,10 @@ export function registerSponsorApiRoutes(api: ApiRouter, db: Db, config: Config)
   api.route({
     method: 'get',
     path: '/sponsors/offers',
+    operationId: 'listOwnOffers',
     tag: 'sponsor-api',
     summary: "The calling sponsor's active offers (X-Api-Key)",
-    access: 'public',
+    access: 'sponsorKey',
     middleware: sponsorAuth,
     response: z.object({ offers: z.array(offerOut) }),
     errors: [401, 403, 429],
@@ -44,18 +44,19 @@ export function registerSponsorApiRoutes(api: ApiRouter, db: Db, config: Config)
   api.route({
     method: 'post',
     path: '/sponsors/leads',
+    operationId: 'createLead',
     tag: 'sponsor-api',
     summary: 'Post a lead (X-Api-Key; idempotent on the Idempotency-Key header)',
-    access: 'public',
+    access: 'sponsorKey',
+    headers: z.object({ 'Idempotency-Key': idempotencyKey }),
     middleware: sponsorAuth,
     body: leadBody,
     // Leads are small; the general JSON limit is for bulk admin bodies.
     bodyLimitBytes: config.sponsors.leadBodyLimitKb * 1024,
     response: leadOut,
     errors: [401, 403, 404, 409, 413, 422, 429],
-    handler: async ({ req, res, body }) => {
+    handler: async ({ req, res, headers, body }) => {
       const caller = getSponsorCaller(req);
-      const key = parseOrThrow(z.object({ 'idempotency-key': idempotencyKey }), { 'idempotency-key': req.get('idempotency-key') }, 'header');
       const offer = await getOfferOfSponsor(db, caller.sponsorId, body.offerId);
       if (!offer) throw new AppError(404, 'not_found', 'Offer not found', { issues: [{ path: 'offerId', message: 'no such offer for this sponsor' }] });
       if (offer.status !== 'active') throw new AppError(422, 'offer_inactive', 'This offer is not active', { issues: [{ path: 'offerId', message: `offer is ${offer.status}` }] });
@@ -68,7 +69,7 @@ export function registerSponsorApiRoutes(api: ApiRouter, db: Db, config: Config)
         clientId: caller.clientId,
         sponsorId: caller.sponsorId,
         offerId: offer.id,
-        idempotencyKey: key['idempotency-key'],
+        idempotencyKey: headers['Idempotency-Key'],
         email: body.email,
         data,
         sourceQueueId: null,

@@ -36,6 +36,7 @@ export function registerStatsRoutes(api: ApiRouter, db: Db, clock: () => Date = 
   api.route({
     method: 'get',
     path: '/campaigns/:id/stats',
+    operationId: 'getCampaignStats',
     tag: 'stats',
     summary: 'Campaign figures: every queue state and what happened (sent, bounced, opened…), in total, per step and per sender account; events per day',
     params: idParams,
@@ -55,6 +56,7 @@ export function registerStatsRoutes(api: ApiRouter, db: Db, clock: () => Date = 
   api.route({
     method: 'get',
     path: '/stats/accounts',
+    operationId: 'listAccountStats',
     tag: 'stats',
     summary: 'Figures per sender account across campaigns (default: the last 30 days)',
     query: z.object({ from: day.optional(), to: day.optional() }),

@@ -34,6 +34,7 @@ export function registerSuppressionRoutes(api: ApiRouter, db: Db, config: Config
   api.route({
     method: 'get',
     path: '/suppressions',
+    operationId: 'listSuppressions',
     tag: 'suppressions',
     summary: 'List suppressed addresses',
     query: pagination.extend({ search: z.string().max(254).optional(), reason: reasonSchema.optional() }),
@@ -44,6 +45,7 @@ export function registerSuppressionRoutes(api: ApiRouter, db: Db, config: Config
   api.route({
     method: 'post',
     path: '/suppressions',
+    operationId: 'createSuppression',
     tag: 'suppressions',
     summary: 'Suppress an address (manual)',
     body: z.object({ email: emailAddress, clientId: uuid.optional() }).strict(),
@@ -58,6 +60,7 @@ export function registerSuppressionRoutes(api: ApiRouter, db: Db, config: Config
   api.route({
     method: 'post',
     path: '/suppressions/import',
+    operationId: 'importSuppressions',
     tag: 'suppressions',
     summary: 'Suppress every address in a CSV (an "email" column, or the first column)',
     upload: { contentType: 'multipart/form-data', description: 'The CSV as the "file" part, or the raw file with Content-Type: text/csv' },
@@ -129,6 +132,7 @@ export function registerSuppressionRoutes(api: ApiRouter, db: Db, config: Config
   api.route({
     method: 'get',
     path: '/suppressions/export',
+    operationId: 'exportSuppressions',
     tag: 'suppressions',
     summary: 'Download the suppression list as CSV',
     responseContentType: 'text/csv',
@@ -150,6 +154,7 @@ export function registerSuppressionRoutes(api: ApiRouter, db: Db, config: Config
   api.route({
     method: 'delete',
     path: '/suppressions/:id',
+    operationId: 'deleteSuppression',
     tag: 'suppressions',
     summary: 'Remove a manual or hard-bounce suppression (unsubscribes and complaints stay)',
     params: suppressionParams,

@@ -10,6 +10,9 @@
  *                                                    DATA (the message) → data; unknown for a 421
  *                                                    that nodemailer reports as the server closing
  *   EAUTH without a reply (missing credentials)      auth, credentials_refused
+ *   TLS certificate refused (STARTTLS or implicit    auth, tls_certificate_invalid (every send
+ *     TLS: unknown CA, other host name, expired)     would fail alike, and sending past it
+ *                                                    could hand mail to an impostor)
  *   network error after the whole message was        transient + deliveryUncertain (the server may
  *     handed over                                    have taken it: record `unknown`, reconcile)
  *   network error, timeout, before that              transient, network_error / timeout
@@ -82,9 +85,22 @@ export interface SmtpErrorLike {
   responseCode?: number;
   response?: string;
   command?: string;
+  /** The underlying Node code when nodemailer replaced it with its own (ESOCKET, ETLS). */
+  originalCode?: string;
 }
 
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
+
+/**
+ * Node's codes for a server certificate that fails verification (OpenSSL's X509_V_ERR_* names,
+ * and the host name check's own code). nodemailer reports the socket error as ESOCKET and keeps
+ * Node's code in `originalCode`.
+ */
+const CERTIFICATE_CODE = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|CERT_\w+|UNABLE_TO_(?:GET_ISSUER_CERT\w*|VERIFY_LEAF_SIGNATURE|DECRYPT_CERT_SIGNATURE|DECODE_ISSUER_PUBLIC_KEY)|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH_EXCEEDED|HOSTNAME_MISMATCH|ERROR_IN_CERT_\w+)$/;
+
+function isCertificateError(error: SmtpErrorLike): boolean {
+  return [error.code, error.originalCode].some((code) => typeof code === 'string' && CERTIFICATE_CODE.test(code));
+}
 
 function networkReason(code: string | undefined): BounceReason {
   return code && TIMEOUT_CODES.has(code) ? 'timeout' : 'network_error';
@@ -113,6 +129,7 @@ export function classifySmtpError(error: SmtpErrorLike, messageHandedOver: boole
     return { outcome: verdict.outcome, reason: verdict.reason, code, ...(verdict.enhancedCode ? { enhancedCode: verdict.enhancedCode } : {}), response, ...at };
   }
   if (error.code === 'EAUTH') return { outcome: 'auth', reason: 'credentials_refused', response, ...at };
+  if (isCertificateError(error)) return { outcome: 'auth', reason: 'tls_certificate_invalid', response, ...at };
   if (messageHandedOver) return { outcome: 'transient', reason: networkReason(error.code), response, deliveryUncertain: true, ...at };
   if (error.code === 'EENVELOPE') {
     // nodemailer checks address syntax before sending: "Invalid recipient …", "Invalid sender …".

@@ -5,9 +5,10 @@
  * The requires are therefore lazy and inside the switch.
  *
  * Shapes (validated; errors name the field, never a value):
- *   smtp  transport_settings {host, port, secure?, requireTLS?, maxConnections?,
+ *   smtp  transport_settings {host, port, secure?, requireTLS?, maxConnections?, ehloName?,
  *                             imap?: {host, port, secure?, sentMailbox?}}
- *         credentials        {user, pass, imapUser?, imapPass?}
+ *         credentials        {user, pass, imapUser?, imapPass?}, or none: a relay that lets
+ *                            this host send without AUTH (IP allow-list); IMAP needs them
  *   gmail credentials        a Google service-account key {type: "service_account",
  *                             client_email, private_key, private_key_id?} (domain-wide
  *                             delegation, subject = account email) or
@@ -15,6 +16,7 @@
  *   sink  transport_settings {host?, port?} or options.sink; no credentials
  */
 // zod/mini: this module runs in every send worker (see src/config.ts).
+import { domainToASCII } from 'node:url';
 import * as z from 'zod/mini';
 import type { SenderAccount } from '../db/database';
 import type { GmailTransportOptions } from './gmail.transport';
@@ -55,6 +57,7 @@ const smtpSettingsSchema = z.object({
   secure: z.optional(z.boolean()),
   requireTLS: z.optional(z.boolean()),
   maxConnections: z.optional(z.int().check(z.positive())),
+  ehloName: z.optional(nonEmpty),
   imap: z.optional(z.object({ host: nonEmpty, port, secure: z.optional(z.boolean()), sentMailbox: z.optional(nonEmpty) })),
 });
 const smtpCredentialsSchema = z.object({ user: nonEmpty, pass: nonEmpty, imapUser: z.optional(z.string()), imapPass: z.optional(z.string()) });
@@ -85,21 +88,39 @@ function parseCredentials(credentials: unknown): unknown {
   }
 }
 
+/**
+ * The EHLO name of an account that names none: its sender's domain. Not the host's name, which
+ * nodemailer would use: on a host without a fully qualified name (containers, most cloud VMs)
+ * that comes out as "[127.0.0.1]", which receivers score as spam; a host name may also say
+ * more than we want about where we run, and differs between the nodes an account moves
+ * between. The sender's domain is always a fully qualified name, and one the receiver already
+ * sees in From. A host that delivers straight to MX servers should name its PTR (ehloName).
+ */
+export function defaultEhloName(email: string): string {
+  const domain = email.slice(email.lastIndexOf('@') + 1);
+  // EHLO takes ASCII only: an internationalised domain goes as its A-label (xn--…).
+  return domainToASCII(domain) || domain;
+}
+
 export function loadTransport(account: AccountForTransport, credentials: unknown, options: LoadTransportOptions = {}): Transport {
   switch (account.transport) {
     case 'smtp': {
       const settings = parse(smtpSettingsSchema, account.transport_settings, 'SMTP settings');
-      const secret = parse(smtpCredentialsSchema, parseCredentials(credentials), 'SMTP credentials');
+      const given = parseCredentials(credentials);
+      const secret = given === undefined || given === null ? undefined : parse(smtpCredentialsSchema, given, 'SMTP credentials');
+      if (settings.imap && !secret) throw new TransportConfigError('SMTP credentials invalid: (root): the IMAP Sent-mail lookup needs credentials');
       const transportOptions: SmtpTransportOptions = {
         host: settings.host,
         port: settings.port,
         secure: settings.secure ?? settings.port === 465,
         requireTLS: settings.requireTLS ?? false,
-        auth: { user: secret.user, pass: secret.pass },
+        // No credentials: the relay takes mail from this host without AUTH (IP allow-list).
+        ...(secret ? { auth: { user: secret.user, pass: secret.pass } } : {}),
+        clientName: settings.ehloName ?? defaultEhloName(account.email),
         maxConnections: options.maxConnections ?? settings.maxConnections ?? 1,
         ...(options.maxSendMs ? { maxSendMs: options.maxSendMs } : {}),
         ...(options.dkim ? { dkim: options.dkim } : {}),
-        ...(settings.imap
+        ...(settings.imap && secret
           ? {
               imap: {
                 host: settings.imap.host,

@@ -4,18 +4,13 @@
  * the sender domain has a key.
  */
 import * as base64 from 'nodemailer/lib/base64';
-import DKIM from 'nodemailer/lib/dkim';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type MimeNode from 'nodemailer/lib/mime-node';
 import * as qp from 'nodemailer/lib/qp';
+import { signDkimMessage, type DkimKey } from './dkim-signer';
 import type { OutgoingMessage } from './transport';
 
-export interface DkimSettings {
-  domainName: string;
-  keySelector: string;
-  /** PEM; never logged. */
-  privateKey: string;
-}
+export type DkimSettings = DkimKey;
 
 /** Defence in depth: message-builder already strips CR/LF, but a transport must never emit a header break. */
 const oneLine = (value: string): string => value.replace(/[\r\n\0]+/g, ' ');
@@ -84,20 +79,9 @@ function appendNode(node: MimeNode, parts: string[]): boolean {
   return true;
 }
 
-// nodemailer's default list plus List-Unsubscribe-Post and Feedback-ID: Gmail and Yahoo only
-// honour one-click unsubscribe when the signature covers both List-Unsubscribe headers.
-const SIGNED_HEADERS = [
-  'From', 'Sender', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'Cc', 'MIME-Version', 'Content-Type',
-  'Content-Transfer-Encoding', 'In-Reply-To', 'References', 'List-Id', 'List-Unsubscribe', 'List-Unsubscribe-Post', 'Feedback-ID',
-].join(':');
-
-/** Signs composed bytes; the signature covers From, To, Subject, Message-ID, List-Unsubscribe… */
+/** Signs composed bytes; every signed header is over-signed (dkim-signer.ts). */
 export async function signDkim(raw: Buffer, dkim: DkimSettings): Promise<Buffer> {
-  const signer = new DKIM({ domainName: dkim.domainName, keySelector: dkim.keySelector, privateKey: dkim.privateKey, headerFieldNames: SIGNED_HEADERS });
-  const stream = signer.sign(raw);
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
-  return Buffer.concat(chunks);
+  return signDkimMessage(raw, dkim);
 }
 
 /** The envelope sender and recipient: bare addresses, never display names. */

@@ -29,6 +29,7 @@ export function registerSinkMessageRoutes(api: ApiRouter, db: Db): void {
   api.route({
     method: 'get',
     path: '/sink/messages',
+    operationId: 'listSinkMessages',
     tag: 'sink',
     summary: 'Mail captured by the dev SMTP sink, newest first (paged with ?before=<id>)',
     access: 'owner',
@@ -40,6 +41,7 @@ export function registerSinkMessageRoutes(api: ApiRouter, db: Db): void {
   api.route({
     method: 'get',
     path: '/sink/messages/:id',
+    operationId: 'getSinkMessage',
     tag: 'sink',
     summary: 'One captured message with its raw RFC 822 source (headers and body as the recipient would get them)',
     access: 'owner',

@@ -30,15 +30,17 @@ export interface ImapSettings {
 export interface SmtpTransportOptions {
   host: string;
   port: number;
-  /** Implicit TLS (port 465). */
+  /** Implicit TLS (port 465). Certificates are checked against Node's CAs plus NODE_EXTRA_CA_CERTS. */
   secure?: boolean;
-  /** Refuse to send unless STARTTLS succeeds. */
+  /** Refuse to send unless STARTTLS succeeds (a server that does not offer it is refused, never used in clear). */
   requireTLS?: boolean;
   /** Only for tests against self-signed peers; production keeps certificate checks. */
   rejectUnauthorized?: boolean;
+  /** None: no AUTH (a relay that allows this host by its IP address). */
   auth?: { user: string; pass: string };
-  /** EHLO name; defaults to the sender's domain would leak nothing, nodemailer picks the host name. */
+  /** EHLO name. Without it nodemailer uses the host's name, or "[127.0.0.1]" when that is not fully qualified: loadTransport always gives one. */
   clientName?: string;
+  /** Connections open at once; the worker sends this many messages in parallel (maxInFlight). */
   maxConnections?: number;
   maxMessagesPerConnection?: number;
   idleTimeoutMs?: number;

@@ -47,6 +47,7 @@ export function registerUserRoutes(api: ApiRouter, db: Db): void {
   api.route({
     method: 'get',
     path: '/users',
+    operationId: 'listUsers',
     tag: 'users',
     summary: 'List users',
     query: pagination,
@@ -57,6 +58,7 @@ export function registerUserRoutes(api: ApiRouter, db: Db): void {
   api.route({
     method: 'post',
     path: '/users',
+    operationId: 'createUser',
     tag: 'users',
     summary: 'Create a user (the owner passes clientId for client roles)',
     body: createBody,
@@ -81,6 +83,7 @@ export function registerUserRoutes(api: ApiRouter, db: Db): void {
   api.route({
     method: 'get',
     path: '/users/:id',
+    operationId: 'getUser',
     tag: 'users',
     summary: 'Get a user',
     params: idParams,
@@ -95,6 +98,7 @@ export function registerUserRoutes(api: ApiRouter, db: Db): void {
   api.route({
     method: 'patch',
     path: '/users/:id',
+    operationId: 'updateUser',
     tag: 'users',
     summary: 'Change a client user’s role or disable them (their sessions end)',
     params: idParams,
@@ -115,6 +119,7 @@ export function registerUserRoutes(api: ApiRouter, db: Db): void {
   api.route({
     method: 'delete',
     path: '/users/:id',
+    operationId: 'deleteUser',
     tag: 'users',
     summary: 'Delete a user',
     params: idParams,

@@ -10,7 +10,7 @@ import { openAccountTransport } from '../../src/sending/account-transport';
 import { pauseAccount } from '../../src/sending/account-state.repository';
 import { insertSendLogs, type SendLogEntry } from '../../src/sending/send-log.repository';
 import { useTestDatabase } from '../helpers/database';
-import { bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
+import { addSenderDomain, bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
 import { addContacts, createCampaign, liftedClaimSettings } from '../queue/fixtures';
 import { ControlledClock, makeWorker, runUntil, workerSettings } from '../sending/worker-harness';
 
@@ -28,6 +28,7 @@ describe('what the account API says each mailbox is doing', () => {
 
   beforeAll(async () => {
     world = await createWorld(t.db, testApp(t.db, config, () => now), 'act');
+    await addSenderDomain(world.app, world.a.adminToken, 'act.example.com');
   });
   beforeEach(() => {
     now = NOW;
@@ -162,6 +163,7 @@ describe('the account list at fleet size', () => {
     // The app over its own connection pool that records every query it sends.
     logged = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: t.url, max: 4 }) }), log: (event) => void captured.push(event.query) });
     world = await createWorld(logged, testApp(logged, testConfig(), () => NOW), 'fleet');
+    await addSenderDomain(world.app, world.a.adminToken, 'fleet.example.com');
   });
   afterAll(async () => {
     await logged.destroy();

@@ -1,10 +1,11 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { createCredentialCipher } from '../../src/crypto/credential-cipher';
 import { useTestDatabase } from '../helpers/database';
-import { bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
+import { addSenderDomain, bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
 
 const t = useTestDatabase();
 
@@ -56,7 +57,7 @@ describe('sender accounts API', () => {
 
   it('rejects bad accounts with the failing field paths', async () => {
     const cases: Array<[object, string]> = [
-      [{ email: 'x@example.com', transport: 'smtp', transportSettings: { host: 'h.example.com', port: 587 } }, 'credentials'],
+      [{ email: 'x@example.com', transport: 'smtp', transportSettings: { host: 'h.example.com', port: 587 }, credentials: { user: 'u' } }, 'credentials.pass'],
       [{ email: 'x@example.com', transport: 'smtp', transportSettings: { host: 'h', port: 70000 }, credentials: { user: 'u', pass: 'p' } }, 'transportSettings.port'],
       [{ email: 'x@example.com', transport: 'carrier-pigeon' }, 'transport'],
       [{ email: 'nope', transport: 'sink' }, 'email'],
@@ -121,7 +122,7 @@ describe('sender accounts API', () => {
   });
 
   it('deletes an account', async () => {
-    const created = await api().post('/api/accounts').set(auth()).send({ email: 'temp@example.com', transport: 'sink' });
+    const created = await api().post('/api/accounts').set(auth()).send({ email: 'temp@mail.example.com', transport: 'sink' });
     expect((await api().delete(`/api/accounts/${created.body.id}`).set(auth())).status).toBe(204);
     expect((await api().get(`/api/accounts/${created.body.id}`).set(auth())).status).toBe(404);
   });
@@ -138,6 +139,7 @@ describe('limits of new accounts', () => {
   it('come from sending.defaultDailyLimit, defaultHourlyLimit and minGapSeconds of a CONFIG_FILE override when the caller gives none, through the API and the CSV import', async () => {
     const world = await createWorld(t.db, testApp(t.db, configWith({ defaultDailyLimit: 77, defaultHourlyLimit: 11, minGapSeconds: 33 })), 'defaults');
     const auth = bearer(world.a.adminToken);
+    await addSenderDomain(world.app, world.a.adminToken, 'defaults.example.com');
     const bare = await request(world.app).post('/api/accounts').set(auth).send({ email: 'bare@defaults.example.com', transport: 'sink' });
     expect(limitsOf(bare.body)).toEqual([77, 11, 33]);
     const given = await request(world.app).post('/api/accounts').set(auth).send({ email: 'given@defaults.example.com', transport: 'sink', dailyLimit: 5, hourlyLimit: 0, minGapSeconds: 0 });
@@ -169,7 +171,7 @@ describe('sender domains API', () => {
 
   it('adds, updates and deletes a domain; the DKIM key is write-only', async () => {
     const auth = bearer(world.a.adminToken);
-    const key = '-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEAsecret\n-----END PRIVATE KEY-----\n';
+    const key = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const created = await request(world.app).post('/api/domains').set(auth).send({ domain: 'dom.example.com', dkimSelector: 's1', dkimPrivateKey: key });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ domain: 'dom.example.com', hasDkimKey: true, spfStatus: 'unchecked' });
@@ -179,6 +181,14 @@ describe('sender domains API', () => {
     expect((await request(world.app).post('/api/domains').set(auth).send({ domain: 'DOM.example.com' })).status).toBe(409);
     expect((await request(world.app).post('/api/domains').set(auth).send({ domain: 'not a domain' })).status).toBe(400);
     expect((await request(world.app).post('/api/domains').set(auth).send({ domain: 'x.example.com', dkimPrivateKey: 'plain text' })).status).toBe(400);
+    // Shaped like a PEM key but not one, or not RSA (signatures are rsa-sha256): refused, naming the field.
+    const fake = '-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEAsecret\n-----END PRIVATE KEY-----\n';
+    const ed25519 = crypto.generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    for (const dkimPrivateKey of [fake, ed25519]) {
+      const refused = await request(world.app).post('/api/domains').set(auth).send({ domain: 'x.example.com', dkimPrivateKey });
+      expect({ status: refused.status, paths: refused.body.error.details.issues.map((i: { path: string }) => i.path) }).toEqual({ status: 400, paths: ['dkimPrivateKey'] });
+      expect(JSON.stringify(refused.body)).not.toContain('PRIVATE KEY');
+    }
     const patched = await request(world.app).patch(`/api/domains/${created.body.id}`).set(auth).send({ dailyLimit: 500, dkimPrivateKey: null });
     expect(patched.body).toMatchObject({ dailyLimit: 500, hasDkimKey: false });
     expect((await request(world.app).get('/api/domains').set(auth)).body.domains).toHaveLength(1);

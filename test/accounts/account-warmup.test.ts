@@ -2,7 +2,7 @@ import request from 'supertest';
 import { claimBatch } from '../../src/queue/claim';
 import { enqueueCampaign } from '../../src/queue/enqueue';
 import { useTestDatabase } from '../helpers/database';
-import { bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
+import { addSenderDomain, bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
 import { addContacts, createCampaign, liftedClaimSettings } from '../queue/fixtures';
 
 const t = useTestDatabase();
@@ -22,6 +22,7 @@ describe('warm-up start through the account API (controlled clock)', () => {
 
   beforeAll(async () => {
     world = await createWorld(t.db, testApp(t.db, config, () => now), 'warm');
+    await addSenderDomain(world.app, world.a.adminToken, 'warm.example.com');
   });
   beforeEach(() => {
     now = new Date('2026-03-10T12:00:00Z');

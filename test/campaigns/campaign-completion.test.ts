@@ -14,7 +14,7 @@ import { Schedules } from '../../src/orchestrator/schedules';
 import { openAccountTransport } from '../../src/sending/account-transport';
 import { useTestDatabase } from '../helpers/database';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
-import { bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
+import { addSenderDomain, bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
 import { ControlledClock, makeWorker, runUntil, workerSettings } from '../sending/worker-harness';
 
 const t = useTestDatabase();
@@ -35,6 +35,7 @@ describe('campaign completion', () => {
     // The API and the workers share one clock, which only the test moves.
     app = testApp(t.db, config, () => clock.now());
     world = await createWorld(t.db, app, 'done');
+    await addSenderDomain(app, world.a.adminToken, 'done-mail.example');
     peer = await startSmtpPeer({
       auth: SMTP_LOGIN,
       script: ({ stage, rcpt, to }) => {

@@ -26,7 +26,7 @@ import { openAccountTransport } from '../../src/sending/account-transport';
 import { createCredentialCipher } from '../../src/crypto/credential-cipher';
 import { createLogger } from '../../src/logger';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
-import { bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
+import { addSenderDomain, bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
 import { liftedClaimSettings } from '../queue/fixtures';
 import { ControlledClock, makeWorker, runUntil, workerSettings } from '../sending/worker-harness';
 
@@ -76,6 +76,7 @@ export async function campaignInEveryState(db: Db, prefix: string): Promise<Camp
     return answer.body as Record<string, unknown>;
   };
   const accountEmail = `sender@${prefix}-mail.example`;
+  await addSenderDomain(app, world.a.adminToken, `${prefix}-mail.example`);
   const account = await ok(
     request(app)
       .post('/api/accounts')

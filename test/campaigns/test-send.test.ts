@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { useTestDatabase } from '../helpers/database';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
-import { bearer, createWorld, testApp, type World } from '../http/admin-api.helpers';
+import { addSenderDomain, bearer, createWorld, testApp, type World } from '../http/admin-api.helpers';
 
 const t = useTestDatabase();
 
@@ -16,6 +16,7 @@ describe('POST /api/campaigns/:id/test-send', () => {
     peer = await startSmtpPeer({ auth: { user: 'tester', pass: 'smtp-secret' } });
     world = await createWorld(t.db, testApp(t.db), 'ts');
     const auth = bearer(world.a.adminToken);
+    await addSenderDomain(world.app, world.a.adminToken, 'ts.example.com');
     const account = await request(world.app)
       .post('/api/accounts')
       .set(auth)

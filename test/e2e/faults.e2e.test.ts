@@ -172,6 +172,7 @@ describe('a campaign under fault injection', () => {
     const token = String((await call('POST', '/api/auth/login', undefined, { email: 'faults-owner@example.com', password: TEST_PASSWORD })).body.accessToken);
     const client = await call('POST', '/api/clients', token, { name: 'Faults Ltd', postalAddress: '1 Fault Lane' });
     expect(client.status).toBe(201);
+    expect((await call('POST', '/api/domains', token, { clientId: client.body.id, domain: 'faults.example' })).status).toBe(201);
     const accountIds: string[] = [];
     for (let i = 0; i < ACCOUNTS; i++) {
       const account = await call('POST', '/api/accounts', token, {

@@ -81,3 +81,13 @@ export async function createWorld(db: Db, app: Express, prefix = 'w'): Promise<W
 }
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/**
+ * Registers a sender domain through the API, as an operator would before adding accounts on it
+ * (an account's address must be on a sender domain of its own client). `clientId` for the owner.
+ */
+export async function addSenderDomain(app: Express, token: string, domain: string, fields: Record<string, unknown> = {}): Promise<string> {
+  const res = await request(app).post('/api/domains').set(bearer(token)).send({ domain, ...fields });
+  if (res.status !== 201) throw new Error(`adding domain ${domain} failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return (res.body as { id: string }).id;
+}

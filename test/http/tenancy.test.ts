@@ -122,6 +122,7 @@ describe('tenant isolation', () => {
     covered.add('post /api/campaigns/{id}/contacts/import');
     covered.add('delete /api/clients/{id}'); // owner-only: 403 for every client user (last test)
     covered.add('get /api/sink/messages/{id}'); // owner-only: 403 for client users (test/transports/sink-message.routes.test.ts)
+    covered.add('post /api/domains/{id}/transfer'); // owner-only: 403 for every client user (last test)
     const withIds: string[] = [];
     for (const [path, operations] of Object.entries(doc.body.paths as Record<string, Record<string, unknown>>)) {
       if (!path.includes('{') || path.startsWith('/api/sponsors')) continue;
@@ -201,6 +202,7 @@ describe('tenant isolation', () => {
     expect((await request(world.app).post('/api/clients').set(bearer(world.a.adminToken)).send({ name: 'mine now' })).status).toBe(403);
     expect((await request(world.app).delete(`/api/clients/${a.client}`).set(bearer(world.a.adminToken))).status).toBe(403);
     expect((await request(world.app).get('/api/workers').set(bearer(world.a.adminToken))).status).toBe(403);
+    expect((await request(world.app).post(`/api/domains/${a.domain}/transfer`).set(bearer(world.a.adminToken)).send({ clientId: b.client })).status).toBe(403);
     const owner = await request(world.app).post('/api/users').set(bearer(world.a.adminToken)).send({ email: 'boss@x.example.com', password: 'long enough pw', role: 'owner' });
     expect(owner.status).toBe(403);
   });

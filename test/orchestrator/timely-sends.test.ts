@@ -17,7 +17,7 @@ import { Orchestrator } from '../../src/orchestrator/orchestrator';
 import { useTestDatabase } from '../helpers/database';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
 import { waitFor } from '../helpers/wait-for';
-import { bearer, createUser, JWT_SECRET, login } from '../http/admin-api.helpers';
+import { addSenderDomain, bearer, createUser, JWT_SECRET, login } from '../http/admin-api.helpers';
 
 jest.setTimeout(180_000);
 
@@ -57,10 +57,12 @@ const api = () => request(app);
 async function launch(name: string, steps: Array<{ delayMinutes: number }>, window: { windowStartMinute: number; windowEndMinute: number }) {
   const client = await api().post('/api/clients').set(bearer(token)).send({ name, postalAddress: '1 Main St, Springfield' });
   expect(client.status).toBe(201);
+  // Each client sends from a domain of its own.
+  await addSenderDomain(app, token, `${name}.sender.example`, { clientId: client.body.id });
   const account = await api()
     .post('/api/accounts')
     .set(bearer(token))
-    .send({ clientId: client.body.id, email: `${name}@sender.example`, transport: 'sink', transportSettings: { host: peer.host, port: peer.port }, minGapSeconds: 0, warmupEnabled: false });
+    .send({ clientId: client.body.id, email: `box@${name}.sender.example`, transport: 'sink', transportSettings: { host: peer.host, port: peer.port }, minGapSeconds: 0, warmupEnabled: false });
   expect(account.status).toBe(201);
   const campaign = await api()
     .post('/api/campaigns')

@@ -176,7 +176,7 @@ describe('sponsor admin routes and the sponsor lead API', () => {
       }
       const noKey = await post(lead(offerId), null);
       expect(noKey.status).toBe(400);
-      expect(noKey.body.error.details.issues[0].path).toBe('header.idempotency-key');
+      expect(noKey.body.error.details.issues[0].path).toBe('header.Idempotency-Key');
       expect((await post(lead(offerId), 'has space')).status).toBe(400);
 
       const oversize = await post(lead(offerId, { data: { blob: 'x'.repeat(900), ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`f${i}`, 'y'.repeat(900)])) } }));

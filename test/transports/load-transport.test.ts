@@ -48,6 +48,35 @@ describe('loadTransport', () => {
     }
   });
 
+  it('sends without AUTH when the account has no credentials, giving the sender domain (as an A-label) in EHLO unless the account names one', async () => {
+    const open = await startSmtpPeer();
+    try {
+      const cases: Array<[string, Record<string, unknown>, string]> = [
+        ['ann@acme.test', {}, 'acme.test'],
+        ['ann@bücher.example', {}, 'xn--bcher-kva.example'],
+        ['ann@acme.test', { ehloName: 'mail.acme.test' }, 'mail.acme.test'],
+      ];
+      for (const [email, settings, ehlo] of cases) {
+        const transport = loadTransport({ ...account('smtp', { host: open.host, port: open.port, ...settings }), email }, undefined);
+        try {
+          expect(await transport.send(message())).toMatchObject({ outcome: 'accepted' });
+        } finally {
+          await transport.close();
+        }
+        expect(open.received.at(-1)).toMatchObject({ user: undefined, ehlo });
+      }
+      // The peer that requires AUTH refuses an account without credentials: an account problem.
+      const noLogin = loadTransport(account('smtp', { host: peer.host, port: peer.port }), undefined);
+      try {
+        expect(await noLogin.send(message())).toMatchObject({ outcome: 'auth', reason: 'authentication_required', code: 530 });
+      } finally {
+        await noLogin.close();
+      }
+    } finally {
+      await open.close();
+    }
+  });
+
   it('builds a Gmail transport from a service-account key', async () => {
     const key = { type: 'service_account', client_email: 'svc@proj.iam.test', private_key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
     const transport = loadTransport(account('gmail'), key, { gmailRootUrl: emulator.rootUrl, gmailTokenUrl: emulator.tokenUrl });
@@ -85,6 +114,8 @@ describe('loadTransport', () => {
     expect(badGmail.message).not.toContain('very-secret-value');
     expect(attempt(() => loadTransport(account('gmail'), 'not json {very-secret-value')).message).not.toContain('very-secret-value');
     expect(attempt(() => loadTransport(account('sink'), undefined))).toBeInstanceOf(TransportConfigError);
+    const imapWithoutLogin = attempt(() => loadTransport(account('smtp', { host: 'smtp.acme.test', port: 587, imap: { host: 'imap.acme.test', port: 993 } }), undefined));
+    expect(imapWithoutLogin.message).toMatch(/SMTP credentials invalid: .*IMAP/);
   });
 
   it('loads only the module the account kind needs (compiled code in a fresh process)', () => {
