@@ -103,6 +103,8 @@ const tunablesSchema = z.strictObject({
   }),
   imports: z.strictObject({ maxCsvBytes: positiveInt, maxReportedErrors: positiveInt, maxAccountRows: positiveInt }),
   sink: z.strictObject({ enabled: z.boolean(), host: z.string().check(z.minLength(1)), port: portNumber }),
+  // Google's endpoints; a test points them at its local emulator.
+  gmail: z.strictObject({ apiRootUrl: z.url(), tokenUrl: z.url() }),
   auth: z.strictObject({ accessTokenTtlSeconds: positiveInt, refreshTokenTtlSeconds: positiveInt, loginAttemptsPerMinute: positiveInt }),
 });
 

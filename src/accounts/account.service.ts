@@ -115,12 +115,28 @@ export interface AccountImportRow {
  * transportSettings secure, requireTLS, maxConnections and ehloName, with the same defaults.
  * `smtp_user` defaults to the address; with both it and `smtp_password` empty the account sends
  * without AUTH (a relay that allows this host by IP address).
+ * A Gmail row (transport `gmail`) gives either `gmail_service_account_key` (the key file's
+ * JSON, as Google issues it, in one quoted cell) or `gmail_client_id`, `gmail_client_secret`
+ * and `gmail_refresh_token` (OAuth).
  */
 export const ACCOUNT_CSV_COLUMNS = [
   'email', 'display_name', 'transport', 'smtp_host', 'smtp_port', 'smtp_secure', 'smtp_require_tls', 'smtp_max_connections', 'smtp_ehlo_name',
   'smtp_user', 'smtp_password', 'imap_host', 'imap_port', 'daily_limit', 'hourly_limit', 'min_gap_seconds', 'warmup', 'time_zone',
   'status', 'warmup_started_on', 'warmup_day',
+  'gmail_service_account_key', 'gmail_client_id', 'gmail_client_secret', 'gmail_refresh_token',
 ] as const;
+
+/** The API's `credentials` of a Gmail row: the service-account key file, or the OAuth columns. */
+function gmailCredentialsOf(row: Record<string, string>): unknown {
+  const key = row.gmail_service_account_key?.trim();
+  if (!key) return { type: 'oauth2', client_id: row.gmail_client_id?.trim() ?? '', client_secret: row.gmail_client_secret?.trim() ?? '', refresh_token: row.gmail_refresh_token?.trim() ?? '' };
+  try {
+    return JSON.parse(key) as unknown;
+  } catch {
+    // Left as text, zod reports `credentials` as not an object.
+    return key;
+  }
+}
 
 function rowToInput(row: Record<string, string>): unknown {
   const num = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : Number(value));
@@ -153,6 +169,7 @@ function rowToInput(row: Record<string, string>): unknown {
           ...(text(row.smtp_user) || text(row.smtp_password) ? { credentials: { user: row.smtp_user || row.email || '', pass: row.smtp_password ?? '' } } : {}),
         }
       : {}),
+    ...(transport === 'gmail' ? { credentials: gmailCredentialsOf(row) } : {}),
   };
 }
 

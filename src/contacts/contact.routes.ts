@@ -9,7 +9,8 @@ import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { receiveCsv } from '../http/csv-upload';
 import { isUniqueViolation } from '../http/db-errors';
-import { emailAddress, idParams, pagination, singleLine, uuid } from '../http/validation';
+import { emailAddress, idParams, singleLine, uuid } from '../http/validation';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { isValidTimeZone } from '../sending/sending-window';
 import { MAX_FIELD_CHARS } from './contact-csv';
 import { importContactsCsv } from './contact-import.service';
@@ -94,9 +95,9 @@ export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, cl
     operationId: 'listContacts',
     tag: 'contacts',
     summary: 'List contacts (search by email, or those of one campaign)',
-    query: pagination.extend({ search: z.string().max(254).optional(), campaignId: uuid.optional() }),
-    response: z.object({ contacts: z.array(contactOut) }),
-    handler: async ({ scope, query }) => ({ contacts: (await listContacts(db, scope, query)).map(present) }),
+    query: pageQuery.extend({ search: z.string().max(254).optional(), campaignId: uuid.optional() }),
+    response: pagedResponse('contacts', contactOut),
+    handler: async ({ scope, query }) => paged('contacts', query, await listContacts(db, scope, query), present),
   });
 
   api.route({

@@ -16,6 +16,7 @@ import { registerAccountRoutes } from '../accounts/account.routes';
 import { registerCampaignRoutes } from '../campaigns/campaign.routes';
 import { registerContactRoutes } from '../contacts/contact.routes';
 import { registerDomainRoutes } from '../domains/domain.routes';
+import { workerListOut, workerListQuery } from '../orchestrator/workers.schemas';
 import { registerStatsRoutes } from '../stats/stats.routes';
 import { registerSuppressionRoutes } from '../suppressions/suppression.routes';
 import { registerSinkMessageRoutes } from '../transports/sink-message.routes';
@@ -54,7 +55,16 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   registerSponsorAdminRoutes(api, db, config);
 
   // Routes mounted by other routers under /api, listed so the document covers all of /api.
-  api.document({ method: 'get', path: '/workers', operationId: 'listWorkers', tag: 'orchestrator', summary: 'Worker processes run by this node and their state', access: 'owner' });
+  api.document({
+    method: 'get',
+    path: '/workers',
+    operationId: 'listWorkers',
+    tag: 'orchestrator',
+    summary: 'Worker processes run by this node and their state (filter by state, account, part of the address, and ?clientId=)',
+    access: 'owner',
+    query: workerListQuery,
+    response: workerListOut,
+  });
 
   let document: ReturnType<typeof buildOpenApiDocument> | undefined;
   api.router.get('/openapi.json', (_req, res) => {

@@ -13,6 +13,7 @@ import { createCredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { idParams, nonEmptyLine, uuid } from '../http/validation';
 import { generateApiKey } from './api-key';
 import { deliveryHostPolicy, refusedDeliveryHost } from './delivery-address';
@@ -103,8 +104,9 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
     operationId: 'listSponsors',
     tag: 'sponsors',
     summary: 'List sponsors',
-    response: z.object({ sponsors: z.array(sponsorOut) }),
-    handler: async ({ scope }) => ({ sponsors: (await listSponsors(db, scope)).map(presentSponsor) }),
+    query: pageQuery,
+    response: pagedResponse('sponsors', sponsorOut),
+    handler: async ({ scope, query }) => paged('sponsors', query, await listSponsors(db, scope, query), presentSponsor),
   });
 
   api.route({
@@ -141,10 +143,11 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
     tag: 'sponsors',
     summary: "List a sponsor's API keys (never the keys themselves)",
     params: idParams,
-    response: z.object({ keys: z.array(keyOut) }),
-    handler: async ({ scope, params }) => {
+    query: pageQuery,
+    response: pagedResponse('keys', keyOut),
+    handler: async ({ scope, params, query }) => {
       const sponsor = await sponsorInScope(scope, params.id);
-      return { keys: (await listApiKeys(db, sponsor.id)).map(presentKey) };
+      return paged('keys', query, await listApiKeys(db, sponsor.id, query), presentKey);
     },
   });
 
@@ -196,10 +199,11 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
     tag: 'sponsors',
     summary: "List a sponsor's offers",
     params: idParams,
-    response: z.object({ offers: z.array(offerOut) }),
-    handler: async ({ scope, params }) => {
+    query: pageQuery,
+    response: pagedResponse('offers', offerOut),
+    handler: async ({ scope, params, query }) => {
       const sponsor = await sponsorInScope(scope, params.id);
-      return { offers: (await listOffersOfSponsor(db, sponsor.id, { activeOnly: false })).map(presentOffer) };
+      return paged('offers', query, await listOffersOfSponsor(db, sponsor.id, { ...query, activeOnly: false }), presentOffer);
     },
   });
 }

@@ -10,6 +10,7 @@ import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { createLead } from './lead.service';
 import { authenticateSponsor, getSponsorCaller, refuseKeyInQuery } from './sponsor-auth.middleware';
 import { getOfferOfSponsor, getSponsorById, listOffersOfSponsor } from './sponsor.repository';
@@ -33,11 +34,12 @@ export function registerSponsorApiRoutes(api: ApiRouter, db: Db, config: Config)
     summary: "The calling sponsor's active offers (X-Api-Key)",
     access: 'sponsorKey',
     middleware: sponsorAuth,
-    response: z.object({ offers: z.array(offerOut) }),
+    query: pageQuery,
+    response: pagedResponse('offers', offerOut),
     errors: [401, 403, 429],
-    handler: async ({ req }) => {
+    handler: async ({ req, query }) => {
       const caller = getSponsorCaller(req);
-      return { offers: (await listOffersOfSponsor(db, caller.sponsorId, { activeOnly: true })).map(presentOffer) };
+      return paged('offers', query, await listOffersOfSponsor(db, caller.sponsorId, { ...query, activeOnly: true }), presentOffer);
     },
   });
 

@@ -9,7 +9,8 @@ import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { receiveCsv } from '../http/csv-upload';
-import { emailAddress, pagination, uuid } from '../http/validation';
+import { emailAddress, uuid } from '../http/validation';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { spreadsheetSafe } from './csv-safe';
 import { addSuppressions, allSuppressions, deleteSuppression, getSuppression, listSuppressions, type SuppressionRow } from './suppression-list.repository';
 
@@ -37,9 +38,9 @@ export function registerSuppressionRoutes(api: ApiRouter, db: Db, config: Config
     operationId: 'listSuppressions',
     tag: 'suppressions',
     summary: 'List suppressed addresses',
-    query: pagination.extend({ search: z.string().max(254).optional(), reason: reasonSchema.optional() }),
-    response: z.object({ suppressions: z.array(suppressionOut) }),
-    handler: async ({ scope, query }) => ({ suppressions: (await listSuppressions(db, scope, query)).map(present) }),
+    query: pageQuery.extend({ search: z.string().max(254).optional(), reason: reasonSchema.optional() }),
+    response: pagedResponse('suppressions', suppressionOut),
+    handler: async ({ scope, query }) => paged('suppressions', query, await listSuppressions(db, scope, query), present),
   });
 
   api.route({
