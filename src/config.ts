@@ -99,6 +99,7 @@ const tunablesSchema = z.strictObject({
     deliveryMaxAttempts: positiveInt,
     deliveryRetryBaseSeconds: positiveInt,
     deliveryRetryMaxSeconds: positiveInt,
+    deliveryHostAllowList: z.array(z.string().check(z.regex(/^[A-Za-z0-9.:[\]_-]+$/, 'expected host names or IP addresses such as "crm.internal" or "10.0.0.5"'))),
   }),
   // The CSV reader's limits (src/http/csv-reader.ts): a field is part of a record, so it cannot be the larger.
   imports: z

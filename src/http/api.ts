@@ -38,7 +38,7 @@ export function createAuthServiceFromConfig(config: Config, db: Db): AuthService
 export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps): Router {
   const registry = createOpenApiRegistry();
   const auth = createAuthServiceFromConfig(config, db);
-  const api = new ApiRouter(registry, auth);
+  const api = new ApiRouter(registry, auth, config.server.requestBodyLimitKb * 1024);
 
   registerAuthRoutes(api, auth, config.auth.loginAttemptsPerMinute);
   registerClientRoutes(api, db);

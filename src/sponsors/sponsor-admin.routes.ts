@@ -16,6 +16,7 @@ import type { ApiRouter } from '../http/api-router';
 import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { idParams, nonEmptyLine, uuid } from '../http/validation';
 import { generateApiKey } from './api-key';
+import { deliveryHostPolicy, refusedDeliveryHost } from './delivery-address';
 import {
   getSponsor,
   insertApiKey,
@@ -62,6 +63,17 @@ const sponsorKeyParams = z.object({ id: uuid, keyId: uuid });
 
 export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Config): void {
   const cipher = createCredentialCipher(config.credentialKeys);
+  const hostPolicy = deliveryHostPolicy(config.sponsors.deliveryHostAllowList);
+
+  /** Checked again at every delivery, on the address connected to (delivery-address.ts). */
+  async function refuseNonPublicDeliveryUrl(url: string): Promise<void> {
+    const refused = await refusedDeliveryHost(new URL(url), hostPolicy);
+    if (refused) {
+      throw new AppError(400, 'validation_failed', 'Invalid body', {
+        issues: [{ path: 'deliveryUrl', message: `must reach a public address: ${refused} (the owner may allow a host in sponsors.deliveryHostAllowList)` }],
+      });
+    }
+  }
 
   async function sponsorInScope(scope: ClientScope, id: string): Promise<SponsorRow> {
     const sponsor = await getSponsor(db, scope, id);
@@ -79,6 +91,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
     response: sponsorOut.extend({ deliverySecret: z.string() }),
     handler: async ({ scope, body }) => {
       const clientId = await clientForCreate(db, scope, body.clientId);
+      if (body.deliveryUrl) await refuseNonPublicDeliveryUrl(body.deliveryUrl);
       const deliverySecret = `whsec_${crypto.randomBytes(32).toString('base64url')}`;
       const sponsor = await insertSponsor(db, { clientId, name: body.name, deliveryUrl: body.deliveryUrl, deliverySecretEncrypted: cipher.encrypt(deliverySecret) });
       return { ...presentSponsor(sponsor), deliverySecret };

@@ -31,7 +31,7 @@ describe('paging and filters of the list routes', () => {
     }
     await insertAccounts(t.db, world.a.clientId, accounts);
     await insertAccounts(t.db, world.b.clientId, [1, 2, 3].map((i) => ({ email: `other${i}@c.example.com`, transport: 'sink' as const })));
-    const sponsor = await api().post('/api/sponsors').set(adminA()).send({ name: 'S', deliveryUrl: 'https://sponsor.example.com/leads' });
+    const sponsor = await api().post('/api/sponsors').set(adminA()).send({ name: 'S' });
     sponsorId = sponsor.body.id;
   });
 
