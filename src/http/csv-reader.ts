@@ -65,6 +65,9 @@ async function* records(parser: Parser, input: Readable, limits: CsvLimits): Csv
         if (field.length * 3 > limits.maxFieldBytes && Buffer.byteLength(field) > limits.maxFieldBytes) {
           throw malformed(info.lines, index + 1, 'field_too_large', `a field longer than ${limits.maxFieldBytes} bytes (imports.maxFieldBytes)`);
         }
+        // Postgres text cannot hold NUL (a 500 in a query otherwise). Decoding UTF-8 never yields
+        // a lone surrogate, so NUL is the one character no column can store.
+        if (field.includes('\u0000')) throw malformed(info.lines, index + 1, 'nul_character', 'a NUL character (U+0000), which cannot be stored');
       }
       // The first record may be a header; maxRows counts the rows after it.
       if (++rows > limits.maxRows + 1) {

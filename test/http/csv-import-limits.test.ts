@@ -62,6 +62,7 @@ const badLines: Array<{ case: string; line: string; column: number; reason: stri
   { case: 'one long line without delimiters', line: 'z'.repeat(100_000), column: 1, reason: 'CSV_MAX_RECORD_SIZE' },
   { case: 'a field over maxFieldBytes', line: `long@example.com,${'f'.repeat(1025)}`, column: 2, reason: 'field_too_large' },
   { case: 'a field of multi-byte characters over maxFieldBytes in bytes (not in characters)', line: `utf8@example.com,${'é'.repeat(600)}`, column: 2, reason: 'field_too_large' },
+  { case: 'a NUL character, which Postgres cannot store', line: 'nul@example.com,Pa\u0000t', column: 2, reason: 'nul_character' },
   { case: 'more columns than maxColumns (a line of empty fields)', line: ','.repeat(100_000), column: 21, reason: 'too_many_columns' },
   { case: 'a long run of quotes', line: '"'.repeat(100_001), column: 1, reason: 'CSV_MAX_RECORD_SIZE' },
   { case: 'a quote closed in the middle of a field', line: '"closed"early@example.com,x', column: 1, reason: 'CSV_INVALID_CLOSING_QUOTE' },
