@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import { ownedBy, type ClientScope } from '../auth/client-scope';
 import type { DbOrTx } from '../db/connection';
+import { selectPage, type Page, type PageRows } from '../db/paging';
 import type { SenderDomainsTable } from '../db/database';
 
 export type DomainRow = Selectable<SenderDomainsTable>;
@@ -11,8 +12,8 @@ export interface DomainFields {
   dailyLimit?: number | null;
 }
 
-export async function listDomains(db: DbOrTx, scope: ClientScope, page: { limit: number; offset: number }): Promise<DomainRow[]> {
-  return db.selectFrom('sender_domains').selectAll().where(ownedBy(scope)).orderBy('domain').limit(page.limit).offset(page.offset).execute();
+export async function listDomains(db: DbOrTx, scope: ClientScope, page: Page): Promise<PageRows<DomainRow>> {
+  return selectPage(db.selectFrom('sender_domains').selectAll().where(ownedBy(scope)).orderBy('domain').orderBy('id'), page);
 }
 
 export async function getDomain(db: DbOrTx, scope: ClientScope, id: string): Promise<DomainRow | undefined> {

@@ -14,7 +14,8 @@ import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { isUniqueViolation } from '../http/db-errors';
-import { idParams, pagination, uuid } from '../http/validation';
+import { idParams, uuid } from '../http/validation';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { clientExists } from '../clients/client.repository';
 import { countAccountsOnDomain, deleteDomain, getDomain, insertDomain, listDomains, moveDomain, updateDomain, type DomainRow } from './domain.repository';
 
@@ -85,9 +86,9 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
     operationId: 'listDomains',
     tag: 'domains',
     summary: 'List sender domains',
-    query: pagination,
-    response: z.object({ domains: z.array(domainOut) }),
-    handler: async ({ scope, query }) => ({ domains: (await listDomains(db, scope, query)).map(present) }),
+    query: pageQuery,
+    response: pagedResponse('domains', domainOut),
+    handler: async ({ scope, query }) => paged('domains', query, await listDomains(db, scope, query), present),
   });
   api.route({
     method: 'post',

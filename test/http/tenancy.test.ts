@@ -74,6 +74,7 @@ describe('tenant isolation', () => {
     ['delete', `/api/domains/${x.domain}`],
     ['get', `/api/accounts/${x.account}`],
     ['patch', `/api/accounts/${x.account}`, { dailyLimit: 1 }],
+    ['post', `/api/accounts/${x.account}/verify`],
     ['delete', `/api/accounts/${x.account}`],
     ['get', `/api/campaigns/${x.campaign}`],
     ['patch', `/api/campaigns/${x.campaign}`, { name: 'taken over' }],

@@ -6,6 +6,7 @@
  *                                                   verified against the test's public key
  *   POST /gmail/v1/users/{userId}/messages/send     records the raw message
  *   GET  /gmail/v1/users/{userId}/messages?q=rfc822msgid:…
+ *   GET  /gmail/v1/users/{userId}/profile          the mailbox's address (account verify)
  * Scriptable: `sendScript` / `tokenScript` may answer any status (429 with Retry-After, 400,
  * 401, 403 dailyLimitExceeded, 500…); undefined means behave like Gmail on success.
  */
@@ -166,6 +167,13 @@ export async function startGmailEmulator(options: { serviceAccounts?: EmulatedSe
     const wanted = match?.[1]?.replace(/^<|>$/g, '');
     const found = wanted ? emulator.sent.filter((m) => m.userEmail === userEmail && m.messageId?.replace(/^<|>$/g, '') === wanted) : [];
     res.json(found.length ? { messages: found.map((m) => ({ id: m.id, threadId: m.threadId })), resultSizeEstimate: found.length } : { resultSizeEstimate: 0 });
+  });
+
+  app.get('/gmail/v1/users/:userId/profile', (req, res) => {
+    const userEmail = authenticate(req, res);
+    if (!userEmail) return;
+    const count = emulator.sent.filter((m) => m.userEmail === userEmail).length;
+    res.json({ emailAddress: userEmail, messagesTotal: count, threadsTotal: count, historyId: '1' });
   });
 
   const server: http.Server = await new Promise((resolve, reject) => {
