@@ -223,7 +223,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
         ...(credentials ? { credentialsEncrypted: cipher.encrypt(JSON.stringify(credentials)) } : {}),
         ...(warmup.startedOn ? { warmupStartedOn: warmup.startedOn } : {}),
         ...(body.status === 'active' ? { activatedOn: activationDate(now, timeZone) } : {}),
-      });
+      }, now);
       if (!updated) throw new AppError(404, 'not_found', 'Account not found');
       return readAccount(scopeOf(existing.client_id), existing.id);
     },

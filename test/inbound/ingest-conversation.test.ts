@@ -4,7 +4,11 @@
  */
 import { applyFeedbackEvent } from '../../src/inbound/feedback-event';
 import { ingestInboundMessage } from '../../src/inbound/ingest';
+import { updateAccount } from '../../src/accounts/account.repository';
+import { scopeOf } from '../../src/auth/client-scope';
+import { claimBatch } from '../../src/queue/claim';
 import { campaignStats } from '../../src/stats/stats.repository';
+import { liftedClaimSettings } from '../queue/fixtures';
 import { useTestDatabase } from '../helpers/database';
 import { addContactsByEmail } from './inbound-contacts';
 import { account, fixture, inboundDeps, inboundWorld, membership, queueRow, suppression } from './inbound-world';
@@ -33,6 +37,27 @@ describe('a spam complaint (ARF)', () => {
     const alerts = await t.db.selectFrom('alerts').select(['code', 'account_id', 'severity']).where('client_id', '=', world.clientId).execute();
     expect(alerts).toEqual([{ code: 'complaint_received', account_id: world.accountId, severity: 'warning' }]);
     expect((await campaignStats(t.db, world.campaignId, RECEIVED)).totals).toMatchObject({ sent: 1, complained: 1, unsubscribed: 0 });
+  });
+
+  it('sends again once an operator sets the paused mailbox active: the complaint that paused it is judged no more', async () => {
+    const id = '<a1e2c3d4-0101-4e1a-8b1c-e1e1e1e1e2ff@mail.harbour.test>';
+    const world = await inboundWorld(t.db, {
+      accountEmail: 'resumed@mail.harbour.test',
+      contacts: [{ email: 'annoyed.reader@aol.test', messageId: id }, { email: 'happy.reader@example.test', messageId: '<happy@mail.harbour.test>' }],
+      sentAt: new Date('2026-12-03T12:00:00Z'),
+      followUpMinutes: 60,
+    });
+    await ingestInboundMessage(t.db, { accountId: world.accountId, source: 'imap', sourceKey: 'resume-1', raw: fixture('complaint/arf-rfc5965-abuse-aol.eml', { [AOL_ID.slice(1, -1)]: id.slice(1, -1) }), receivedAt: RECEIVED }, deps);
+    expect(await account(t.db, world.accountId)).toMatchObject({ status: 'paused', pause_reason: 'complaint' });
+
+    const later = new Date(RECEIVED.getTime() + 60 * 60_000);
+    await updateAccount(t.db, scopeOf(world.clientId), world.accountId, { status: 'active' }, later);
+    expect(await account(t.db, world.accountId)).toMatchObject({ status: 'active', pause_reason: null });
+    // The other contact's follow-up is due: the mailbox claims it (before, any complaint since
+    // the last probe resume kept it waiting for ever).
+    const claim = await claimBatch(t.db, world.accountId, later, liftedClaimSettings());
+    expect(claim.kind).toBe('claimed');
+    expect(claim.kind === 'claimed' && claim.rows.map((r) => r.id)).toEqual([world.contacts.get('happy.reader@example.test')!.step2]);
   });
 
   it('leaves the mailbox sending when inbound.pauseOnComplaint is off', async () => {
