@@ -99,11 +99,32 @@ const tunablesSchema = z.strictObject({
     deliveryMaxAttempts: positiveInt,
     deliveryRetryBaseSeconds: positiveInt,
     deliveryRetryMaxSeconds: positiveInt,
+    deliveryHostAllowList: z.array(z.string().check(z.regex(/^[A-Za-z0-9.:[\]_-]+$/, 'expected host names or IP addresses such as "crm.internal" or "10.0.0.5"'))),
   }),
-  imports: z.strictObject({ maxCsvBytes: positiveInt, maxReportedErrors: positiveInt, maxAccountRows: positiveInt }),
+  // The CSV reader's limits (src/http/csv-reader.ts): a field is part of a record, so it cannot be the larger.
+  imports: z
+    .strictObject({
+      maxCsvBytes: positiveInt,
+      maxRecordBytes: positiveInt,
+      maxFieldBytes: positiveInt,
+      maxColumns: positiveInt,
+      maxRows: positiveInt,
+      maxReportedErrors: positiveInt,
+      maxAccountRows: positiveInt,
+    })
+    .check(z.refine((imports) => imports.maxFieldBytes <= imports.maxRecordBytes, { message: 'maxFieldBytes must not exceed maxRecordBytes', path: ['maxFieldBytes'] })),
   sink: z.strictObject({ enabled: z.boolean(), host: z.string().check(z.minLength(1)), port: portNumber }),
+  // Google's endpoints; a test points them at its local emulator.
+  gmail: z.strictObject({ apiRootUrl: z.url(), tokenUrl: z.url() }),
   auth: z.strictObject({ accessTokenTtlSeconds: positiveInt, refreshTokenTtlSeconds: positiveInt, loginAttemptsPerMinute: positiveInt }),
   inbound: z.strictObject({
+    softBounceSuppressAfter: positiveInt,
+    softBounceWindowDays: positiveInt,
+    pauseOnComplaint: z.boolean(),
+    autoReplyDelayHours: nonNegativeInt,
+    stopCompanyOnReply: z.boolean(),
+    freeMailDomains: z.array(z.string().check(z.regex(/^[a-z0-9.-]+$/, 'expected a lower-case domain such as "gmail.com"'))),
+    retentionDays: positiveInt,
     enabled: z.boolean(),
     pollIntervalSeconds: positiveInt,
     concurrency: positiveInt,

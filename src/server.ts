@@ -145,12 +145,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   // Inbox reading: every readable mailbox once per inbound.pollIntervalSeconds, a few at a time,
   // in this process (src/inbound/readers/inbound-poller.ts says why here and not in the workers).
   let inboundPoller: InboundPoller | undefined;
-  const deliverInbound = inboundDeliveryTarget(db, config, logger);
-  if (config.inbound.enabled && deliverInbound) {
-    inboundPoller = new InboundPoller({ db, nodeId: config.nodeId, settings: config.inbound, cipher: createCredentialCipher(config.credentialKeys), deliver: deliverInbound, logger });
+  if (config.inbound.enabled) {
+    inboundPoller = new InboundPoller({ db, nodeId: config.nodeId, settings: config.inbound, cipher: createCredentialCipher(config.credentialKeys), deliver: inboundDeliveryTarget(db, config), logger });
     inboundPoller.start();
-  } else if (config.inbound.enabled) {
-    logger.info('inbox reading not started: no inbound ingestion in this build');
   }
 
   let stopping: Promise<void> | undefined;

@@ -15,7 +15,7 @@ import { createDb } from '../src/db/connection';
 import { isDatabaseUnavailable, unavailableRetryDelayMs } from '../src/db/unavailable';
 import { createLineLogger } from '../src/line-logger';
 import { supervisorPidFromArgs, watchParent } from '../src/orchestrator/parent-watch';
-import { loadDkimFor, transportForAccount } from '../src/sending/account-transport';
+import { gmailEndpoints, loadDkimFor, transportForAccount } from '../src/sending/account-transport';
 import { SendWorker, systemClock, type WorkerMessage } from '../src/sending/send-worker';
 import { trackingSignerFor } from '../src/tracking/tracking-signer';
 
@@ -88,7 +88,7 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
   let transport;
   try {
     const dkim = account.transport === 'smtp' ? await loadDkimFor(db, account, cipher) : undefined;
-    transport = transportForAccount(account, cipher, { sink: { host: config.sink.host, port: config.sink.port }, maxSendMs: config.sending.maxSendMs, ...(dkim ? { dkim } : {}) });
+    transport = transportForAccount(account, cipher, { sink: { host: config.sink.host, port: config.sink.port }, ...gmailEndpoints(config), maxSendMs: config.sending.maxSendMs, ...(dkim ? { dkim } : {}) });
   } catch (error) {
     await db.destroy();
     fail((error as Error).message);
@@ -150,7 +150,8 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
         retryBaseSeconds: config.sending.retryBaseSeconds,
         retryMaxSeconds: config.sending.retryMaxSeconds,
         cooldownMinutes: config.health.cooldownMinutes,
-        health: config.health,
+        // The complaint pause follows inbound.pauseOnComplaint here too, or the next failure would pause anyway.
+        health: { ...config.health, pauseOnComplaint: config.inbound.pauseOnComplaint },
         circuitBreaker: config.circuitBreaker,
       },
       idlePollMs: config.sending.idlePollMs,

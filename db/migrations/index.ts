@@ -16,6 +16,7 @@ import * as m0010 from './0010_warmup_start_and_last_error';
 import * as m0011 from './0011_queue_campaign_pages';
 import * as m0012 from './0012_send_in_flight';
 import * as m0013 from './0013_account_domain_ownership';
+import * as m0018 from './0018_inbound_messages';
 import * as m0019 from './0019_inbound_mailboxes';
 
 export const migrations: Record<string, Migration> = {
@@ -32,5 +33,6 @@ export const migrations: Record<string, Migration> = {
   '0011_queue_campaign_pages': m0011,
   '0012_send_in_flight': m0012,
   '0013_account_domain_ownership': m0013,
+  '0018_inbound_messages': m0018,
   '0019_inbound_mailboxes': m0019,
 };

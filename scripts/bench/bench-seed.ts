@@ -22,8 +22,11 @@ export interface BenchCampaign {
   contacts: { first: number; count: number };
 }
 
+/** The client's postal address, in every message's footer (the pg-boss baseline's too). */
+export const BENCH_POSTAL_ADDRESS = '1 Bench Road';
+
 export async function seedBenchCampaign(db: Db, seed: BenchCampaign): Promise<{ accountIds: string[]; campaignId: string }> {
-  const client = await db.insertInto('clients').values({ name: `bench-${seed.label}-${Date.now()}`, postal_address: '1 Bench Road', settings: '{}' }).returning('id').executeTakeFirstOrThrow();
+  const client = await db.insertInto('clients').values({ name: `bench-${seed.label}-${Date.now()}`, postal_address: BENCH_POSTAL_ADDRESS, settings: '{}' }).returning('id').executeTakeFirstOrThrow();
   const accountIds: string[] = [];
   for (let i = 0; i < seed.mailboxes; i++) {
     const row = await db

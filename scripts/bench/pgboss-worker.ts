@@ -6,10 +6,18 @@
  * completes the whole batch when the handler resolves. No limits, no warm-up, no send log,
  * no uncertain-send handling: that is the point of the comparison.
  *
+ * The message itself is the one our workers send for the same step, as a user who must meet
+ * the same bulk-sender rules would build it: a text and an HTML part (the HTML made from the
+ * text), a footer with the postal address and a visible unsubscribe link, an open-tracking
+ * pixel, List-Unsubscribe (one-click) and Feedback-ID headers, the tracking URLs signed with an
+ * HMAC. Why: the comparison is of the pipelines; a baseline that sends a smaller, simpler
+ * message would also be measuring a cheaper message (composing it, and the sink parsing it).
+ *
  * Run as `node dist/scripts/bench/pgboss-worker.js` with an IPC channel; it waits for its
  * settings (one message, so the database URL never appears on a command line), starts, and
  * stops gracefully on SIGTERM (jobs in flight finish).
  */
+import crypto from 'node:crypto';
 import nodemailer from 'nodemailer';
 import PgBoss from 'pg-boss';
 
@@ -27,6 +35,11 @@ export interface PgBossWorkerSettings {
   from: string;
   subject: string;
   body: string;
+  postalAddress: string;
+  /** Feedback-ID, as our workers set it (campaign:client:account:sender). */
+  feedbackId: string;
+  trackingSecret: string;
+  trackingBaseUrl: string;
 }
 
 export interface EmailJob {
@@ -38,6 +51,24 @@ export interface EmailJob {
 /** `{{first_name|fallback}}` placeholders, as a user would write them for a handful of fields. */
 export function render(template: string, fields: Record<string, string | null>): string {
   return template.replace(/\{\{\s*(\w+)\s*(?:\|([^}]*))?\}\}/g, (_match, key: string, fallback: string | undefined) => fields[key] || fallback || '');
+}
+
+const escapeHtml = (value: string): string =>
+  value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+/** Text and HTML parts with the footer every bulk message carries, as our message builder makes them. */
+export function messageParts(settings: PgBossWorkerSettings, jobId: string, fields: Record<string, string | null>) {
+  const sign = (payload: string) => `${payload}.${crypto.createHmac('sha256', settings.trackingSecret).update(payload).digest('base64url').slice(0, 22)}`;
+  const unsubscribeUrl = `${settings.trackingBaseUrl}/u/${sign(`u${jobId}`)}`;
+  const openUrl = `${settings.trackingBaseUrl}/t/o/${sign(`o${jobId}`)}.gif`;
+  const body = render(settings.body, fields).trim();
+  const postal = settings.postalAddress;
+  const html =
+    `<div>${escapeHtml(body).replace(/\r?\n/g, '<br>\n')}</div>` +
+    `<div style="margin-top:24px;font-size:12px;color:#777">${escapeHtml(postal)}<br><a href="${escapeHtml(unsubscribeUrl)}">Unsubscribe</a></div>` +
+    `<img src="${escapeHtml(openUrl)}" width="1" height="1" alt="" style="display:none">`;
+  const text = `${body}\n\n--\n${postal}\nUnsubscribe: ${unsubscribeUrl}\n`;
+  return { text, html, unsubscribeUrl };
 }
 
 async function start(settings: PgBossWorkerSettings): Promise<void> {
@@ -66,13 +97,15 @@ async function start(settings: PgBossWorkerSettings): Promise<void> {
     await Promise.all(
       jobs.map((job) => {
         const fields = { first_name: job.data.firstName, company: job.data.company };
+        const { text, html, unsubscribeUrl } = messageParts(settings, job.id, fields);
         return transport.sendMail({
           from: settings.from,
           to: job.data.to,
           subject: render(settings.subject, fields),
-          text: `${render(settings.body, fields)}\n\nUnsubscribe: https://bench.test/u/${job.id}`,
+          text,
+          html,
           messageId: `<${job.id}@bench.test>`,
-          headers: { 'List-Unsubscribe': `<https://bench.test/u/${job.id}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+          headers: { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'Feedback-ID': settings.feedbackId },
         });
       }),
     );

@@ -23,7 +23,7 @@ import { createCredentialCipher } from '../../src/crypto/credential-cipher';
 import type { Db } from '../../src/db/connection';
 import { WORKER_RUNTIME_ENV } from '../../src/orchestrator/worker-runtime';
 import { loadOrCreateGeneratedSecrets } from '../../src/secrets';
-import { seedBenchCampaign } from './bench-seed';
+import { BENCH_POSTAL_ADDRESS, seedBenchCampaign } from './bench-seed';
 import type { EmailJob, PgBossWorkerSettings } from './pgboss-worker';
 
 export interface PipelineShape {
@@ -52,6 +52,15 @@ export const BODY = 'Hi {{first_name|there}},\n\nA short note about {{company|yo
 const PGBOSS_POLLING_INTERVAL_S = 0.5;
 const PGBOSS_QUEUE = 'bench-email';
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0';
+
+/**
+ * BENCH_WORKER_NODE_ARGS: extra node arguments for every worker process of both systems, to see
+ * where each one's CPU goes (`--cpu-prof --cpu-prof-dir=DIR`, or `--perf-basic-prof` under
+ * `perf record`). Empty by default: any V8 flag costs our workers their code cache.
+ */
+function workerNodeArgs(): string[] {
+  return (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
 
 function contactRow(round: number, i: number) {
   const g = round * 1_000_000 + i;
@@ -91,7 +100,7 @@ export function ourPipeline(db: Db, url: string, shape: PipelineShape, tempDir: 
     },
     start() {
       return accountIds.map((accountId) =>
-        spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/workers/send-worker.js'), '--account', accountId], {
+        spawn(process.execPath, [...workerNodeArgs(), path.join(PROJECT_ROOT, 'dist/workers/send-worker.js'), '--account', accountId], {
           env: {
             ...WORKER_RUNTIME_ENV,
             DATABASE_URL: url,
@@ -146,12 +155,16 @@ export async function pgBossPipeline(db: Db, url: string, shape: PipelineShape, 
         pollingIntervalSeconds: PGBOSS_POLLING_INTERVAL_S,
         smtpPort: shape.sinkPort,
         smtpConnections: shape.connectionsPerProcess,
-        from: 'Bench <sender@bench.test>',
+        from: 'Bench 0 <sender0@bench.test>',
         subject: SUBJECT,
         body: BODY,
+        postalAddress: BENCH_POSTAL_ADDRESS,
+        feedbackId: `${crypto.randomUUID()}:${crypto.randomUUID()}:${crypto.randomUUID()}:outreach`,
+        trackingSecret: crypto.randomBytes(32).toString('hex'),
+        trackingBaseUrl: 'http://localhost:3000',
       };
       return Array.from({ length: shape.processes }, () => {
-        const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/scripts/bench/pgboss-worker.js')], { env: {}, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        const child = spawn(process.execPath, [...workerNodeArgs(), path.join(PROJECT_ROOT, 'dist/scripts/bench/pgboss-worker.js')], { env: {}, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
         child.send(settings);
         return child;
       });

@@ -9,7 +9,8 @@
 import { sql, type Selectable } from 'kysely';
 import { ownedBy, type ClientScope } from '../auth/client-scope';
 import type { DbOrTx } from '../db/connection';
-import type { AccountStatus, SendLogsTable, WorkerHeartbeatsTable } from '../db/database';
+import type { AccountStatus, SendLogsTable, TransportKind, WorkerHeartbeatsTable } from '../db/database';
+import { containing, countAll, likeLiteral, type Page, type PageRows } from '../db/paging';
 import { readCounts } from '../queue/rate-counter.repository';
 import { counterId, windowStarts, type CounterKey } from '../sending/limits';
 import { API_COLUMNS, type AccountView } from './account.repository';
@@ -24,25 +25,34 @@ export interface AccountActivityRow extends AccountView {
   inbound: { last_read_at: Date | null; last_error: string | null; last_error_at: Date | null; consecutive_failures: number } | null;
 }
 
-export interface AccountPage {
-  limit: number;
-  offset: number;
+export interface AccountFilter {
   status?: AccountStatus;
+  transport?: TransportKind;
+  /** The address's domain name, exactly (`example.com` matches `a@example.com`, not `a@sub.example.com`). */
+  domain?: string;
+  /** Part of the address, any case. */
+  search?: string;
   /** One account (GET /accounts/:id). */
   id?: string;
 }
 
-export async function listAccountActivity(db: DbOrTx, scope: ClientScope, page: AccountPage): Promise<AccountActivityRow[]> {
+export type AccountPage = Page & AccountFilter;
+
+export async function listAccountActivity(db: DbOrTx, scope: ClientScope, page: AccountPage): Promise<PageRows<AccountActivityRow>> {
   // The page first, then the joins: the per-account lookups run for this page's rows only.
-  let accounts = db
-    .selectFrom('sender_accounts')
+  let accounts = db.selectFrom('sender_accounts').where(ownedBy(scope));
+  if (page.status) accounts = accounts.where('status', '=', page.status);
+  if (page.transport) accounts = accounts.where('transport', '=', page.transport);
+  // Addresses are stored lower-cased (normalizeEmail).
+  if (page.domain) accounts = accounts.where('email', 'like', `%@${likeLiteral(page.domain.toLowerCase())}`);
+  if (page.search) accounts = accounts.where('email', 'like', containing(page.search.toLowerCase()));
+  if (page.id) accounts = accounts.where('id', '=', page.id);
+  const selected = accounts
     .select(API_COLUMNS)
     .select(['deferral_rate_pct', 'next_send_at', 'probe_pending', sql<boolean>`credentials_encrypted is not null`.as('has_credentials')])
-    .where(ownedBy(scope));
-  if (page.status) accounts = accounts.where('status', '=', page.status);
-  if (page.id) accounts = accounts.where('id', '=', page.id);
+    .orderBy('email');
   const rows = await db
-    .selectFrom(accounts.orderBy('email').limit(page.limit).offset(page.offset).as('a'))
+    .selectFrom(selected.limit(page.limit).offset(page.offset).as('a'))
     .leftJoin('worker_heartbeats as hb', 'hb.account_id', 'a.id')
     .leftJoin('inbound_mailboxes as im', 'im.account_id', 'a.id')
     .leftJoinLateral(
@@ -65,7 +75,7 @@ export async function listAccountActivity(db: DbOrTx, scope: ClientScope, page: 
     .select(['le.created_at as le_at', 'le.outcome as le_outcome', 'le.reason as le_reason', 'le.smtp_code as le_code', 'le.enhanced_code as le_enhanced_code', 'le.response as le_response'])
     .orderBy('a.email')
     .execute();
-  return rows.map(({ hb_state, hb_details, hb_beat_at, le_at, le_outcome, le_reason, le_code, le_enhanced_code, le_response, im_id, im_read_at, im_error, im_error_at, im_failures, ...account }) => ({
+  const presented = rows.map(({ hb_state, hb_details, hb_beat_at, le_at, le_outcome, le_reason, le_code, le_enhanced_code, le_response, im_id, im_read_at, im_error, im_error_at, im_failures, ...account }) => ({
     ...account,
     inbound: im_id === null ? null : { last_read_at: im_read_at, last_error: im_error, last_error_at: im_error_at, consecutive_failures: im_failures ?? 0 },
     heartbeat: hb_state === null || hb_beat_at === null ? null : { state: hb_state, details: hb_details ?? {}, beat_at: hb_beat_at },
@@ -74,6 +84,7 @@ export async function listAccountActivity(db: DbOrTx, scope: ClientScope, page: 
         ? null
         : { created_at: le_at, outcome: le_outcome, reason: le_reason, smtp_code: le_code, enhanced_code: le_enhanced_code, response: le_response },
   }));
+  return { rows: presented, total: await countAll(selected, page, rows.length) };
 }
 
 /**

@@ -38,6 +38,21 @@ export interface NewAccount extends AccountFields {
   transport: TransportKind;
 }
 
+/**
+ * An operator setting a paused or suspended account active resumes it as a probe success does:
+ * its health period restarts (resumed_at), so the bounces and complaints that paused it are
+ * judged no more (the claim refuses an account with any complaint since resumed_at: without
+ * this, a mailbox paused for a complaint could never send again). An account already active
+ * keeps its period. In SET, `status` is the row's value before the update.
+ */
+const operatorResume = (now: Date) => ({
+  pause_reason: null,
+  paused_until: null,
+  probe_pending: false,
+  consecutive_failures: sql<number>`case when status = 'active' then consecutive_failures else 0 end`,
+  resumed_at: sql<Date | null>`case when status = 'active' then resumed_at else ${now}::timestamptz end`,
+});
+
 function columns(f: AccountFields) {
   return {
     ...(f.domainId === undefined ? {} : { domain_id: f.domainId }),
@@ -83,13 +98,13 @@ export async function insertAccounts(db: DbOrTx, clientId: string, accounts: New
   return selectView(db).where('id', 'in', ids).orderBy('email').execute();
 }
 
-export async function updateAccount(db: DbOrTx, scope: ClientScope, id: string, fields: AccountUpdate): Promise<AccountView | undefined> {
+export async function updateAccount(db: DbOrTx, scope: ClientScope, id: string, fields: AccountUpdate, now = new Date()): Promise<AccountView | undefined> {
   // First activation starts the warm-up; a start already there (earlier activation, or given
   // for a warm mailbox) is kept, even by two activations racing.
   const activation = fields.activatedOn === undefined || fields.warmupStartedOn !== undefined ? {} : { warmup_started_on: sql<string>`coalesce(warmup_started_on, ${fields.activatedOn}::date)` };
   const row = await db
     .updateTable('sender_accounts')
-    .set({ ...columns(fields), ...activation, updated_at: new Date() })
+    .set({ ...columns(fields), ...(fields.status === 'active' ? operatorResume(now) : {}), ...activation, updated_at: now })
     .where('id', '=', id)
     .where(ownedBy(scope))
     .returning('id')

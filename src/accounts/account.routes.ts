@@ -13,12 +13,14 @@ import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { receiveCsv } from '../http/csv-upload';
 import { isUniqueViolation } from '../http/db-errors';
-import { idParams, pagination, type FieldIssue } from '../http/validation';
+import { paged, pagedResponse } from '../http/paging';
+import { idParams, parseOrThrow, type FieldIssue } from '../http/validation';
 import { describeActivity, type AccountActivity } from './account-activity';
 import { listAccountActivity, sentTodayByAccount, type AccountActivityRow, type AccountPage } from './account-activity.repository';
+import { registerAccountVerifyRoute } from './account-verify.routes';
 import { activationDate, requestedWarmupStart } from './account-warmup';
 import { deleteAccount, getAccount, insertAccounts, updateAccount, type AccountView } from './account.repository';
-import { accountOut, createAccountBody, updateAccountBody } from './account.schemas';
+import { accountListQuery, accountOut, createAccountBody, credentialsFor, updateAccountBody } from './account.schemas';
 import { ACCOUNT_CSV_COLUMNS, accountDefaults, domainError, domainProblem, importAccountsCsv, linkDomains, toNewAccount } from './account.service';
 
 export function presentAccount(a: AccountActivityRow, activity: AccountActivity): z.infer<typeof accountOut> {
@@ -78,6 +80,13 @@ function credentialsAfterUpdate(existing: AccountView, body: z.output<typeof upd
 
 const invalidBody = (issues: FieldIssue[]) => new AppError(400, 'validation_failed', 'Invalid body', { issues });
 
+/** PATCH credentials, checked against the shape of the account's own transport. */
+function parseCredentialsFor(transport: 'smtp' | 'gmail' | 'sink', credentials: Record<string, unknown>): unknown {
+  const schema = credentialsFor(transport);
+  if (!schema) throw invalidBody([{ path: 'credentials', message: `a ${transport} account takes no credentials` }]);
+  return parseOrThrow(z.object({ credentials: schema }), { credentials }, 'body').credentials;
+}
+
 const conflict = () => new AppError(409, 'conflict', 'An account with this address exists', { issues: [{ path: 'email', message: 'already registered' }] });
 
 export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, clock: () => Date = () => new Date()): void {
@@ -88,12 +97,14 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
   /** Accounts of the scope as the API shows them: two queries for the whole page. */
   const readAccounts = async (scope: ClientScope, page: AccountPage) => {
     const now = clock();
-    const rows = await listAccountActivity(db, scope, page);
+    const { rows, total } = await listAccountActivity(db, scope, page);
     const sent = await sentTodayByAccount(db, rows, now);
-    return rows.map((row) => presentAccount(row, describeActivity(row, sent.get(row.id) ?? 0, activitySettings, now)));
+    return { rows: rows.map((row) => presentAccount(row, describeActivity(row, sent.get(row.id) ?? 0, activitySettings, now))), total };
   };
   const readAccount = async (scope: ClientScope, id: string) => {
-    const [account] = await readAccounts(scope, { limit: 1, offset: 0, id });
+    const {
+      rows: [account],
+    } = await readAccounts(scope, { limit: 1, offset: 0, id });
     if (!account) throw new AppError(404, 'not_found', 'Account not found');
     return account;
   };
@@ -110,10 +121,10 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
     path: '/accounts',
     operationId: 'listAccounts',
     tag: 'accounts',
-    summary: 'List sender accounts',
-    query: pagination.extend({ status: z.enum(['active', 'paused', 'suspended', 'disabled', 'crashed']).optional() }),
-    response: z.object({ accounts: z.array(accountOut) }),
-    handler: async ({ scope, query }) => ({ accounts: await readAccounts(scope, query) }),
+    summary: 'List sender accounts (filter by status, transport, domain, part of the address, and for the owner ?clientId=)',
+    query: accountListQuery,
+    response: pagedResponse('accounts', accountOut),
+    handler: async ({ scope, query }) => paged('accounts', query, await readAccounts(scope, query), (account) => account),
   });
 
   api.route({
@@ -169,7 +180,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
     errors: [413, 415],
     handler: async ({ req, scope }) => {
       const clientId = await clientForCreate(db, scope);
-      return receiveCsv(req, config.imports.maxCsvBytes, ({ stream }) => importAccountsCsv(db, stream, { clientId, cipher, defaults, now: clock(), maxRows: config.imports.maxAccountRows }));
+      return receiveCsv(req, config.imports, ({ rows }) => importAccountsCsv(db, rows, { clientId, cipher, defaults, now: clock(), maxRows: config.imports.maxAccountRows }));
     },
   });
 
@@ -203,7 +214,8 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
         const problem = domainProblem(existing.email, await findDomainsByName(db, existing.client_id, [emailDomain(existing.email)]), body.domainId);
         if (problem) throw domainError(problem);
       }
-      const { credentials, warmupStartedOn, warmupDay, ...rest } = body;
+      const { credentials: given, warmupStartedOn, warmupDay, ...rest } = body;
+      const credentials = given && parseCredentialsFor(existing.transport, given);
       const now = clock();
       const timeZone = body.timeZone ?? existing.time_zone;
       const warmup = requestedWarmupStart({ warmupStartedOn, warmupDay }, timeZone, now);
@@ -216,11 +228,13 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
         ...(credentials ? { credentialsEncrypted: cipher.encrypt(JSON.stringify(credentials)) } : {}),
         ...(warmup.startedOn ? { warmupStartedOn: warmup.startedOn } : {}),
         ...(body.status === 'active' ? { activatedOn: activationDate(now, timeZone) } : {}),
-      });
+      }, now);
       if (!updated) throw new AppError(404, 'not_found', 'Account not found');
       return readAccount(scopeOf(existing.client_id), existing.id);
     },
   });
+
+  registerAccountVerifyRoute(api, db, config, cipher);
 
   api.route({
     method: 'delete',

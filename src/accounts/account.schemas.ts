@@ -8,9 +8,15 @@
  *   gmail  a Google service-account key JSON {"type":"service_account","client_email","private_key",…}
  *          (only the fields used are kept) | {"type":"oauth2","client_id","client_secret","refresh_token"}
  *   sink   none
+ * Gmail credentials are checked for their shape when stored (the private key must parse as a
+ * PEM private key; ids, secrets and tokens are single words of printable characters), so a
+ * pasted "not a key" is a 400 naming the field rather than a worker failing later;
+ * POST /api/accounts/:id/verify tries the login itself.
  */
+import crypto from 'node:crypto';
 import { z } from 'zod';
 import { isValidTimeZone } from '../sending/sending-window';
+import { pageQuery } from '../http/paging';
 import { emailAddress, singleLine, uuid } from '../http/validation';
 
 export const host = z.string().max(253).regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a host name or IP address');
@@ -57,13 +63,41 @@ export const sinkSettings = z.object({ host: host.optional(), port: port.optiona
 export const smtpCredentials = z
   .object({ user: z.string().min(1).max(320), pass: z.string().min(1).max(1000), imapUser: z.string().min(1).max(320).optional(), imapPass: z.string().min(1).max(1000).optional() })
   .strict();
+/** What Google issues as client ids, client secrets and refresh tokens: one word of printable ASCII. */
+const googleIssued = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[\x21-\x7e]+$/, 'must be the value Google issued: printable characters, no spaces');
+
+function isPemPrivateKey(value: string): boolean {
+  if (!value.includes('-----BEGIN')) return false;
+  try {
+    crypto.createPrivateKey({ key: value, format: 'pem' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const pemPrivateKey = z
+  .string()
+  .min(1)
+  .max(10_000)
+  .refine(isPemPrivateKey, { message: 'not a PEM private key ("-----BEGIN PRIVATE KEY-----…", as in the key file Google issues)' });
+
 export const gmailCredentials = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('oauth2'), client_id: z.string().min(1).max(500), client_secret: z.string().min(1).max(500), refresh_token: z.string().min(1).max(2000) }).strict(),
+  z.object({ type: z.literal('oauth2'), client_id: googleIssued(500), client_secret: googleIssued(500), refresh_token: googleIssued(2000) }).strict(),
   // A service-account key file as Google issues it; fields the transport does not use are dropped.
   z
-    .object({ type: z.literal('service_account'), client_email: emailAddress, private_key: z.string().min(1).max(10_000), private_key_id: z.string().max(200).optional() })
+    .object({ type: z.literal('service_account'), client_email: emailAddress, private_key: pemPrivateKey, private_key_id: z.string().max(200).optional() })
     .transform(({ type, client_email, private_key, private_key_id }) => ({ type, client_email, private_key, ...(private_key_id ? { private_key_id } : {}) })),
 ]);
+
+/** The credentials schema of a transport (undefined: it takes none). */
+export function credentialsFor(transport: 'smtp' | 'gmail' | 'sink'): z.ZodType | undefined {
+  return transport === 'smtp' ? smtpCredentials : transport === 'gmail' ? gmailCredentials : undefined;
+}
 
 /** A calendar date as YYYY-MM-DD (so 2026-02-30 is refused). */
 export const calendarDate = z.string().superRefine((value, ctx) => {
@@ -120,10 +154,20 @@ export const updateAccountBody = z
     ...limits,
     status: accountStatus,
     transportSettings: z.union([smtpSettings, sinkSettings]),
-    credentials: z.union([smtpCredentials, gmailCredentials]).nullable().describe('null removes an SMTP account\'s credentials: it then sends without AUTH'),
+    // Checked against the account's own transport by the route (credentialsFor), so an error
+    // names the field of that shape rather than "matches no alternative". null removes an SMTP
+    // account's credentials: it then sends without AUTH.
+    credentials: z.record(z.string(), z.unknown()).nullable().describe("The account transport's credentials, as in POST /api/accounts; null removes an SMTP account's credentials (it then sends without AUTH)"),
   })
   .partial()
   .strict();
+
+export const accountListQuery = pageQuery.extend({
+  status: z.enum(['active', 'paused', 'suspended', 'disabled', 'crashed']).optional(),
+  transport: z.enum(['smtp', 'gmail', 'sink']).optional().describe('The provider: smtp, gmail or sink'),
+  domain: host.optional().describe('Accounts whose address is on this domain'),
+  search: z.string().max(254).optional().describe('Part of the address, any case'),
+});
 
 export const accountOut = z.object({
   id: z.uuid(),

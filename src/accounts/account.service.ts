@@ -6,13 +6,12 @@
  * come from config `sending.defaultDailyLimit`, `defaultHourlyLimit` and `minGapSeconds`; an
  * account created active starts its warm-up today (account-warmup.ts).
  */
-import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
 import type { z } from 'zod';
 import type { Tunables } from '../config';
 import type { CredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
+import type { CsvRows } from '../http/csv-reader';
 import { fieldIssues, type FieldIssue } from '../http/validation';
 import { emailDomain } from '../contacts/email-address';
 import { findDomainsByName } from '../domains/domain.repository';
@@ -115,12 +114,28 @@ export interface AccountImportRow {
  * transportSettings secure, requireTLS, maxConnections and ehloName, with the same defaults.
  * `smtp_user` defaults to the address; with both it and `smtp_password` empty the account sends
  * without AUTH (a relay that allows this host by IP address).
+ * A Gmail row (transport `gmail`) gives either `gmail_service_account_key` (the key file's
+ * JSON, as Google issues it, in one quoted cell) or `gmail_client_id`, `gmail_client_secret`
+ * and `gmail_refresh_token` (OAuth).
  */
 export const ACCOUNT_CSV_COLUMNS = [
   'email', 'display_name', 'transport', 'smtp_host', 'smtp_port', 'smtp_secure', 'smtp_require_tls', 'smtp_max_connections', 'smtp_ehlo_name',
   'smtp_user', 'smtp_password', 'imap_host', 'imap_port', 'daily_limit', 'hourly_limit', 'min_gap_seconds', 'warmup', 'time_zone',
   'status', 'warmup_started_on', 'warmup_day',
+  'gmail_service_account_key', 'gmail_client_id', 'gmail_client_secret', 'gmail_refresh_token',
 ] as const;
+
+/** The API's `credentials` of a Gmail row: the service-account key file, or the OAuth columns. */
+function gmailCredentialsOf(row: Record<string, string>): unknown {
+  const key = row.gmail_service_account_key?.trim();
+  if (!key) return { type: 'oauth2', client_id: row.gmail_client_id?.trim() ?? '', client_secret: row.gmail_client_secret?.trim() ?? '', refresh_token: row.gmail_refresh_token?.trim() ?? '' };
+  try {
+    return JSON.parse(key) as unknown;
+  } catch {
+    // Left as text, zod reports `credentials` as not an object.
+    return key;
+  }
+}
 
 function rowToInput(row: Record<string, string>): unknown {
   const num = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : Number(value));
@@ -153,57 +168,59 @@ function rowToInput(row: Record<string, string>): unknown {
           ...(text(row.smtp_user) || text(row.smtp_password) ? { credentials: { user: row.smtp_user || row.email || '', pass: row.smtp_password ?? '' } } : {}),
         }
       : {}),
+    ...(transport === 'gmail' ? { credentials: gmailCredentialsOf(row) } : {}),
   };
 }
 
 /**
  * Imports accounts from a CSV. Rows are independent: valid ones are created together (one
- * transaction), invalid ones and addresses that already exist are reported per line.
+ * transaction), invalid ones and addresses that already exist are reported per line. The
+ * whole file is read before anything is written, so a file the reader rejects (malformed,
+ * over a limit) creates nothing.
  */
 export async function importAccountsCsv(
   db: Db,
-  input: Readable,
+  csvRows: CsvRows,
   options: NewAccountContext & { clientId: string; maxRows: number },
 ): Promise<{ created: number; skipped: number; invalid: number; rows: AccountImportRow[] }> {
-  const parser = parse({ bom: true, columns: (header: string[]) => header.map((h) => h.trim().toLowerCase().replace(/[\s-]+/g, '_')), skip_empty_lines: true, info: true, relax_column_count: true });
-  input.on('error', (error) => parser.destroy(error));
-  parser.on('error', () => undefined);
-  input.pipe(parser);
-
   const rows: AccountImportRow[] = [];
   const valid: Array<{ report: AccountImportRow; account: NewAccount }> = [];
   const seen = new Set<string>();
-  try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      if (rows.length >= options.maxRows) throw new AppError(413, 'too_many_rows', `At most ${options.maxRows} accounts per file`);
-      if (!('email' in record)) throw new AppError(400, 'invalid_csv_header', 'The CSV header has no "email" column');
-      const parsed = createAccountBody.safeParse(rowToInput(record));
-      const report: AccountImportRow = { line: info.lines, email: (record.email ?? '').trim().toLowerCase(), status: 'invalid' };
-      rows.push(report);
-      if (!parsed.success) {
-        // Never echo credential values back: only paths and messages.
-        report.errors = fieldIssues(parsed.error);
-        continue;
-      }
-      if (seen.has(parsed.data.email)) {
-        report.status = 'skipped';
-        report.errors = [{ path: 'email', message: 'appears earlier in the file' }];
-        continue;
-      }
-      const prepared = toNewAccount(parsed.data, options);
-      if (prepared.issues) {
-        report.errors = prepared.issues;
-        continue;
-      }
-      seen.add(parsed.data.email);
-      valid.push({ report, account: prepared.account });
+  let header: string[] | undefined;
+  for await (const { fields, line } of csvRows) {
+    if (!header) {
+      header = fields.map((h) => h.trim().toLowerCase().replace(/[\s-]+/g, '_'));
+      if (!header.includes('email')) throw new AppError(400, 'invalid_csv_header', 'The CSV header has no "email" column', { line });
+      continue;
     }
-  } catch (error) {
-    const csv = error as { code?: string; lines?: number; message?: string };
-    if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
-      throw new AppError(400, 'malformed_csv', `The file is not valid CSV (line ${csv.lines ?? '?'}); nothing was imported`, { line: csv.lines ?? null, reason: csv.code });
+    if (rows.length >= options.maxRows) throw new AppError(413, 'too_many_rows', `At most ${options.maxRows} accounts per file`);
+    // Columns by header name; a short row leaves its last columns out, extra fields are ignored.
+    const record = Object.create(null) as Record<string, string>;
+    header.forEach((name, index) => {
+      const value = fields[index];
+      if (value !== undefined) record[name] = value;
+    });
+    const parsed = createAccountBody.safeParse(rowToInput(record));
+    // The address is echoed back, but never more of it than an address can hold.
+    const report: AccountImportRow = { line, email: (record.email ?? '').trim().toLowerCase().slice(0, 320), status: 'invalid' };
+    rows.push(report);
+    if (!parsed.success) {
+      // Never echo credential values back: only paths and messages.
+      report.errors = fieldIssues(parsed.error);
+      continue;
     }
-    throw error;
+    if (seen.has(parsed.data.email)) {
+      report.status = 'skipped';
+      report.errors = [{ path: 'email', message: 'appears earlier in the file' }];
+      continue;
+    }
+    const prepared = toNewAccount(parsed.data, options);
+    if (prepared.issues) {
+      report.errors = prepared.issues;
+      continue;
+    }
+    seen.add(parsed.data.email);
+    valid.push({ report, account: prepared.account });
   }
   if (rows.length === 0) throw new AppError(400, 'invalid_csv_header', 'The file has no rows: expected a header row with an "email" column and one account per line');
 

@@ -4,18 +4,41 @@ import { getAccount } from '../accounts/account.repository';
 import { scopeOf } from '../auth/client-scope';
 import { getClient } from '../clients/client.repository';
 import type { Config } from '../config';
-import { getContact } from '../contacts/contact.repository';
+import { getContact, type ContactRow } from '../contacts/contact.repository';
 import { createCredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { emailAddress, idParams, uuid } from '../http/validation';
 import { newMessageId } from '../queue/enqueue';
-import { openAccountTransport } from '../sending/account-transport';
+import { gmailEndpoints, openAccountTransport } from '../sending/account-transport';
 import { buildMessage, MessageBuildError } from '../sending/message-builder';
 import { trackingSignerFor } from '../tracking/tracking-signer';
-import { listSenderIds, listSteps } from './campaign.repository';
+import type { ContactFields } from '../sending/template';
+import { missingValues, templateProblems } from '../sending/template-problems';
+import { listSenderIds, listSteps, type StepRow } from './campaign.repository';
 import { campaignOr404 as mustGet } from './campaign.service';
+
+const problemOut = z.object({
+  field: z.enum(['subject', 'bodyHtml', 'bodyText']),
+  code: z.string().describe('unclosed_spintax, unopened_brace, unclosed_variable, invalid_variable (errors); empty_alternative, missing_value (warnings)'),
+  severity: z.enum(['error', 'warning']),
+  message: z.string(),
+  position: z.object({ index: z.number().int(), line: z.number().int(), column: z.number().int() }),
+  variable: z.string().optional(),
+});
+
+/** The problems of a step's three templates, and the variables this contact has no value for. */
+function stepProblems(step: StepRow, contact: ContactRow): Array<z.infer<typeof problemOut>> {
+  const fields: ContactFields = { email: contact.email, first_name: contact.first_name, last_name: contact.last_name, company: contact.company, custom_fields: contact.custom_fields ?? {} };
+  return (
+    [
+      ['subject', step.subject],
+      ['bodyHtml', step.body_html],
+      ['bodyText', step.body_text],
+    ] as const
+  ).flatMap(([field, template]) => [...templateProblems(template), ...missingValues(template, fields)].map((problem) => ({ field, ...problem })));
+}
 
 export function registerCampaignPreviewRoutes(api: ApiRouter, db: Db, config: Config): void {
   const signer = trackingSignerFor(config);
@@ -26,10 +49,19 @@ export function registerCampaignPreviewRoutes(api: ApiRouter, db: Db, config: Co
     path: '/campaigns/:id/steps/:stepNumber/preview',
     operationId: 'previewCampaignStep',
     tag: 'campaigns',
-    summary: 'Render one step for one contact, exactly as it would be sent',
+    summary: "Render one step for one contact, exactly as it would be sent, with the template's problems for that contact (a variable it has no value for, an empty spintax choice)",
     params: z.object({ id: uuid, stepNumber: z.coerce.number().int().min(1).max(100) }),
     query: z.object({ contactId: uuid }),
-    response: z.object({ from: z.string(), to: z.string(), subject: z.string(), html: z.string(), text: z.string(), headers: z.record(z.string(), z.string()) }),
+    response: z.object({
+      from: z.string(),
+      to: z.string(),
+      subject: z.string(),
+      html: z.string(),
+      text: z.string(),
+      headers: z.record(z.string(), z.string()),
+      problems: z.array(problemOut).describe('Warnings for this contact; errors answer 422 template_problems with the same list'),
+    }),
+    errors: [422],
     handler: async ({ scope, params, query }) => {
       const campaign = await mustGet(db, scope, params.id);
       const step = (await listSteps(db, campaign.id)).find((s) => s.step_number === params.stepNumber);
@@ -40,6 +72,10 @@ export function registerCampaignPreviewRoutes(api: ApiRouter, db: Db, config: Co
       const client = await getClient(db, scopeOf(campaign.client_id), campaign.client_id);
       const senderIds = await listSenderIds(db, campaign.id);
       const account = senderIds[0] ? await getAccount(db, scopeOf(campaign.client_id), senderIds[0]) : undefined;
+      const problems = stepProblems(step, contact);
+      if (problems.some((p) => p.severity === 'error')) {
+        throw new AppError(422, 'template_problems', 'The step has template errors: it cannot be sent', { problems });
+      }
       try {
         const message = buildMessage({
           client: { id: campaign.client_id, name: client?.name ?? '', postal_address: client?.postal_address ?? '' },
@@ -50,7 +86,7 @@ export function registerCampaignPreviewRoutes(api: ApiRouter, db: Db, config: Co
           queue: { id: 0, message_id: '<preview@preview.invalid>', to_email: contact.email },
           signer,
         });
-        return { from: message.from.address, to: message.to, subject: message.subject, html: message.html, text: message.text, headers: message.headers };
+        return { from: message.from.address, to: message.to, subject: message.subject, html: message.html, text: message.text, headers: message.headers, problems };
       } catch (error) {
         if (error instanceof MessageBuildError) throw new AppError(422, 'cannot_render', error.message);
         throw error;
@@ -99,7 +135,7 @@ export function registerCampaignPreviewRoutes(api: ApiRouter, db: Db, config: Co
       message.subject = `[Test] ${message.subject}`;
       let transport;
       try {
-        transport = await openAccountTransport(db, account.id, cipher, { sink: { host: config.sink.host, port: config.sink.port }, db });
+        transport = await openAccountTransport(db, account.id, cipher, { sink: { host: config.sink.host, port: config.sink.port }, db, ...gmailEndpoints(config) });
       } catch (error) {
         // The message names the field that is wrong, never a credential value.
         throw new AppError(422, 'transport_unavailable', `The account cannot send: ${(error as Error).message}`);

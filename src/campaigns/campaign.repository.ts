@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import { ownedBy, type ClientScope } from '../auth/client-scope';
 import type { DbOrTx } from '../db/connection';
+import { containing, selectPage, type Page, type PageRows } from '../db/paging';
 import type { CampaignsTable, CampaignStatus, SequenceStepsTable } from '../db/database';
 
 export type CampaignRow = Selectable<CampaignsTable>;
@@ -49,10 +50,11 @@ export async function insertCampaign(db: DbOrTx, clientId: string, settings: Cam
     .executeTakeFirstOrThrow();
 }
 
-export async function listCampaigns(db: DbOrTx, scope: ClientScope, page: { limit: number; offset: number; status?: CampaignStatus }): Promise<CampaignRow[]> {
+export async function listCampaigns(db: DbOrTx, scope: ClientScope, page: Page & { status?: CampaignStatus; search?: string }): Promise<PageRows<CampaignRow>> {
   let query = db.selectFrom('campaigns').selectAll().where(ownedBy(scope));
   if (page.status) query = query.where('status', '=', page.status);
-  return query.orderBy('created_at', 'desc').orderBy('id').limit(page.limit).offset(page.offset).execute();
+  if (page.search) query = query.where('name', 'ilike', containing(page.search));
+  return selectPage(query.orderBy('created_at', 'desc').orderBy('id'), page);
 }
 
 export async function getCampaign(db: DbOrTx, scope: ClientScope, id: string, forUpdate = false): Promise<CampaignRow | undefined> {

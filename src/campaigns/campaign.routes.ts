@@ -10,7 +10,8 @@ import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
-import { idParams, pagination, uuid } from '../http/validation';
+import { idParams, uuid } from '../http/validation';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { registerCampaignLifecycleRoutes } from './campaign-lifecycle.routes';
 import { registerCampaignMessageRoutes } from './campaign-messages.routes';
 import { registerCampaignPreviewRoutes } from './campaign-preview.routes';
@@ -44,10 +45,13 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
     path: '/campaigns',
     operationId: 'listCampaigns',
     tag: 'campaigns',
-    summary: 'List campaigns',
-    query: pagination.extend({ status: z.enum(['draft', 'running', 'paused', 'completed', 'cancelled']).optional() }),
-    response: z.object({ campaigns: z.array(campaignOut) }),
-    handler: async ({ scope, query }) => ({ campaigns: (await listCampaigns(db, scope, query)).map((c) => present(c)) }),
+    summary: 'List campaigns (filter by status, name, and for the owner ?clientId=)',
+    query: pageQuery.extend({
+      status: z.enum(['draft', 'running', 'paused', 'completed', 'cancelled']).optional(),
+      search: z.string().max(200).optional().describe('Part of the name, any case'),
+    }),
+    response: pagedResponse('campaigns', campaignOut),
+    handler: async ({ scope, query }) => paged('campaigns', query, await listCampaigns(db, scope, query), (c) => present(c)),
   });
 
   api.route({

@@ -2,17 +2,28 @@
 import { z } from 'zod';
 import { nonEmptyLine, singleLine, uuid } from '../http/validation';
 import { isValidTimeZone } from '../sending/sending-window';
+import { templateErrors } from '../sending/template-problems';
 import type { CampaignRow, StepRow } from './campaign.repository';
 
 export const timeZone = z.string().max(64).refine(isValidTimeZone, { message: 'not a known IANA time zone' });
 const minuteOfDay = z.number().int().min(0).max(1440);
 
+/**
+ * A step's template field: its template errors (sending/template-problems.ts) are 400s, one
+ * issue each with its code and position; warnings are saved and listed by the preview.
+ */
+function template<T extends z.ZodType<string>>(schema: T) {
+  return schema.superRefine((value, ctx) => {
+    for (const problem of templateErrors(value)) ctx.addIssue({ code: 'custom', message: problem.message, params: { problem: problem.code, position: problem.position } });
+  });
+}
+
 export const stepSchema = z
   .object({
     // Becomes the Subject header: single line (header injection is a 400).
-    subject: singleLine(998),
-    bodyHtml: z.string().max(200_000).default(''),
-    bodyText: z.string().max(200_000).default(''),
+    subject: template(singleLine(998)),
+    bodyHtml: template(z.string().max(200_000)).default(''),
+    bodyText: template(z.string().max(200_000)).default(''),
     delayMinutes: z.number().int().min(0).max(60 * 24 * 365).default(0),
   })
   .strict();

@@ -15,6 +15,7 @@ import type { CampaignStatus } from '../db/database';
 import { AppError } from '../http/app-error';
 import { enqueueCampaign, type EnqueueOptions } from '../queue/enqueue';
 import { validateTemplate, type TemplateIssue } from '../sending/template';
+import { templateErrors } from '../sending/template-problems';
 import {
   campaignContactFields,
   cancelWaitingQueueRows,
@@ -51,7 +52,8 @@ export async function validateCampaign(db: DbOrTx, campaign: CampaignRow): Promi
       ['bodyHtml', step.body_html],
       ['bodyText', step.body_text],
     ] as const) {
-      for (const issue of validateTemplate(template, [])) issues.push({ path: `steps.${step.step_number - 1}.${field}`, message: issue.message });
+      // Steps saved before templates were checked on save may still hold errors.
+      for (const problem of templateErrors(template)) issues.push({ path: `steps.${step.step_number - 1}.${field}`, message: problem.message });
     }
     if (step.body_html.trim() === '' && step.body_text.trim() === '') issues.push({ path: `steps.${step.step_number - 1}`, message: 'the step has no body' });
   }

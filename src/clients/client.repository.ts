@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { DbOrTx } from '../db/connection';
+import { selectPage, type Page, type PageRows } from '../db/paging';
 import type { ClientsTable } from '../db/database';
 import type { ClientScope } from '../auth/client-scope';
 
@@ -21,11 +22,11 @@ export async function clientExists(db: DbOrTx, id: string): Promise<boolean> {
   return (await db.selectFrom('clients').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
 }
 
-export async function listClients(db: DbOrTx, scope: ClientScope, page: { limit: number; offset: number }): Promise<ClientRow[]> {
-  let query = db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset);
+export async function listClients(db: DbOrTx, scope: ClientScope, page: Page): Promise<PageRows<ClientRow>> {
+  let query = db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('id');
   const own = byScope(scope);
   if (own !== null) query = query.where('id', '=', own);
-  return query.execute();
+  return selectPage(query, page);
 }
 
 export async function getClient(db: DbOrTx, scope: ClientScope, id: string): Promise<ClientRow | undefined> {

@@ -5,7 +5,8 @@ import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { isUniqueViolation } from '../http/db-errors';
-import { idParams, nonEmptyLine, pagination } from '../http/validation';
+import { idParams, nonEmptyLine } from '../http/validation';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { deleteClient, getClient, insertClient, listClients, updateClient, type ClientRow } from './client.repository';
 
 const hostname = z
@@ -54,9 +55,9 @@ export function registerClientRoutes(api: ApiRouter, db: Db): void {
     operationId: 'listClients',
     tag: 'clients',
     summary: 'List clients (a client user sees their own)',
-    query: pagination,
-    response: z.object({ clients: z.array(clientOut) }),
-    handler: async ({ scope, query }) => ({ clients: (await listClients(db, scope, query)).map(present) }),
+    query: pageQuery,
+    response: pagedResponse('clients', clientOut),
+    handler: async ({ scope, query }) => paged('clients', query, await listClients(db, scope, query), present),
   });
   api.route({
     method: 'post',

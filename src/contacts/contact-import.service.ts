@@ -1,14 +1,19 @@
 /**
- * Importing a contacts CSV in one transaction, streamed: rows are parsed, validated and
- * de-duplicated as they arrive and written in batches (one multi-row statement per batch,
- * overlapping the parsing of the next batch). A file that cannot be read as CSV, has an
- * unusable header, is too large, or (strict mode) has any invalid row is rejected as a whole:
- * the transaction rolls back and nothing is imported.
+ * Importing a contacts CSV in one transaction, streamed: rows are parsed (by the shared
+ * bounded reader, src/http/csv-reader.ts), validated and de-duplicated as they arrive and
+ * written in batches (one multi-row statement per batch, overlapping the parsing of the next
+ * batch). A file that cannot be read as CSV, breaks a limit of the reader, has an unusable
+ * header, is too large, or (strict mode) has any invalid row is rejected as a whole: the
+ * transaction rolls back and nothing is imported.
+ *
+ * Memory, besides the reader's: two batches (at most `batchSize` rows and BATCH_MAX_CHARS of
+ * text each, one being written while the next fills), the in-file dedupe set (one entry per
+ * distinct address, at most imports.maxRows of them, ≤ 254 characters each) and at most
+ * maxReportedErrors row errors.
  */
-import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
 import type { Db, DbOrTx } from '../db/connection';
 import { AppError } from '../http/app-error';
+import type { CsvRows } from '../http/csv-reader';
 import { contactRowReader, HeaderError, type ContactRecord, type ContactRowReader, type RowError } from './contact-csv';
 import { insertContactBatch, type BatchResult } from './contact.repository';
 
@@ -37,87 +42,72 @@ export interface ImportReport {
 }
 
 const DEFAULT_BATCH = 5000;
+/** A batch is also written once its rows hold this much text, so wide rows cannot pile up. */
+const BATCH_MAX_CHARS = 4 * 1024 * 1024;
 
-export async function importContactsCsv(db: Db, input: Readable, options: ImportOptions): Promise<ImportReport> {
+export async function importContactsCsv(db: Db, rows: CsvRows, options: ImportOptions): Promise<ImportReport> {
   const maxErrors = options.maxReportedErrors ?? 1000;
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const report: ImportReport = { rows: 0, imported: 0, existing: 0, duplicatesInFile: 0, suppressed: 0, invalid: 0, attachedToCampaign: 0, errors: [], errorsTruncated: false };
 
-  const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, max_record_size: 64 * 1024 });
-  input.on('error', (error) => parser.destroy(error));
-  // Errors reach the loop below through the iterator; this keeps a late one from being uncaught.
-  parser.on('error', () => undefined);
-  input.pipe(parser);
-
-  try {
-    await db.transaction().execute(async (trx) => {
-      let reader: ContactRowReader | undefined;
-      let batch: ContactRecord[] = [];
-      let pending: Promise<void> | undefined;
-      const add = (result: BatchResult) => {
-        report.imported += result.inserted;
-        report.existing += result.existing;
-        report.suppressed += result.suppressed;
-        report.attachedToCampaign += result.attached;
-      };
-      const flush = async () => {
-        const rows = batch;
-        batch = [];
-        await pending;
-        pending = undefined;
-        if (rows.length === 0) return;
-        pending = insertContactBatch(trx, options.clientId, options.campaignId ?? null, rows).then(add);
-        // Awaited at the next flush; until then a failure must not count as unhandled.
-        pending.catch(() => undefined);
-      };
-
-      for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-        if (!reader) {
-          try {
-            reader = contactRowReader(record);
-          } catch (error) {
-            if (error instanceof HeaderError) throw new AppError(400, 'invalid_csv_header', `The CSV header is not usable: ${error.message}`, { line: info.lines });
-            throw error;
-          }
-          continue;
-        }
-        report.rows++;
-        const result = reader.read(record, info.lines);
-        if (result.kind === 'contact') {
-          batch.push(result.contact);
-          if (batch.length >= batchSize) await flush();
-        } else if (result.kind === 'duplicate') {
-          report.duplicatesInFile++;
-        } else {
-          report.invalid++;
-          if (report.errors.length < maxErrors) report.errors.push(result.error);
-          else report.errorsTruncated = true;
-        }
-      }
-      if (!reader) throw new AppError(400, 'invalid_csv_header', 'The file is empty: expected a header row with an "email" column');
-      await flush();
+  await db.transaction().execute(async (trx) => {
+    let reader: ContactRowReader | undefined;
+    let batch: ContactRecord[] = [];
+    let batchChars = 0;
+    let pending: Promise<void> | undefined;
+    const add = (result: BatchResult) => {
+      report.imported += result.inserted;
+      report.existing += result.existing;
+      report.suppressed += result.suppressed;
+      report.attachedToCampaign += result.attached;
+    };
+    const flush = async () => {
+      const ready = batch;
+      batch = [];
+      batchChars = 0;
       await pending;
-      if (options.strict && report.invalid > 0) {
-        throw new AppError(422, 'invalid_rows', `${report.invalid} row(s) are invalid; nothing was imported`, { errors: report.errors, errorsTruncated: report.errorsTruncated });
+      pending = undefined;
+      if (ready.length === 0) return;
+      pending = insertContactBatch(trx, options.clientId, options.campaignId ?? null, ready).then(add);
+      // Awaited at the next flush; until then a failure must not count as unhandled.
+      pending.catch(() => undefined);
+    };
+
+    for await (const { fields, line } of rows) {
+      if (!reader) {
+        try {
+          reader = contactRowReader(fields);
+        } catch (error) {
+          if (error instanceof HeaderError) throw new AppError(400, 'invalid_csv_header', `The CSV header is not usable: ${error.message}`, { line });
+          throw error;
+        }
+        continue;
       }
-      await options.afterImport?.(trx);
-    });
-  } catch (error) {
-    throw asImportError(error);
-  } finally {
-    input.unpipe(parser);
-  }
+      report.rows++;
+      const result = reader.read(fields, line);
+      if (result.kind === 'contact') {
+        batch.push(result.contact);
+        batchChars += contactChars(result.contact);
+        if (batch.length >= batchSize || batchChars >= BATCH_MAX_CHARS) await flush();
+      } else if (result.kind === 'duplicate') {
+        report.duplicatesInFile++;
+      } else {
+        report.invalid++;
+        if (report.errors.length < maxErrors) report.errors.push(result.error);
+        else report.errorsTruncated = true;
+      }
+    }
+    if (!reader) throw new AppError(400, 'invalid_csv_header', 'The file is empty: expected a header row with an "email" column');
+    await flush();
+    await pending;
+    if (options.strict && report.invalid > 0) {
+      throw new AppError(422, 'invalid_rows', `${report.invalid} row(s) are invalid; nothing was imported`, { errors: report.errors, errorsTruncated: report.errorsTruncated });
+    }
+    await options.afterImport?.(trx);
+  });
   return report;
 }
 
-function asImportError(error: unknown): unknown {
-  if (error instanceof AppError) return error;
-  const csv = error as { code?: string; lines?: number; message?: string };
-  if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
-    return new AppError(400, 'malformed_csv', `The file is not valid CSV (line ${csv.lines ?? '?'}): ${csv.message ?? csv.code}; nothing was imported`, {
-      line: csv.lines ?? null,
-      reason: csv.code,
-    });
-  }
-  return error;
+function contactChars(c: ContactRecord): number {
+  return c.email.length + c.firstName.length + c.lastName.length + c.company.length + (c.timeZone?.length ?? 0) + c.customFieldsJson.length;
 }

@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import { ownedBy, type ClientScope } from '../auth/client-scope';
 import type { DbOrTx } from '../db/connection';
+import { containing, selectPage, type Page, type PageRows } from '../db/paging';
 import type { ContactsTable } from '../db/database';
 import type { ContactRecord } from './contact-csv';
 
@@ -85,14 +86,14 @@ export async function insertContact(db: DbOrTx, clientId: string, email: string,
 export async function listContacts(
   db: DbOrTx,
   scope: ClientScope,
-  filter: { limit: number; offset: number; search?: string; campaignId?: string },
-): Promise<ContactRow[]> {
+  filter: Page & { search?: string; campaignId?: string },
+): Promise<PageRows<ContactRow>> {
   let query = db.selectFrom('contacts').selectAll('contacts').where(ownedBy(scope, 'contacts.client_id'));
-  if (filter.search) query = query.where('contacts.email', 'like', `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (filter.search) query = query.where('contacts.email', 'like', containing(filter.search.toLowerCase()));
   if (filter.campaignId) {
     query = query.innerJoin('campaign_contacts', 'campaign_contacts.contact_id', 'contacts.id').where('campaign_contacts.campaign_id', '=', filter.campaignId);
   }
-  return query.orderBy('contacts.created_at').orderBy('contacts.id').limit(filter.limit).offset(filter.offset).execute();
+  return selectPage(query.orderBy('contacts.created_at').orderBy('contacts.id'), filter);
 }
 
 export async function getContact(db: DbOrTx, scope: ClientScope, id: string): Promise<ContactRow | undefined> {

@@ -9,7 +9,8 @@ import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { receiveCsv } from '../http/csv-upload';
 import { isUniqueViolation } from '../http/db-errors';
-import { emailAddress, idParams, pagination, singleLine, uuid } from '../http/validation';
+import { emailAddress, idParams, singleLine, uuid } from '../http/validation';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { isValidTimeZone } from '../sending/sending-window';
 import { MAX_FIELD_CHARS } from './contact-csv';
 import { importContactsCsv } from './contact-import.service';
@@ -74,9 +75,9 @@ function present(c: ContactRow): z.infer<typeof contactOut> {
 export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, clock: () => Date = () => new Date()): void {
   const enqueue = { messageIdDomain: config.sending.messageIdDomain };
   const runImport = async (req: Parameters<typeof receiveCsv>[0], clientId: string, campaignId: string | null, strict: boolean) =>
-    receiveCsv(req, config.imports.maxCsvBytes, async ({ stream }) => {
+    receiveCsv(req, config.imports, async ({ rows }) => {
       let queued: number | undefined;
-      const report = await importContactsCsv(db, stream, {
+      const report = await importContactsCsv(db, rows, {
         clientId,
         campaignId,
         strict,
@@ -94,9 +95,9 @@ export function registerContactRoutes(api: ApiRouter, db: Db, config: Config, cl
     operationId: 'listContacts',
     tag: 'contacts',
     summary: 'List contacts (search by email, or those of one campaign)',
-    query: pagination.extend({ search: z.string().max(254).optional(), campaignId: uuid.optional() }),
-    response: z.object({ contacts: z.array(contactOut) }),
-    handler: async ({ scope, query }) => ({ contacts: (await listContacts(db, scope, query)).map(present) }),
+    query: pageQuery.extend({ search: z.string().max(254).optional(), campaignId: uuid.optional() }),
+    response: pagedResponse('contacts', contactOut),
+    handler: async ({ scope, query }) => paged('contacts', query, await listContacts(db, scope, query), present),
   });
 
   api.route({

@@ -14,7 +14,7 @@ export type UserRole = 'owner' | 'client_admin' | 'client_viewer';
 export type TransportKind = 'smtp' | 'gmail' | 'sink';
 export type AccountStatus = 'active' | 'paused' | 'suspended' | 'disabled' | 'crashed';
 export type CampaignStatus = 'draft' | 'running' | 'paused' | 'completed' | 'cancelled';
-export type CampaignContactStatus = 'active' | 'replied' | 'bounced' | 'unsubscribed' | 'finished' | 'cancelled';
+export type CampaignContactStatus = 'active' | 'replied' | 'bounced' | 'complained' | 'unsubscribed' | 'finished' | 'cancelled';
 export type QueueStatus =
   | 'queued'
   | 'claimed'
@@ -27,7 +27,8 @@ export type QueueStatus =
   | 'suppressed'
   | 'cancelled';
 export type SendOutcome = 'accepted' | 'transient' | 'recipient_hard' | 'recipient_soft' | 'sender_reputation' | 'sender_auth' | 'auth' | 'unknown' | 'reconciled';
-export type SuppressionReason = 'unsubscribed' | 'hard_bounce' | 'complaint' | 'manual';
+export type SuppressionReason = 'unsubscribed' | 'hard_bounce' | 'soft_bounce' | 'complaint' | 'manual';
+export type InboundKind = 'bounce' | 'delay' | 'delivered' | 'complaint' | 'reply' | 'auto_reply' | 'unmatched';
 export type RateScope = 'account' | 'sender_domain' | 'recipient_domain' | 'campaign' | 'client' | 'global';
 export type RateWindow = 'day' | 'hour' | 'minute';
 
@@ -265,6 +266,8 @@ export interface BouncesTable {
   diagnostic: string | null;
   source: Generated<string>;
   received_at: Timestamp;
+  /** 0018: the inbound message (DSN, ARF, reply, ESP event) that recorded it. */
+  inbound_message_id: number | null;
 }
 
 export interface ComplaintsTable {
@@ -275,6 +278,8 @@ export interface ComplaintsTable {
   email: string;
   source: Generated<string>;
   received_at: Timestamp;
+  /** 0018: the inbound message (DSN, ARF, reply, ESP event) that recorded it. */
+  inbound_message_id: number | null;
 }
 
 export interface RepliesTable {
@@ -289,6 +294,8 @@ export interface RepliesTable {
   snippet: Generated<string>;
   message_id: string | null;
   received_at: Timestamp;
+  /** 0018: the inbound message (DSN, ARF, reply, ESP event) that recorded it. */
+  inbound_message_id: number | null;
 }
 
 export interface LinksTable {
@@ -460,6 +467,38 @@ export interface SinkMessagesTable {
   received_at: Timestamp;
 }
 
+/** 0018: every inbound message and ESP feedback event, once (src/inbound/). */
+export interface InboundMessagesTable {
+  id: Generated<number>;
+  client_id: string | null;
+  account_id: string | null;
+  account_key: Generated<string>;
+  source: string;
+  source_key: string;
+  received_at: Timestamp;
+  from_address: string | null;
+  to_address: string | null;
+  subject: Generated<string>;
+  message_id: string | null;
+  headers: Json<Record<string, string>>;
+  kind: InboundKind;
+  sub_kind: string | null;
+  reason: string | null;
+  evidence: Generated<string>;
+  classification: Json;
+  queue_id: number | null;
+  campaign_id: string | null;
+  contact_id: string | null;
+  step_number: number | null;
+  match_method: string | null;
+  text: string | null;
+  raw: Buffer | null;
+  raw_size: Generated<number>;
+  effects: Json<unknown[]>;
+  history: Json<unknown[]>;
+  created_at: Timestamp;
+}
+
 export interface Database {
   clients: ClientsTable;
   users: UsersTable;
@@ -493,6 +532,7 @@ export interface Database {
   audit_log: AuditLogTable;
   runtime_settings: RuntimeSettingsTable;
   sink_messages: SinkMessagesTable;
+  inbound_messages: InboundMessagesTable;
   inbound_mailboxes: InboundMailboxesTable;
 }
 

@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import { ownedBy, type ClientScope } from '../auth/client-scope';
 import type { DbOrTx } from '../db/connection';
+import { selectPage, type Page, type PageRows } from '../db/paging';
 import type { SenderDomainsTable } from '../db/database';
 
 export type DomainRow = Selectable<SenderDomainsTable>;
@@ -28,8 +29,8 @@ function bounceMailboxColumns(fields: DomainFields) {
   return { bounce_mailbox: JSON.stringify(fields.bounceMailbox.settings), bounce_mailbox_secret_encrypted: fields.bounceMailbox.secretEncrypted };
 }
 
-export async function listDomains(db: DbOrTx, scope: ClientScope, page: { limit: number; offset: number }): Promise<DomainRow[]> {
-  return db.selectFrom('sender_domains').selectAll().where(ownedBy(scope)).orderBy('domain').limit(page.limit).offset(page.offset).execute();
+export async function listDomains(db: DbOrTx, scope: ClientScope, page: Page): Promise<PageRows<DomainRow>> {
+  return selectPage(db.selectFrom('sender_domains').selectAll().where(ownedBy(scope)).orderBy('domain').orderBy('id'), page);
 }
 
 export async function getDomain(db: DbOrTx, scope: ClientScope, id: string): Promise<DomainRow | undefined> {

@@ -14,7 +14,8 @@ import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { isUniqueViolation } from '../http/db-errors';
-import { idParams, pagination, singleLine, uuid } from '../http/validation';
+import { idParams, singleLine, uuid } from '../http/validation';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { host, port } from '../accounts/account.schemas';
 import { clientExists } from '../clients/client.repository';
 import { countAccountsOnDomain, deleteDomain, getDomain, insertDomain, listDomains, moveDomain, updateDomain, type DomainFields, type DomainRow, type StoredBounceMailbox } from './domain.repository';
@@ -113,9 +114,9 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
     operationId: 'listDomains',
     tag: 'domains',
     summary: 'List sender domains',
-    query: pagination,
-    response: z.object({ domains: z.array(domainOut) }),
-    handler: async ({ scope, query }) => ({ domains: (await listDomains(db, scope, query)).map(present) }),
+    query: pageQuery,
+    response: pagedResponse('domains', domainOut),
+    handler: async ({ scope, query }) => paged('domains', query, await listDomains(db, scope, query), present),
   });
   api.route({
     method: 'post',

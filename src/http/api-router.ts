@@ -14,6 +14,7 @@ import { authenticate, getAuth, getScope, requireAccess, type AccessLevel } from
 import type { AuthContext, AuthService } from '../auth/auth.service';
 import type { ClientScope } from '../auth/client-scope';
 import { AppError } from './app-error';
+import { jsonBody } from './body-parsers';
 import { BEARER_SCHEME, clientScopeParameter, errorSchema, SPONSOR_KEY_SCHEME, toOpenApiPath } from './openapi';
 import { parseOrThrow } from './validation';
 
@@ -54,6 +55,8 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, H extends A
   /** Request headers the route reads, keyed by their canonical name (e.g. 'Idempotency-Key'). */
   headers?: H;
   body?: B;
+  /** Largest JSON body this route reads, counted on the bytes received; default: server.requestBodyLimitKb. */
+  bodyLimitBytes?: number;
   /** Non-JSON request body (CSV upload); handled by the route itself. */
   upload?: { contentType: 'multipart/form-data'; description: string };
   status?: number;
@@ -81,6 +84,8 @@ export class ApiRouter {
   constructor(
     private readonly registry: OpenAPIRegistry,
     private readonly auth: AuthService,
+    /** The JSON body limit of routes that set none (server.requestBodyLimitKb). */
+    private readonly defaultBodyLimitBytes: number,
     private readonly prefix = '/api',
   ) {}
 
@@ -97,6 +102,9 @@ export class ApiRouter {
       handlers.push(authenticate(this.auth));
       if (access !== 'user') handlers.push(requireAccess(access));
     }
+    // Read after authentication (nobody unknown gets a body read) and before the route's own
+    // middleware (the login limiter keys on the email in the body).
+    if (spec.body) handlers.push(...jsonBody(spec.bodyLimitBytes ?? this.defaultBodyLimitBytes));
     handlers.push(...(spec.middleware ?? []));
     handlers.push(async (req, res) => {
       const params = spec.params ? spec.params.safeParse(req.params) : undefined;

@@ -16,6 +16,8 @@ import { registerAccountRoutes } from '../accounts/account.routes';
 import { registerCampaignRoutes } from '../campaigns/campaign.routes';
 import { registerContactRoutes } from '../contacts/contact.routes';
 import { registerDomainRoutes } from '../domains/domain.routes';
+import { registerInboundRoutes } from '../inbound/inbound.routes';
+import { workerListOut, workerListQuery } from '../orchestrator/workers.schemas';
 import { registerStatsRoutes } from '../stats/stats.routes';
 import { registerSuppressionRoutes } from '../suppressions/suppression.routes';
 import { registerSinkMessageRoutes } from '../transports/sink-message.routes';
@@ -37,7 +39,7 @@ export function createAuthServiceFromConfig(config: Config, db: Db): AuthService
 export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps): Router {
   const registry = createOpenApiRegistry();
   const auth = createAuthServiceFromConfig(config, db);
-  const api = new ApiRouter(registry, auth);
+  const api = new ApiRouter(registry, auth, config.server.requestBodyLimitKb * 1024);
 
   registerAuthRoutes(api, auth, config.auth.loginAttemptsPerMinute);
   registerClientRoutes(api, db);
@@ -49,12 +51,22 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   registerSuppressionRoutes(api, db, config);
   registerSinkMessageRoutes(api, db);
   registerStatsRoutes(api, db, clock);
+  registerInboundRoutes(api, db, config, clock);
   // Sponsor API (X-Api-Key) before sponsor admin, so /sponsors/offers is not taken for an id.
   registerSponsorApiRoutes(api, db, config);
   registerSponsorAdminRoutes(api, db, config);
 
   // Routes mounted by other routers under /api, listed so the document covers all of /api.
-  api.document({ method: 'get', path: '/workers', operationId: 'listWorkers', tag: 'orchestrator', summary: 'Worker processes run by this node and their state', access: 'owner' });
+  api.document({
+    method: 'get',
+    path: '/workers',
+    operationId: 'listWorkers',
+    tag: 'orchestrator',
+    summary: 'Worker processes run by this node and their state (filter by state, account, part of the address, and ?clientId=)',
+    access: 'owner',
+    query: workerListQuery,
+    response: workerListOut,
+  });
 
   let document: ReturnType<typeof buildOpenApiDocument> | undefined;
   api.router.get('/openapi.json', (_req, res) => {

@@ -12,6 +12,8 @@ import { workersRoutes } from '../orchestrator/workers.routes';
 import { adminApiRoutes, createAuthServiceFromConfig } from './api';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
 import { healthRoutes } from './health.routes';
+import { securityHeaders } from './security-headers';
+import { urlGuard } from './url-guard';
 
 export interface AppDeps {
   config: Config;
@@ -42,13 +44,16 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // Before anything that can answer, errors and 404s included (the pixel, answered ahead of
+  // Express, carries the same headers, computed once).
+  app.use(securityHeaders());
+  app.use(urlGuard());
   // Recipient-facing endpoints first: the open pixel is the hottest path and needs no body parser.
   const publicGuards = createPublicGuards(config.tracking.publicRateLimitPerMinute);
   const trackingEvents = deps.trackingEvents ?? createTrackingEventWriterFor(deps);
   installPixelFastPath(app, trackingPixel({ config, logger, events: trackingEvents, guards: publicGuards }));
   app.use(trackingRoutes({ db, config, logger, events: trackingEvents, guards: publicGuards }));
   app.use(landingRoutes(db, config, publicGuards));
-  app.use(express.json({ limit: `${config.server.requestBodyLimitKb}kb` }));
   app.use(healthRoutes(db, config.database.healthCheckTimeoutMs));
   app.use('/api', workersRoutes({ db, config, auth: createAuthServiceFromConfig(config, db), orchestrator: deps.orchestrator ?? (() => undefined) }));
   app.use('/api', adminApiRoutes({ config, db, logger, ...(deps.clock ? { clock: deps.clock } : {}) }));

@@ -1,22 +1,29 @@
 /**
  * Receiving a CSV file without holding it in memory: either a multipart/form-data upload
  * (busboy; the first file part is the CSV, plain fields before it are passed along) or a raw
- * `text/csv` body. The consumer gets a byte stream; going over `maxBytes` destroys that stream
+ * `text/csv` body. The consumer gets the file's records through the one bounded CSV reader
+ * (csv-reader.ts), never the raw bytes. The size limit counts the bytes actually read (a
+ * chunked body has no Content-Length to trust); going over `maxCsvBytes` ends the reading
  * with a 413, so whatever the consumer was doing (a transaction) fails and rolls back.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import busboy from 'busboy';
 import type { Request } from 'express';
+import type { Tunables } from '../config';
 import { AppError } from './app-error';
+import { readCsvRows, type CsvLimits, type CsvRows } from './csv-reader';
 
 export interface CsvUpload {
-  stream: Readable;
+  rows: CsvRows;
   fields: Record<string, string>;
 }
 
+export type CsvUploadLimits = CsvLimits & Pick<Tunables['imports'], 'maxCsvBytes'>;
+
 const tooLarge = (maxBytes: number) => new AppError(413, 'payload_too_large', 'The file is too large', { limitBytes: maxBytes });
 
-export async function receiveCsv<T>(req: Request, maxBytes: number, consume: (upload: CsvUpload) => Promise<T>): Promise<T> {
+export async function receiveCsv<T>(req: Request, limits: CsvUploadLimits, consume: (upload: CsvUpload) => Promise<T>): Promise<T> {
+  const maxBytes = limits.maxCsvBytes;
   const type = (req.get('content-type') ?? '').toLowerCase();
   if (type.startsWith('text/csv')) {
     const declared = Number(req.get('content-length') ?? '0');
@@ -32,7 +39,15 @@ export async function receiveCsv<T>(req: Request, maxBytes: number, consume: (up
       }
     });
     req.pipe(stream);
-    return consume({ stream, fields: {} });
+    try {
+      return await consume({ rows: readCsvRows(stream, limits), fields: {} });
+    } catch (error) {
+      // The consumer may stop at line 1 of a long body: read (and discard) the rest so the
+      // client gets the error response instead of a stalled upload.
+      req.unpipe(stream);
+      req.resume();
+      throw error;
+    }
   }
   if (!type.startsWith('multipart/form-data')) {
     throw new AppError(415, 'unsupported_media_type', 'Send the CSV as multipart/form-data (field "file") or as text/csv');
@@ -71,7 +86,7 @@ export async function receiveCsv<T>(req: Request, maxBytes: number, consume: (up
       });
       file.on('error', (error: Error) => stream.destroy(error));
       file.pipe(stream);
-      consume({ stream, fields }).then(resolve, reject);
+      consume({ rows: readCsvRows(stream, limits), fields }).then(resolve, reject);
     });
     parser.on('error', (error: Error) => reject(new AppError(400, 'invalid_multipart', `Malformed upload: ${error.message}`)));
     parser.on('close', () => {

@@ -2,12 +2,14 @@
  * Every API error leaves as `{error: {code, message, details}}`. A query that failed because
  * the database is down or restarting is a 503 `database_unavailable` with Retry-After (the
  * request may be repeated as is). Unexpected errors are logged with their stack and answered
- * with a generic 500 so internals never leak.
+ * with a generic 500 so internals never leak. Text the database refuses (NUL, unpaired
+ * surrogates) is a 400, should it get past the input checks.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logger';
 import { AppError } from './app-error';
 import { isDatabaseUnavailable } from '../db/unavailable';
+import { isRefusedText } from './db-errors';
 
 /** Seconds a client is asked to wait before repeating a request the database outage failed. */
 const DATABASE_RETRY_AFTER_SECONDS = 5;
@@ -50,6 +52,13 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     const appError = error instanceof AppError ? error : fromBodyParser(error as BodyParserError);
     if (appError) {
       res.status(appError.status).json({ error: { code: appError.code, message: appError.message, details: appError.details } });
+      return;
+    }
+    if (isRefusedText(error)) {
+      // The input checks missed a value the database cannot take: still the client's input,
+      // but logged, since it means a check to add.
+      logger.warn('request refused by the database: value it cannot store', { method: req.method, path: req.path, error: (error as Error).message });
+      res.status(400).json({ error: { code: 'invalid_text', message: 'A value cannot be stored: it holds a character the database refuses (NUL, an unpaired surrogate) or does not fit its field', details: null } });
       return;
     }
     if (isDatabaseUnavailable(error)) {

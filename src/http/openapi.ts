@@ -59,6 +59,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   sponsors: 'Sponsors, their API keys and offers (admin side)',
   'sponsor-api': 'The sponsor lead API, authenticated by X-Api-Key',
   orchestrator: 'Worker processes of this node',
+  inbound: 'Inbound mail and ESP events: bounces, complaints, replies, auto-replies, their effects and reclassification',
 };
 
 export function buildOpenApiDocument(registry: OpenAPIRegistry): ReturnType<OpenApiGeneratorV31['generateDocument']> {

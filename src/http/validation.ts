@@ -33,20 +33,17 @@ export const emailAddress = z
 
 export const idParams = z.object({ id: uuid });
 
-export const pagination = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-
 export interface FieldIssue {
   path: string;
   message: string;
 }
 
+/** Each failing field's path and message; a custom check's `params` add to it (a template problem's code and position). */
 export function fieldIssues(error: z.ZodError, prefix?: string): FieldIssue[] {
   return error.issues.map((issue) => ({
     path: [prefix, ...issue.path.map(String)].filter((part) => part !== undefined && part !== '').join('.'),
     message: issue.message,
+    ...(issue.code === 'custom' && issue.params ? issue.params : {}),
   }));
 }
 

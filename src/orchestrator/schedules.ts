@@ -9,7 +9,8 @@
  * - every minute: running campaigns with nothing left waiting become `completed`
  *   (campaign-completion.service.ts says why on a timer and not per send).
  * - hourly: resolve 'worker_crashed' alerts of accounts running again, delete old resolved
- *   alerts; rotate worker logs every 5 minutes.
+ *   alerts, delete inbound messages older than inbound.retentionDays (their bounces,
+ *   complaints and replies stay: the stats read them); rotate worker logs every 5 minutes.
  * Zones are re-read hourly so a new account zone gets its own midnight.
  */
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { completeFinishedCampaigns } from '../campaigns/campaign-completion.serv
 import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
+import { purgeInboundMessages } from '../inbound/inbound-message.repository';
 import { rotateLogs } from './log-rotation';
 import { cleanUpAlerts, listAccountTimeZones, pruneRateCounters } from './maintenance.repository';
 
@@ -73,6 +75,7 @@ export class Schedules {
     this.tasks.push(cron.schedule('* * * * *', this.guard('campaign-completion', () => this.completeCampaigns()), { noOverlap: true, name: 'campaign-completion' }));
     this.tasks.push(cron.schedule('0 * * * *', this.guard('alerts', () => cleanUpAlerts(db, o.alertRetentionDays)), { noOverlap: true, name: 'alert-cleanup' }));
     this.tasks.push(cron.schedule('0 * * * *', this.guard('zones', () => this.refreshZones()), { noOverlap: true, name: 'zones' }));
+    this.tasks.push(cron.schedule('30 * * * *', this.guard('inbound-retention', () => this.purgeInbound()), { noOverlap: true, name: 'inbound-retention' }));
     if (o.workerLogs === 'file') {
       const logDir = path.join(config.dataDir, 'logs');
       this.tasks.push(cron.schedule('*/5 * * * *', this.guard('log-rotation', () => rotateLogs(logDir, o.workerLogMaxBytes)), { noOverlap: true, name: 'log-rotation' }));
@@ -96,6 +99,13 @@ export class Schedules {
     const pruned = await pruneRateCounters(this.deps.db, this.deps.config.orchestrator.rateCounterRetentionDays);
     this.deps.logger.info('new sending day', { timeZone: zone, countersPruned: pruned });
     this.deps.onNewDay(zone);
+  }
+
+  /** Deletes inbound messages past inbound.retentionDays (public so it can be run on demand). */
+  async purgeInbound(now = new Date()): Promise<number> {
+    const purged = await purgeInboundMessages(this.deps.db, new Date(now.getTime() - this.deps.config.inbound.retentionDays * 86_400_000));
+    if (purged > 0) this.deps.logger.info('inbound messages purged', { purged, retentionDays: this.deps.config.inbound.retentionDays });
+    return purged;
   }
 
   /** Completes finished campaigns (public so it can be run on demand). */

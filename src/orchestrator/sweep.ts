@@ -4,7 +4,7 @@ import { createCredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
 import { sweepExpiredLeases, type SweepReport } from '../queue/sweeper';
-import { openAccountTransport } from '../sending/account-transport';
+import { gmailEndpoints, openAccountTransport } from '../sending/account-transport';
 
 export function createSweep(
   config: Config,
@@ -19,7 +19,7 @@ export function createSweep(
       reconcileGraceMs: config.sending.reconcileGraceMs,
       ...(workerMayBeAlive ? { workerMayBeAlive } : {}),
       // Accounts of the dev sink (the embedded default) reconcile from the mail the sink captured.
-      transportFor: (accountId) => openAccountTransport(db, accountId, cipher, config.sink.enabled ? { db, sink: { host: config.sink.host, port: config.sink.port } } : {}),
+      transportFor: (accountId) => openAccountTransport(db, accountId, cipher, { ...gmailEndpoints(config), ...(config.sink.enabled ? { db, sink: { host: config.sink.host, port: config.sink.port } } : {}) }),
       logger,
     });
     if (report.requeuedClaims + report.markedUnknown + report.reconciledSent + report.requeuedUnknown + report.held + report.lookupFailed > 0) {

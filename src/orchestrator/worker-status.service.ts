@@ -3,13 +3,15 @@
  * about the process (PM2 state, pid, PSS memory) for the accounts it drives, and what the
  * database knows for all (heartbeat, owner node, sent today, effective limit, restarts).
  */
+import type { ClientScope } from '../auth/client-scope';
 import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import { listAccountDemand } from './account-demand.repository';
 import type { Orchestrator } from './orchestrator';
 import { readPssBytes } from './proc-stats';
 import { effectiveDailyLimit } from './quota';
-import { countRestartsByAccount, listHeartbeats } from './worker.repository';
+import type { Page, PageRows } from '../db/paging';
+import { countRestartsByAccount, listHeartbeats, listWorkerAccounts, type WorkerFilter } from './worker.repository';
 
 export interface WorkerStatus {
   accountId: string;
@@ -29,8 +31,15 @@ export interface WorkerStatus {
 
 const HOUR_MS = 3_600_000;
 
-export async function listWorkerStatus(db: Db, config: Config, orchestrator: Orchestrator | undefined, now = new Date()): Promise<WorkerStatus[]> {
-  const accounts = await db.selectFrom('sender_accounts').select(['id', 'owner_node_id', 'owner_lease_expires_at']).orderBy('email').execute();
+export async function listWorkerStatus(
+  db: Db,
+  config: Config,
+  orchestrator: Orchestrator | undefined,
+  scope: ClientScope,
+  filter: Page & WorkerFilter,
+  now = new Date(),
+): Promise<PageRows<WorkerStatus>> {
+  const { rows: accounts, total } = await listWorkerAccounts(db, scope, filter);
   const ids = accounts.map((a) => a.id);
   const [demand, beats, restarts, processes] = await Promise.all([
     listAccountDemand(db, ids, config.orchestrator.reconcileIntervalMs),
@@ -41,7 +50,7 @@ export async function listWorkerStatus(db: Db, config: Config, orchestrator: Orc
   const demandById = new Map(demand.map((d) => [d.accountId, d]));
   const beatById = new Map(beats.map((b) => [b.accountId, b]));
   const procById = new Map(processes.map((p) => [p.accountId, p]));
-  return accounts.flatMap((account) => {
+  const rows = accounts.flatMap((account) => {
     const d = demandById.get(account.id);
     if (!d) return [];
     const beat = beatById.get(account.id);
@@ -73,4 +82,5 @@ export async function listWorkerStatus(db: Db, config: Config, orchestrator: Orc
       },
     ];
   });
+  return { rows, total };
 }

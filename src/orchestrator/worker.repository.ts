@@ -5,7 +5,9 @@
  * 'crashed' verdict (account status + alert + audit row, in one transaction).
  */
 import { sql } from 'kysely';
+import { ownedBy, type ClientScope } from '../auth/client-scope';
 import type { Db, DbOrTx } from '../db/connection';
+import { containing, selectPage, type Page, type PageRows } from '../db/paging';
 
 export interface WorkerHeartbeat {
   accountId: string;
@@ -14,6 +16,32 @@ export interface WorkerHeartbeat {
   state: string;
   details: Record<string, unknown>;
   beatAt: Date;
+}
+
+export interface WorkerFilter {
+  /** The worker's last reported state (starting, sending, waiting, …), or 'none' for accounts no worker reported for. */
+  state?: string;
+  accountId?: string;
+  /** Part of the account's address, any case. */
+  search?: string;
+}
+
+/** The accounts GET /api/workers shows on one page, by address. */
+export async function listWorkerAccounts(
+  db: DbOrTx,
+  scope: ClientScope,
+  filter: Page & WorkerFilter,
+): Promise<PageRows<{ id: string; owner_node_id: string | null; owner_lease_expires_at: Date | null }>> {
+  let query = db
+    .selectFrom('sender_accounts as a')
+    .leftJoin('worker_heartbeats as hb', 'hb.account_id', 'a.id')
+    .select(['a.id', 'a.owner_node_id', 'a.owner_lease_expires_at'])
+    .where(ownedBy(scope, 'a.client_id'));
+  if (filter.state === 'none') query = query.where('hb.account_id', 'is', null);
+  else if (filter.state) query = query.where('hb.state', '=', filter.state);
+  if (filter.accountId) query = query.where('a.id', '=', filter.accountId);
+  if (filter.search) query = query.where('a.email', 'like', containing(filter.search.toLowerCase()));
+  return selectPage(query.orderBy('a.email').orderBy('a.id'), filter);
 }
 
 export async function listHeartbeats(db: DbOrTx, accountIds?: string[]): Promise<WorkerHeartbeat[]> {

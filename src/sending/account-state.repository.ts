@@ -257,19 +257,22 @@ export interface RecentSendStats {
 
 /**
  * Outcomes of the account's last `windowSends` attempts since `since` (its health period), and
- * complaints received since then.
+ * complaints received since then. A hard bounce recorded later for an accepted send (inbound
+ * DSN or ESP event, src/inbound/) counts that send as bounced.
  */
 export async function recentSendStats(db: DbOrTx, accountId: string, since: Date, windowSends: number): Promise<RecentSendStats> {
   const result = await sql<RecentSendStats>`
     with recent as (
-      select outcome from send_logs
+      select queue_id, outcome from send_logs
       where account_id = ${accountId} and created_at >= ${since}
         and outcome in ('accepted', 'transient', 'recipient_hard', 'recipient_soft', 'sender_reputation', 'sender_auth', 'auth')
       order by created_at desc limit ${windowSends}
     )
     select count(*)::int as attempts,
            count(*) filter (where outcome = 'accepted')::int as accepted,
-           count(*) filter (where outcome = 'recipient_hard')::int as bounced,
+           -- An accepted send whose hard bounce came back later (DSN, ESP event) bounced too.
+           count(*) filter (where outcome = 'recipient_hard'
+             or (outcome = 'accepted' and exists (select 1 from bounces b where b.queue_id = recent.queue_id and b.bounce_type = 'hard')))::int as bounced,
            count(*) filter (where outcome = 'transient')::int as transient,
            count(*) filter (where outcome = 'auth')::int as auth,
            count(*) filter (where outcome in ('sender_reputation', 'sender_auth'))::int as "senderBlocked",

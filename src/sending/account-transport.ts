@@ -30,6 +30,11 @@ export async function loadDkimFor(db: DbOrTx, account: Pick<SenderAccount, 'clie
   return { domainName: domain.domain.toLowerCase(), keySelector: domain.dkim_selector, privateKey: cipher.decrypt(domain.dkim_private_key_encrypted) };
 }
 
+/** The Gmail API and token endpoints the configuration names (Google's, or a test's emulator). */
+export function gmailEndpoints(config: { gmail: { apiRootUrl: string; tokenUrl: string } }): Pick<LoadTransportOptions, 'gmailRootUrl' | 'gmailTokenUrl'> {
+  return { gmailRootUrl: config.gmail.apiRootUrl, gmailTokenUrl: config.gmail.tokenUrl };
+}
+
 export function transportForAccount(account: SenderAccount, cipher: CredentialCipher, options: LoadTransportOptions = {}): Transport {
   let credentials: unknown;
   if (account.credentials_encrypted) {

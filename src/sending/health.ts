@@ -2,7 +2,9 @@
  * Sender health from recent results: the score (0–100) drives the health factor of the daily
  * limit (limits.ts), and the pause rules decide when an account must stop:
  *   bounce rate over health.bounceRateThresholdPct once at least bounceWindowSends attempts
- *   were made in the current health period; any complaint; N consecutive failures.
+ *   were made in the current health period (a hard bounce that came back later as a DSN or
+ *   ESP event counts against the send it bounced); any complaint (unless
+ *   inbound.pauseOnComplaint is off); N consecutive failures.
  * The deferral rate over the same window is kept next to the score (sender_accounts.
  * deferral_rate_pct) for the warm-up slowdown (warmup.ts).
  */
@@ -31,11 +33,13 @@ export interface HealthSettings {
   bounceRateThresholdPct: number;
   bounceWindowSends: number;
   consecutiveFailuresToPause: number;
+  /** inbound.pauseOnComplaint: false keeps a mailbox with complaints sending (its score still drops). Default true. */
+  pauseOnComplaint?: boolean;
 }
 
 /** The pause reason code the stats call for, or undefined. */
 export function pauseReason(stats: RecentSendStats, consecutiveFailures: number, settings: HealthSettings): string | undefined {
-  if (stats.complaints > 0) return 'complaint';
+  if (stats.complaints > 0 && settings.pauseOnComplaint !== false) return 'complaint';
   if (stats.attempts >= settings.bounceWindowSends && (stats.bounced / stats.attempts) * 100 > settings.bounceRateThresholdPct) return 'bounce_rate';
   if (consecutiveFailures >= settings.consecutiveFailuresToPause) return 'consecutive_failures';
   return undefined;

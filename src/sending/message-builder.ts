@@ -15,6 +15,7 @@ import { upsertLinks } from '../tracking/link.repository';
 import type { TrackingSigner } from '../tracking/tracking-token';
 import type { OutgoingMessage } from '../transports/transport';
 import { escapeHtml, renderTemplate, type ContactFields } from './template';
+import { templateErrors } from './template-problems';
 
 export interface BuildMessageInput {
   client: Pick<Selectable<ClientsTable>, 'id' | 'name' | 'postal_address'>;
@@ -61,6 +62,12 @@ function contactFields(contact: BuildMessageInput['contact']): ContactFields {
 
 /** Personalised subject and bodies, before footer and tracking. */
 export function renderParts(input: Pick<BuildMessageInput, 'step' | 'contact' | 'queue' | 'thread'>): { subject: string; html: string; text: string } {
+  // Steps are checked when saved; one saved before that must still never go out with a
+  // literal "{Hi|Hello": its rows fail with the problem instead.
+  for (const [name, template] of [['subject', input.step.subject], ['bodyHtml', input.step.body_html], ['bodyText', input.step.body_text]] as const) {
+    const [error] = templateErrors(template);
+    if (error) throw new MessageBuildError(`template ${name}: ${error.message}`);
+  }
   const fields = contactFields(input.contact);
   const seed = input.queue.message_id;
   let subject = headerSafe(renderTemplate(input.step.subject, fields, { seed }));

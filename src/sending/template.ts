@@ -6,6 +6,8 @@
  *   {{plan}}               custom fields by their key (standard fields win on a name clash)
  *   {Hi|Hello|Hey}         spintax; may nest; a brace group without a top-level "|" (CSS,
  *                          JSON in HTML) is left as written
+ * What is wrong with a template, and where (an unclosed "{Hi|Hello", "{{first_name"…), is
+ * template-problems.ts's: steps holding such errors are refused when saved and never sent.
  *
  * Spintax choices come from a seed (the Message-ID), so a retry renders the same message and
  * parts rendered with the same seed make the same choices. Spintax is resolved on the
@@ -144,7 +146,7 @@ export function fieldsUsed(template: string): FieldUse[] {
 }
 
 export interface TemplateIssue {
-  code: 'missing_field' | 'unbalanced_braces';
+  code: 'missing_field';
   message: string;
   field?: string;
   /** How many contacts lack the field, and a few of their addresses to show the user. */
@@ -156,16 +158,12 @@ const SAMPLE_SIZE = 5;
 
 /**
  * Campaign validation: a field used without a fallback that some contact lacks is an error
- * here, so sending never has to decide what to do with a half-rendered message.
+ * here, so sending never has to decide what to do with a half-rendered message. (Syntax
+ * problems, with their positions, are template-problems.ts's.)
  */
 export function validateTemplate(templates: string | string[], contacts: Iterable<ContactFields>): TemplateIssue[] {
   const list = Array.isArray(templates) ? templates : [templates];
   const issues: TemplateIssue[] = [];
-  for (const template of list) {
-    const opened = (template.match(/\{\{/g) ?? []).length;
-    const placeholders = fieldsUsed(template).length;
-    if (opened !== placeholders) issues.push({ code: 'unbalanced_braces', message: 'A "{{" is not a complete {{field}} or {{field|fallback}} placeholder' });
-  }
   const required = new Set<string>();
   for (const template of list) for (const use of fieldsUsed(template)) if (!use.hasFallback) required.add(use.field);
   if (required.size === 0) return issues;

@@ -6,7 +6,8 @@
  * `/l/offer/<id>` (an offer link opened without click tracking) has no recipient to credit
  * and is not a form; it answers 404.
  */
-import express, { Router, type Response } from 'express';
+import { Router, type Response } from 'express';
+import { formBody } from '../http/body-parsers';
 import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
@@ -78,7 +79,7 @@ export function landingRoutes(db: Db, config: Config, guards: PublicGuards): Rou
     if (found) sendPage(res, 200, formPage(found.offer, found.recipient.email, {}));
   });
 
-  router.post('/l/:token', guards.securityHeaders, guards.rateLimit, express.urlencoded({ extended: false, limit: '8kb' }), async (req, res) => {
+  router.post('/l/:token', guards.securityHeaders, guards.rateLimit, ...formBody(8 * 1024), async (req, res) => {
     const found = await resolve(stringParam(req.params.token), res);
     if (!found) return;
     const { recipient, offer, queueId } = found;

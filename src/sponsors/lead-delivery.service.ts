@@ -18,6 +18,8 @@ import { createCredentialCipher, type CredentialCipher } from '../crypto/credent
 import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
 import { isDatabaseUnavailable } from '../db/unavailable';
+import { deliveryHostPolicy, type DeliveryHostPolicy } from './delivery-address';
+import { createLeadPoster, type LeadPoster } from './lead-poster';
 import { claimDueDeliveries, loadDeliveryContent, markAttemptFailed, markDelivered, releaseDeliveryClaim, type ClaimedDelivery, type DeliveryContent } from './lead.repository';
 
 export interface LeadDeliveryOptions {
@@ -28,6 +30,8 @@ export interface LeadDeliveryOptions {
   maxAttempts: number;
   retryBaseSeconds: number;
   retryMaxSeconds: number;
+  /** Which hosts leads may go to (delivery-address.ts), checked on every connection. */
+  hostPolicy: DeliveryHostPolicy;
   logger?: Logger;
   /** 0..1; tests may pin the jitter. */
   random?: () => number;
@@ -50,6 +54,7 @@ export function leadDeliveryOptionsFrom(config: Config, logger?: Logger): LeadDe
     maxAttempts: s.deliveryMaxAttempts,
     retryBaseSeconds: s.deliveryRetryBaseSeconds,
     retryMaxSeconds: s.deliveryRetryMaxSeconds,
+    hostPolicy: deliveryHostPolicy(s.deliveryHostAllowList),
     logger,
   };
 }
@@ -66,7 +71,7 @@ export function retryDelaySeconds(attempt: number, baseSeconds: number, maxSecon
 }
 
 /** POSTs one lead; resolves on a 2xx, throws with the reason otherwise. */
-async function postLead(content: DeliveryContent, now: Date, fetchImpl: typeof fetch, options: LeadDeliveryOptions): Promise<void> {
+async function postLead(content: DeliveryContent, now: Date, post: LeadPoster, options: LeadDeliveryOptions): Promise<void> {
   if (!content.deliveryUrl || !content.deliverySecretEncrypted) throw new Error('sponsor has no delivery URL');
   const { lead } = content;
   const body = JSON.stringify({
@@ -78,8 +83,7 @@ async function postLead(content: DeliveryContent, now: Date, fetchImpl: typeof f
     createdAt: lead.created_at.toISOString(),
   });
   const secret = options.cipher.decrypt(content.deliverySecretEncrypted);
-  const response = await fetchImpl(content.deliveryUrl, {
-    method: 'POST',
+  const status = await post(content.deliveryUrl, {
     headers: {
       'Content-Type': 'application/json',
       'User-Agent': 'outreach-lead-delivery/1',
@@ -88,12 +92,9 @@ async function postLead(content: DeliveryContent, now: Date, fetchImpl: typeof f
       'X-Outreach-Signature': signDelivery(secret, body, Math.floor(now.getTime() / 1000)),
     },
     body,
-    // A redirect is not a delivery, and following it could send the lead somewhere else.
-    redirect: 'manual',
     signal: AbortSignal.timeout(options.timeoutMs),
   });
-  await response.body?.cancel().catch(() => undefined);
-  if (response.status < 200 || response.status > 299) throw new Error(`sponsor endpoint answered HTTP ${response.status}`);
+  if (status < 200 || status > 299) throw new Error(`sponsor endpoint answered HTTP ${status}`);
 }
 
 type ClaimOutcome = 'delivered' | 'retrying' | 'failed' | 'released' | 'unrecorded';
@@ -105,7 +106,7 @@ type ClaimOutcome = 'delivered' | 'retrying' | 'failed' | 'released' | 'unrecord
  * but whose success could not be recorded is sent again after the lease; the receiver drops
  * the repeat by its lead id.
  */
-async function handleClaim(db: Db, claim: ClaimedDelivery, now: Date, fetchImpl: typeof fetch, options: LeadDeliveryOptions): Promise<ClaimOutcome> {
+async function handleClaim(db: Db, claim: ClaimedDelivery, now: Date, post: LeadPoster, options: LeadDeliveryOptions): Promise<ClaimOutcome> {
   let content: DeliveryContent | undefined;
   try {
     content = await loadDeliveryContent(db, claim.leadId);
@@ -122,7 +123,7 @@ async function handleClaim(db: Db, claim: ClaimedDelivery, now: Date, fetchImpl:
   }
   try {
     if (!content) throw new Error('lead not found');
-    await postLead(content, now, fetchImpl, options);
+    await postLead(content, now, post, options);
   } catch (error) {
     const message = error instanceof Error ? (error.name === 'TimeoutError' ? 'timed out' : error.message) : String(error);
     const exhausted = claim.attempts >= options.maxAttempts;
@@ -134,11 +135,11 @@ async function handleClaim(db: Db, claim: ClaimedDelivery, now: Date, fetchImpl:
   return (await markDelivered(db, claim.id, claim.leaseToken, new Date())) ? 'delivered' : 'unrecorded';
 }
 
-/** One pass of the outbox: claim, deliver, record. `now` is the pass's clock. */
+/** One pass of the outbox: claim, deliver, record. `now` is the pass's clock; `post` defaults to createLeadPoster (tests pass their own). */
 export async function runLeadDeliveries(
   db: Db,
   now: Date,
-  fetchImpl: typeof fetch | undefined,
+  post: LeadPoster | undefined,
   options: LeadDeliveryOptions,
 ): Promise<LeadDeliveryPassResult> {
   const result: LeadDeliveryPassResult = { claimed: 0, delivered: 0, retrying: 0, failed: 0 };
@@ -146,7 +147,8 @@ export async function runLeadDeliveries(
   result.claimed = claims.length;
   // Settled, not all: one claim whose result cannot be written must not end the pass while
   // the others are still being delivered.
-  const outcomes = await Promise.allSettled(claims.map((claim) => handleClaim(db, claim, now, fetchImpl ?? fetch, options)));
+  const poster = post ?? createLeadPoster(options.hostPolicy);
+  const outcomes = await Promise.allSettled(claims.map((claim) => handleClaim(db, claim, now, poster, options)));
   for (const [i, outcome] of outcomes.entries()) {
     if (outcome.status === 'rejected') {
       options.logger?.warn('lead delivery result not recorded; retried after its lease', { leadId: claims[i]?.leadId, error: (outcome.reason as Error).message });

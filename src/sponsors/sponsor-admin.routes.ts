@@ -13,8 +13,10 @@ import { createCredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { idParams, nonEmptyLine, uuid } from '../http/validation';
 import { generateApiKey } from './api-key';
+import { deliveryHostPolicy, refusedDeliveryHost } from './delivery-address';
 import {
   getSponsor,
   insertApiKey,
@@ -61,6 +63,17 @@ const sponsorKeyParams = z.object({ id: uuid, keyId: uuid });
 
 export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Config): void {
   const cipher = createCredentialCipher(config.credentialKeys);
+  const hostPolicy = deliveryHostPolicy(config.sponsors.deliveryHostAllowList);
+
+  /** Checked again at every delivery, on the address connected to (delivery-address.ts). */
+  async function refuseNonPublicDeliveryUrl(url: string): Promise<void> {
+    const refused = await refusedDeliveryHost(new URL(url), hostPolicy);
+    if (refused) {
+      throw new AppError(400, 'validation_failed', 'Invalid body', {
+        issues: [{ path: 'deliveryUrl', message: `must reach a public address: ${refused} (the owner may allow a host in sponsors.deliveryHostAllowList)` }],
+      });
+    }
+  }
 
   async function sponsorInScope(scope: ClientScope, id: string): Promise<SponsorRow> {
     const sponsor = await getSponsor(db, scope, id);
@@ -78,6 +91,7 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
     response: sponsorOut.extend({ deliverySecret: z.string() }),
     handler: async ({ scope, body }) => {
       const clientId = await clientForCreate(db, scope, body.clientId);
+      if (body.deliveryUrl) await refuseNonPublicDeliveryUrl(body.deliveryUrl);
       const deliverySecret = `whsec_${crypto.randomBytes(32).toString('base64url')}`;
       const sponsor = await insertSponsor(db, { clientId, name: body.name, deliveryUrl: body.deliveryUrl, deliverySecretEncrypted: cipher.encrypt(deliverySecret) });
       return { ...presentSponsor(sponsor), deliverySecret };
@@ -90,8 +104,9 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
     operationId: 'listSponsors',
     tag: 'sponsors',
     summary: 'List sponsors',
-    response: z.object({ sponsors: z.array(sponsorOut) }),
-    handler: async ({ scope }) => ({ sponsors: (await listSponsors(db, scope)).map(presentSponsor) }),
+    query: pageQuery,
+    response: pagedResponse('sponsors', sponsorOut),
+    handler: async ({ scope, query }) => paged('sponsors', query, await listSponsors(db, scope, query), presentSponsor),
   });
 
   api.route({
@@ -128,10 +143,11 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
     tag: 'sponsors',
     summary: "List a sponsor's API keys (never the keys themselves)",
     params: idParams,
-    response: z.object({ keys: z.array(keyOut) }),
-    handler: async ({ scope, params }) => {
+    query: pageQuery,
+    response: pagedResponse('keys', keyOut),
+    handler: async ({ scope, params, query }) => {
       const sponsor = await sponsorInScope(scope, params.id);
-      return { keys: (await listApiKeys(db, sponsor.id)).map(presentKey) };
+      return paged('keys', query, await listApiKeys(db, sponsor.id, query), presentKey);
     },
   });
 
@@ -183,10 +199,11 @@ export function registerSponsorAdminRoutes(api: ApiRouter, db: Db, config: Confi
     tag: 'sponsors',
     summary: "List a sponsor's offers",
     params: idParams,
-    response: z.object({ offers: z.array(offerOut) }),
-    handler: async ({ scope, params }) => {
+    query: pageQuery,
+    response: pagedResponse('offers', offerOut),
+    handler: async ({ scope, params, query }) => {
       const sponsor = await sponsorInScope(scope, params.id);
-      return { offers: (await listOffersOfSponsor(db, sponsor.id, { activeOnly: false })).map(presentOffer) };
+      return paged('offers', query, await listOffersOfSponsor(db, sponsor.id, { ...query, activeOnly: false }), presentOffer);
     },
   });
 }

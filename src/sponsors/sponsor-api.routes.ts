@@ -4,26 +4,17 @@
  *   POST /api/sponsors/leads    store a lead (Idempotency-Key header required) and queue its delivery
  * Registered before the sponsor admin routes so `/sponsors/offers` is never read as an id.
  */
-import type { RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { createLead } from './lead.service';
 import { authenticateSponsor, getSponsorCaller, refuseKeyInQuery } from './sponsor-auth.middleware';
 import { getOfferOfSponsor, getSponsorById, listOffersOfSponsor } from './sponsor.repository';
 import { idempotencyKey, leadBody, leadOut, offerOut, presentLead, presentOffer } from './sponsor.schemas';
-
-/** Leads are small; the app-wide JSON limit is for CSV-sized admin bodies. */
-function bodyLimit(limitKb: number): RequestHandler {
-  return (req, _res, next) => {
-    const length = Number(req.get('content-length') ?? 0);
-    if (length > limitKb * 1024) throw new AppError(413, 'payload_too_large', 'Request body is too large', { limitBytes: limitKb * 1024 });
-    next();
-  };
-}
 
 export function registerSponsorApiRoutes(api: ApiRouter, db: Db, config: Config): void {
   const limiter = rateLimit({
@@ -43,11 +34,12 @@ export function registerSponsorApiRoutes(api: ApiRouter, db: Db, config: Config)
     summary: "The calling sponsor's active offers (X-Api-Key)",
     access: 'sponsorKey',
     middleware: sponsorAuth,
-    response: z.object({ offers: z.array(offerOut) }),
+    query: pageQuery,
+    response: pagedResponse('offers', offerOut),
     errors: [401, 403, 429],
-    handler: async ({ req }) => {
+    handler: async ({ req, query }) => {
       const caller = getSponsorCaller(req);
-      return { offers: (await listOffersOfSponsor(db, caller.sponsorId, { activeOnly: true })).map(presentOffer) };
+      return paged('offers', query, await listOffersOfSponsor(db, caller.sponsorId, { ...query, activeOnly: true }), presentOffer);
     },
   });
 
@@ -59,8 +51,10 @@ export function registerSponsorApiRoutes(api: ApiRouter, db: Db, config: Config)
     summary: 'Post a lead (X-Api-Key; idempotent on the Idempotency-Key header)',
     access: 'sponsorKey',
     headers: z.object({ 'Idempotency-Key': idempotencyKey }),
-    middleware: [...sponsorAuth, bodyLimit(config.sponsors.leadBodyLimitKb)],
+    middleware: sponsorAuth,
     body: leadBody,
+    // Leads are small; the general JSON limit is for bulk admin bodies.
+    bodyLimitBytes: config.sponsors.leadBodyLimitKb * 1024,
     response: leadOut,
     errors: [401, 403, 404, 409, 413, 422, 429],
     handler: async ({ req, res, headers, body }) => {

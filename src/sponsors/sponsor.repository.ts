@@ -2,6 +2,7 @@
 import type { Selectable } from 'kysely';
 import { ownedBy, type ClientScope } from '../auth/client-scope';
 import type { DbOrTx } from '../db/connection';
+import { selectPage, type Page, type PageRows } from '../db/paging';
 import type { OffersTable, SponsorApiKeysTable, SponsorsTable } from '../db/database';
 
 export type SponsorRow = Selectable<SponsorsTable>;
@@ -19,8 +20,8 @@ export async function insertSponsor(
     .executeTakeFirstOrThrow();
 }
 
-export async function listSponsors(db: DbOrTx, scope: ClientScope): Promise<SponsorRow[]> {
-  return db.selectFrom('sponsors').selectAll().where(ownedBy(scope)).orderBy('created_at').orderBy('id').execute();
+export async function listSponsors(db: DbOrTx, scope: ClientScope, page: Page): Promise<PageRows<SponsorRow>> {
+  return selectPage(db.selectFrom('sponsors').selectAll().where(ownedBy(scope)).orderBy('created_at').orderBy('id'), page);
 }
 
 export async function getSponsor(db: DbOrTx, scope: ClientScope, id: string): Promise<SponsorRow | undefined> {
@@ -35,13 +36,16 @@ export async function insertApiKey(db: DbOrTx, sponsorId: string, prefix: string
     .executeTakeFirstOrThrow();
 }
 
-export async function listApiKeys(db: DbOrTx, sponsorId: string): Promise<ApiKeyRow[]> {
-  return db
-    .selectFrom('sponsor_api_keys')
-    .select(['id', 'sponsor_id', 'key_prefix', 'last_used_at', 'revoked_at', 'created_at'])
-    .where('sponsor_id', '=', sponsorId)
-    .orderBy('created_at')
-    .execute();
+export async function listApiKeys(db: DbOrTx, sponsorId: string, page: Page): Promise<PageRows<ApiKeyRow>> {
+  return selectPage(
+    db
+      .selectFrom('sponsor_api_keys')
+      .select(['id', 'sponsor_id', 'key_prefix', 'last_used_at', 'revoked_at', 'created_at'])
+      .where('sponsor_id', '=', sponsorId)
+      .orderBy('created_at')
+      .orderBy('id'),
+    page,
+  );
 }
 
 export async function revokeApiKey(db: DbOrTx, sponsorId: string, keyId: string): Promise<boolean> {
@@ -119,10 +123,10 @@ export async function insertOffer(db: DbOrTx, offer: NewOffer): Promise<OfferRow
     .executeTakeFirstOrThrow();
 }
 
-export async function listOffersOfSponsor(db: DbOrTx, sponsorId: string, options: { activeOnly: boolean }): Promise<OfferRow[]> {
+export async function listOffersOfSponsor(db: DbOrTx, sponsorId: string, options: Page & { activeOnly: boolean }): Promise<PageRows<OfferRow>> {
   let query = db.selectFrom('offers').selectAll().where('sponsor_id', '=', sponsorId);
   if (options.activeOnly) query = query.where('status', '=', 'active');
-  return query.orderBy('created_at').orderBy('id').execute();
+  return selectPage(query.orderBy('created_at').orderBy('id'), options);
 }
 
 export async function getOfferOfSponsor(db: DbOrTx, sponsorId: string, offerId: string): Promise<OfferRow | undefined> {

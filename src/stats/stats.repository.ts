@@ -20,6 +20,7 @@
  *   opened/clicked rows with at least one human (not proxy/scanner) open/click
  *   replied       rows answered (a reply tied to the row, or to the contact's last sent step)
  *   unsubscribed  contacts who unsubscribed, on their last sent step and account
+ *   complained    rows their recipient reported as spam (a complaint tied to the row)
  * So due + scheduled + inFlight + unknown + held + sent + bounced + failed + suppressed +
  * cancelled is every row (plus one per row accepted and bounced later).
  * Per day counts events on the day they happened (UTC): queued (created), sent, bounced,
@@ -33,7 +34,7 @@ import { ownedBy, type ClientScope } from '../auth/client-scope';
 import { WAITING_STATES } from '../campaigns/campaign-completion.repository';
 import { rowHolder } from '../campaigns/campaign-messages.repository';
 
-const EVENT_METRICS = ['queued', 'sent', 'bounced', 'opened', 'clicked', 'replied', 'unsubscribed'] as const;
+const EVENT_METRICS = ['queued', 'sent', 'bounced', 'opened', 'clicked', 'replied', 'unsubscribed', 'complained'] as const;
 const STATE_METRICS = ['due', 'scheduled', 'retrying', 'inFlight', 'unknown', 'held', 'failed', 'suppressed', 'cancelled'] as const;
 const METRICS = [...EVENT_METRICS, ...STATE_METRICS] as const;
 
@@ -77,7 +78,8 @@ function flaggedRows(where: RawBuilder<boolean>, now: Date) {
         or (q.sent_at is not null and q.step_number = max(q.step_number) filter (where q.sent_at is not null) over (partition by q.campaign_id, q.contact_id)
             and exists (select 1 from replies r where r.queue_id is null and r.campaign_id = q.campaign_id and r.contact_id = q.contact_id))) as is_replied,
       (q.sent_at is not null and q.step_number = max(q.step_number) filter (where q.sent_at is not null) over (partition by q.campaign_id, q.contact_id)
-        and exists (select 1 from campaign_contacts cc where cc.campaign_id = q.campaign_id and cc.contact_id = q.contact_id and cc.status = 'unsubscribed')) as is_unsubscribed
+        and exists (select 1 from campaign_contacts cc where cc.campaign_id = q.campaign_id and cc.contact_id = q.contact_id and cc.status = 'unsubscribed')) as is_unsubscribed,
+      exists (select 1 from complaints x where x.queue_id = q.id) as is_complained
     from email_queue q
     where ${where}`;
 }
@@ -90,6 +92,7 @@ const AGGREGATES = sql`
   count(*) filter (where is_clicked) as clicked,
   count(*) filter (where is_replied) as replied,
   count(*) filter (where is_unsubscribed) as unsubscribed,
+  count(*) filter (where is_complained) as complained,
   count(*) filter (where is_due) as due,
   count(*) filter (where is_scheduled) as scheduled,
   count(*) filter (where is_retrying) as retrying,
@@ -135,6 +138,7 @@ async function campaignDays(db: DbOrTx, campaignId: string): Promise<Array<DayCo
         join contacts ct on ct.id = cc.contact_id
         join suppressions s on s.client_id = ct.client_id and s.email = ct.email and s.reason = 'unsubscribed'
         where cc.campaign_id = ${campaignId} and cc.status = 'unsubscribed'
+      union all select min(x.received_at), 'complained', x.queue_id from complaints x join q on q.id = x.queue_id group by x.queue_id
     )
     select to_char(at at time zone 'UTC', 'YYYY-MM-DD') as day, metric, count(*)::int as n from events group by 1, 2 order by 1`.execute(db);
   const byDay = new Map<string, DayCounts & { day: string }>();

@@ -14,6 +14,7 @@ const eventCounts = {
   clicked: z.number(),
   replied: z.number(),
   unsubscribed: z.number(),
+  complained: z.number().describe('rows reported as spam by their recipient (ARF complaint or ESP event)'),
 };
 const dayCountsOut = z.object(eventCounts);
 /** Every queue state next to what happened (stats.repository.ts defines each). */

@@ -2,6 +2,7 @@
 import { sql, type Selectable } from 'kysely';
 import { ownedBy, type ClientScope } from '../auth/client-scope';
 import type { DbOrTx } from '../db/connection';
+import { containing, selectPage, type Page, type PageRows } from '../db/paging';
 import type { SuppressionReason, SuppressionsTable } from '../db/database';
 
 export type SuppressionRow = Selectable<SuppressionsTable>;
@@ -9,12 +10,12 @@ export type SuppressionRow = Selectable<SuppressionsTable>;
 export async function listSuppressions(
   db: DbOrTx,
   scope: ClientScope,
-  filter: { limit: number; offset: number; search?: string; reason?: SuppressionReason },
-): Promise<SuppressionRow[]> {
+  filter: Page & { search?: string; reason?: SuppressionReason },
+): Promise<PageRows<SuppressionRow>> {
   let query = db.selectFrom('suppressions').selectAll().where(ownedBy(scope));
-  if (filter.search) query = query.where('email', 'like', `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (filter.search) query = query.where('email', 'like', containing(filter.search.toLowerCase()));
   if (filter.reason) query = query.where('reason', '=', filter.reason);
-  return query.orderBy('id').limit(filter.limit).offset(filter.offset).execute();
+  return selectPage(query.orderBy('id'), filter);
 }
 
 export async function getSuppression(db: DbOrTx, scope: ClientScope, id: number): Promise<SuppressionRow | undefined> {

@@ -1,5 +1,4 @@
 /** Suppression list: add, remove, import (CSV), export (CSV, safe to open in a spreadsheet). */
-import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify';
 import { z } from 'zod';
 import { clientForCreate } from '../auth/client-scope';
@@ -9,11 +8,12 @@ import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { receiveCsv } from '../http/csv-upload';
-import { emailAddress, pagination, uuid } from '../http/validation';
+import { emailAddress, uuid } from '../http/validation';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { spreadsheetSafe } from './csv-safe';
 import { addSuppressions, allSuppressions, deleteSuppression, getSuppression, listSuppressions, type SuppressionRow } from './suppression-list.repository';
 
-const reasonSchema = z.enum(['unsubscribed', 'hard_bounce', 'complaint', 'manual']);
+const reasonSchema = z.enum(['unsubscribed', 'hard_bounce', 'soft_bounce', 'complaint', 'manual']);
 const suppressionOut = z.object({ id: z.number(), clientId: z.uuid(), email: z.string(), reason: reasonSchema, source: z.string(), createdAt: z.string() });
 const suppressionParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
@@ -37,9 +37,9 @@ export function registerSuppressionRoutes(api: ApiRouter, db: Db, config: Config
     operationId: 'listSuppressions',
     tag: 'suppressions',
     summary: 'List suppressed addresses',
-    query: pagination.extend({ search: z.string().max(254).optional(), reason: reasonSchema.optional() }),
-    response: z.object({ suppressions: z.array(suppressionOut) }),
-    handler: async ({ scope, query }) => ({ suppressions: (await listSuppressions(db, scope, query)).map(present) }),
+    query: pageQuery.extend({ search: z.string().max(254).optional(), reason: reasonSchema.optional() }),
+    response: pagedResponse('suppressions', suppressionOut),
+    handler: async ({ scope, query }) => paged('suppressions', query, await listSuppressions(db, scope, query), present),
   });
 
   api.route({
@@ -75,55 +75,44 @@ export function registerSuppressionRoutes(api: ApiRouter, db: Db, config: Config
     errors: [413, 415],
     handler: async ({ req, scope, auth }) => {
       const clientId = await clientForCreate(db, scope);
-      return receiveCsv(req, config.imports.maxCsvBytes, async ({ stream }) => {
-        const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true, info: true });
-        stream.on('error', (error) => parser.destroy(error));
-        parser.on('error', () => undefined);
-        stream.pipe(parser);
+      return receiveCsv(req, config.imports, async ({ rows }) => {
         const report = { rows: 0, added: 0, alreadySuppressed: 0, invalid: 0, errors: [] as Array<{ line: number; message: string }> };
         const source = `import:user:${auth.userId}`;
-        try {
-          await db.transaction().execute(async (trx) => {
-            let emailColumn = -1;
-            let batch: string[] = [];
-            const flush = async () => {
-              const added = await addSuppressions(trx, clientId, batch, 'manual', source);
-              report.added += added;
-              report.alreadySuppressed += batch.length - added;
-              batch = [];
-            };
-            const seen = new Set<string>();
-            for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-              if (emailColumn < 0) {
-                const named = record.findIndex((h) => /^e-?mail(_address)?$/i.test(h.trim()));
-                emailColumn = named >= 0 ? named : 0;
-                // A file without a header starts with an address: count it as data.
-                if (named >= 0 || !normalizeEmail(record[0] ?? '')) continue;
-              }
-              report.rows++;
-              const email = normalizeEmail(record[emailColumn] ?? '');
-              if (!email) {
-                report.invalid++;
-                if (report.errors.length < config.imports.maxReportedErrors) report.errors.push({ line: info.lines, message: 'not a valid email address' });
-                continue;
-              }
-              if (seen.has(email)) {
-                report.alreadySuppressed++;
-                continue;
-              }
-              seen.add(email);
-              batch.push(email);
-              if (batch.length >= IMPORT_BATCH) await flush();
+        // One transaction: a file the reader rejects halfway suppresses nothing.
+        await db.transaction().execute(async (trx) => {
+          let emailColumn = -1;
+          let batch: string[] = [];
+          const flush = async () => {
+            const added = await addSuppressions(trx, clientId, batch, 'manual', source);
+            report.added += added;
+            report.alreadySuppressed += batch.length - added;
+            batch = [];
+          };
+          const seen = new Set<string>();
+          for await (const { fields, line } of rows) {
+            if (emailColumn < 0) {
+              const named = fields.findIndex((h) => /^e-?mail(_address)?$/i.test(h.trim()));
+              emailColumn = named >= 0 ? named : 0;
+              // A file without a header starts with an address: count it as data.
+              if (named >= 0 || !normalizeEmail(fields[0] ?? '')) continue;
             }
-            await flush();
-          });
-        } catch (error) {
-          const csv = error as { code?: string; lines?: number };
-          if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
-            throw new AppError(400, 'malformed_csv', `The file is not valid CSV (line ${csv.lines ?? '?'}); nothing was imported`, { line: csv.lines ?? null, reason: csv.code });
+            report.rows++;
+            const email = normalizeEmail(fields[emailColumn] ?? '');
+            if (!email) {
+              report.invalid++;
+              if (report.errors.length < config.imports.maxReportedErrors) report.errors.push({ line, message: 'not a valid email address' });
+              continue;
+            }
+            if (seen.has(email)) {
+              report.alreadySuppressed++;
+              continue;
+            }
+            seen.add(email);
+            batch.push(email);
+            if (batch.length >= IMPORT_BATCH) await flush();
           }
-          throw error;
-        }
+          await flush();
+        });
         return report;
       });
     },

@@ -4,14 +4,17 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
 
+/** The pages' only styling, inline; their Content-Security-Policy allows exactly this text by its hash (public-guards.ts). */
+export const PAGE_STYLE = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}
+button{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}label{display:block;margin:.8rem 0 .2rem}
+input{font-size:1rem;padding:.4rem;width:100%;box-sizing:border-box}`;
+
 /** `body` is trusted markup built by the callers below from escaped values. */
 export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}
-button{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}label{display:block;margin:.8rem 0 .2rem}
-input{font-size:1rem;padding:.4rem;width:100%;box-sizing:border-box}</style></head>
+<style>${PAGE_STYLE}</style></head>
 <body>${body}</body></html>`;
 }
 

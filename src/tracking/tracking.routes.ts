@@ -9,7 +9,8 @@
  * The pixel is served by pixel.fast-path.ts, ahead of Express (see there why); trackingPixel()
  * builds it from the same configuration.
  */
-import express, { Router, type Request } from 'express';
+import { Router, type Request } from 'express';
+import { formBody } from '../http/body-parsers';
 import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
@@ -103,7 +104,7 @@ export function trackingRoutes({ db, config, logger, events, guards }: TrackingR
     res.type('html').send(unsubscribeConfirmPage(recipient.email, recipient.clientName, suppressed));
   });
 
-  router.post('/u/:token', guards.securityHeaders, guards.rateLimit, express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
+  router.post('/u/:token', guards.securityHeaders, guards.rateLimit, ...formBody(4 * 1024), async (req, res) => {
     const payload = signer.verify(stringParam(req.params.token), 'unsubscribe');
     if (!payload) throw new AppError(400, 'invalid_token', 'This unsubscribe link is not valid');
     const body = (req.body ?? {}) as Record<string, unknown>;

@@ -159,6 +159,16 @@ export function createGmailTransport(options: GmailTransportOptions): Transport 
         throw new Error(`Gmail lookup failed: ${described.status ?? described.networkCode ?? ''} ${described.message ?? ''}`.trim());
       }
     },
+    async verify() {
+      const tokenFailure = await ensureToken();
+      if (tokenFailure) return tokenFailure;
+      try {
+        const profile = await api.users.getProfile({ userId: 'me' }, callOptions);
+        return { outcome: 'accepted', code: profile.status, response: `token exchanged; mailbox ${profile.data.emailAddress ?? options.userEmail} readable` };
+      } catch (error) {
+        return classifyGmailError(describeGmailError(error, false));
+      }
+    },
     async close() {
       // Stateless HTTP client: nothing to release.
     },

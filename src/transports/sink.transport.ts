@@ -23,6 +23,7 @@ export function createSinkTransport(options: SinkTransportOptions): Transport {
     maxInFlight: smtp.maxInFlight,
     send: (message) => smtp.send(message),
     findSent: async (messageId) => (options.db ? sinkHasMessageId(options.db, messageId) : undefined),
+    verify: () => smtp.verify(),
     close: () => smtp.close(),
   };
 }

@@ -237,6 +237,16 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
       const { findSentOverImap } = require('./imap-sent') as typeof import('./imap-sent');
       return findSentOverImap(settings.imap, messageId);
     },
+    async verify() {
+      // A fresh connection through every step a send takes before MAIL FROM, then closed.
+      open += 1;
+      try {
+        discard(await connect());
+        return { outcome: 'accepted', response: settings.auth ? 'connected and logged in' : 'connected' };
+      } catch (error) {
+        return classifySmtpError(error as SmtpError, false);
+      }
+    },
     async close() {
       closed = true;
       for (const pooled of [...idle]) discard(pooled);

@@ -60,5 +60,11 @@ export interface Transport {
    * search). `undefined` means this transport cannot tell (plain SMTP relay).
    */
   findSent(messageId: string): Promise<boolean | undefined>;
+  /**
+   * Logs in the way a send would, and sends nothing (POST /api/accounts/:id/verify): SMTP
+   * connect, TLS and AUTH; Gmail token exchange and a profile read. `accepted` when it worked,
+   * else the failure classified like a send's.
+   */
+  verify(): Promise<SendResult>;
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
 import { ownedBy, type ClientScope } from '../auth/client-scope';
 import type { DbOrTx } from '../db/connection';
+import { selectPage, type Page, type PageRows } from '../db/paging';
 import type { UserRole, UsersTable } from '../db/database';
 
 export type UserRow = Selectable<UsersTable>;
@@ -34,16 +35,8 @@ export async function insertUser(
     .executeTakeFirstOrThrow();
 }
 
-export async function listUsers(db: DbOrTx, scope: ClientScope, page: { limit: number; offset: number }): Promise<PublicUser[]> {
-  return db
-    .selectFrom('users')
-    .select(PUBLIC_COLUMNS)
-    .where(ownedBy(scope))
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(page.limit)
-    .offset(page.offset)
-    .execute();
+export async function listUsers(db: DbOrTx, scope: ClientScope, page: Page): Promise<PageRows<PublicUser>> {
+  return selectPage(db.selectFrom('users').select(PUBLIC_COLUMNS).where(ownedBy(scope)).orderBy('created_at').orderBy('id'), page);
 }
 
 export async function getUser(db: DbOrTx, scope: ClientScope, id: string): Promise<PublicUser | undefined> {

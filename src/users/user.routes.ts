@@ -10,7 +10,8 @@ import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { isUniqueViolation } from '../http/db-errors';
-import { emailAddress, idParams, pagination } from '../http/validation';
+import { emailAddress, idParams } from '../http/validation';
+import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { deleteUser, getUser, insertUser, listUsers, updateUser, type PublicUser } from './user.repository';
 
 const roleSchema = z.enum(['owner', 'client_admin', 'client_viewer']);
@@ -50,9 +51,9 @@ export function registerUserRoutes(api: ApiRouter, db: Db): void {
     operationId: 'listUsers',
     tag: 'users',
     summary: 'List users',
-    query: pagination,
-    response: z.object({ users: z.array(userOut) }),
-    handler: async ({ scope, query }) => ({ users: (await listUsers(db, scope, query)).map(presentUser) }),
+    query: pageQuery,
+    response: pagedResponse('users', userOut),
+    handler: async ({ scope, query }) => paged('users', query, await listUsers(db, scope, query), presentUser),
   });
 
   api.route({

@@ -44,14 +44,15 @@ describe('sender accounts API', () => {
   });
 
   it('keeps only the fields the transport uses from a Google service-account key', async () => {
+    const KEY = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const res = await api()
       .post('/api/accounts')
       .set(auth())
-      .send({ email: 'g@mail.example.com', transport: 'gmail', credentials: { type: 'service_account', project_id: 'p', client_email: 'svc@p.iam.gserviceaccount.com', private_key: 'KEY', private_key_id: 'k1' } });
+      .send({ email: 'g@mail.example.com', transport: 'gmail', credentials: { type: 'service_account', project_id: 'p', client_email: 'svc@p.iam.gserviceaccount.com', private_key: KEY, private_key_id: 'k1' } });
     expect(res.status).toBe(201);
     const stored = await t.db.selectFrom('sender_accounts').select('credentials_encrypted').where('id', '=', res.body.id).executeTakeFirstOrThrow();
     expect(JSON.parse(createCredentialCipher(config.credentialKeys).decrypt(stored.credentials_encrypted!))).toEqual({
-      type: 'service_account', client_email: 'svc@p.iam.gserviceaccount.com', private_key: 'KEY', private_key_id: 'k1',
+      type: 'service_account', client_email: 'svc@p.iam.gserviceaccount.com', private_key: KEY, private_key_id: 'k1',
     });
   });
 

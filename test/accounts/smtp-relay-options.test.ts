@@ -18,7 +18,7 @@ import { createPrivateCa } from '../helpers/private-ca';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
 import { waitFor } from '../helpers/wait-for';
 import { WORKER_ENTRY } from '../helpers/worker-process';
-import { bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
+import { addSenderDomain, bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
 import { addContacts, createCampaign, queueRows } from '../queue/fixtures';
 
 const t = useTestDatabase();
@@ -43,6 +43,8 @@ beforeAll(async () => {
   fs.writeFileSync(configFile, JSON.stringify({ sending: { claimBatchSize: 10, globalPerMinute: 1_000_000, recipientDomainDailyLimit: 1_000_000, senderDomainDailyLimit: 1_000_000, idlePollMs: 200 } }));
   config = testConfig({ CONFIG_FILE: configFile, WORKER_NODE_EXTRA_CA_CERTS: ca.caFile });
   world = await createWorld(t.db, testApp(t.db, config), 'relay');
+  // An account's address must be on a sender domain of its client.
+  await addSenderDomain(world.app, world.a.adminToken, 'harbour.example');
 });
 afterAll(async () => {
   await peer.close();

@@ -85,6 +85,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ DATA_DIR: dir, CONFIG_FILE: file })).toThrow(/sending\.defaultDailyLimit: .*number/);
   });
 
+  it('validates the CSV reader limits: positive integers, and a field no larger than a record', () => {
+    expect(parseTunables().imports).toMatchObject({ maxRecordBytes: 65536, maxFieldBytes: 16384, maxColumns: 100, maxRows: 1_000_000 });
+    expect(() => parseTunables({ imports: { maxColumns: 0 } })).toThrow(/imports\.maxColumns: /);
+    expect(() => parseTunables({ imports: { maxRows: 1.5 } })).toThrow(/imports\.maxRows: /);
+    expect(() => parseTunables({ imports: { maxFieldBytes: 100_000 } })).toThrow('Invalid configuration: imports.maxFieldBytes: maxFieldBytes must not exceed maxRecordBytes');
+  });
+
   it('refuses unknown tunables so typos do not pass silently', () => {
     const dir = tempDir();
     const file = writeJson(dir, { sending: { dailyLimt: 10 } });

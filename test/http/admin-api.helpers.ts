@@ -17,9 +17,12 @@ import { createLogger } from '../../src/logger';
 export const TEST_PASSWORD = 'correct horse battery';
 export const JWT_SECRET = 'test-jwt-secret-0123456789-abcdefghijklmnop';
 
-export function testConfig(overrides: Record<string, string> = {}): Config {
+/** `tunables` overlays config/default.json the way an operator's CONFIG_FILE does (same shape, only the keys to change). */
+export function testConfig(overrides: Record<string, string> = {}, tunables?: Record<string, unknown>): Config {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-api-test-'));
-  return loadConfig({ DATA_DIR: dataDir, JWT_SECRET, LOG_LEVEL: 'error', BASE_URL: 'http://track.test', ...overrides });
+  const configFile = path.join(dataDir, 'config.json');
+  if (tunables) fs.writeFileSync(configFile, JSON.stringify(tunables));
+  return loadConfig({ DATA_DIR: dataDir, JWT_SECRET, LOG_LEVEL: 'error', BASE_URL: 'http://track.test', ...(tunables ? { CONFIG_FILE: configFile } : {}), ...overrides });
 }
 
 export function testApp(db: Db, config: Config = testConfig(), clock?: () => Date): Express {

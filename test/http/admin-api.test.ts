@@ -170,18 +170,19 @@ describe('stats API', () => {
     await db.insertInto('click_events').values([{ ...event, queue_id: queueIds[0]!, link_id: link.id }]).execute();
     await db.insertInto('bounces').values({ client_id: clientId, queue_id: queueIds[2]!, email: 'c2@x.example.com', bounce_type: 'hard', received_at: new Date('2026-03-02T15:00:00Z') }).execute();
     await db.insertInto('replies').values({ client_id: clientId, campaign_id: campaign.id, queue_id: queueIds[1]!, from_email: 'c1@x.example.com', received_at: new Date('2026-03-03T09:00:00Z') }).execute();
+    await db.insertInto('complaints').values({ client_id: clientId, queue_id: queueIds[0]!, account_id: account.id, email: 'c0@x.example.com', received_at: new Date('2026-03-03T10:00:00Z') }).execute();
 
     const res = await request(world.app).get(`/api/campaigns/${campaign.id}/stats`).set(bearer(world.a.viewerToken));
     expect(res.status).toBe(200);
     const states = { due: 1, scheduled: 0, retrying: 0, inFlight: 0, unknown: 0, held: 0, failed: 0, suppressed: 0, cancelled: 0 };
-    const expected = { queued: 1, sent: 4, bounced: 1, opened: 1, clicked: 1, replied: 1, unsubscribed: 1, ...states };
+    const expected = { queued: 1, sent: 4, bounced: 1, opened: 1, clicked: 1, replied: 1, unsubscribed: 1, complained: 1, ...states };
     expect(res.body.totals).toEqual(expected);
     expect(res.body.steps).toEqual([{ stepNumber: 1, ...expected }]);
     expect(res.body.accounts).toEqual([{ accountId: account.id, ...expected }]);
     expect(res.body.days).toEqual([
-      { day: '2026-03-01', queued: 5, sent: 0, bounced: 0, opened: 0, clicked: 0, replied: 0, unsubscribed: 0 },
-      { day: '2026-03-02', queued: 0, sent: 4, bounced: 1, opened: 1, clicked: 1, replied: 0, unsubscribed: 0 },
-      { day: '2026-03-03', queued: 0, sent: 0, bounced: 0, opened: 0, clicked: 0, replied: 1, unsubscribed: 1 },
+      { day: '2026-03-01', queued: 5, sent: 0, bounced: 0, opened: 0, clicked: 0, replied: 0, unsubscribed: 0, complained: 0 },
+      { day: '2026-03-02', queued: 0, sent: 4, bounced: 1, opened: 1, clicked: 1, replied: 0, unsubscribed: 0, complained: 0 },
+      { day: '2026-03-03', queued: 0, sent: 0, bounced: 0, opened: 0, clicked: 0, replied: 1, unsubscribed: 1, complained: 1 },
     ]);
 
     const accounts = await request(world.app).get('/api/stats/accounts?from=2026-03-01&to=2026-03-31').set(bearer(world.a.adminToken));

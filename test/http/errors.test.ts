@@ -6,6 +6,7 @@ import { findFreePort } from '../../src/db/embedded-postgres';
 import { AppError } from '../../src/http/app-error';
 import { errorMiddleware, notFoundHandler } from '../../src/http/error-middleware';
 import { createLogger } from '../../src/logger';
+import { useTestDatabase } from '../helpers/database';
 
 function appWith(route: express.RequestHandler) {
   const app = express();
@@ -95,5 +96,24 @@ describe('API errors', () => {
   it('answer a query error that is not about the connection with a 500 still', async () => {
     const res = await request(appWith(async () => Promise.reject(Object.assign(new Error('division by zero'), { code: '22012' })))).get('/thing');
     expect(res.status).toBe(500);
+  });
+
+  describe('text the database refuses, should it get past the input checks', () => {
+    const t = useTestDatabase();
+
+    it.each([
+      ['a NUL in text (22021)', sql`select ${'a\u0000b'}::text`],
+      ['a NUL escape in jsonb (22P05)', sql`select ${'{"a":"\\u0000"}'}::jsonb`],
+      ['an unpaired surrogate in jsonb (22P02)', sql`select ${'{"a":"\\ud800"}'}::jsonb`],
+    ])('answer %s with 400 invalid_text', async (_what, query) => {
+      const res = await request(
+        appWith(async (_req, res) => {
+          await query.execute(t.db);
+          res.end();
+        }),
+      ).get('/thing');
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'invalid_text', details: null });
+    });
   });
 });

@@ -1,36 +1,13 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import type { Express } from 'express';
 import request from 'supertest';
 import { useTestDatabase } from '../helpers/database';
 import { testApp } from './admin-api.helpers';
+import { mountedRoutes } from './mounted-routes';
 import { operationsOf, patternsOf, servedDocument, type OpenApiDocument, type Schema } from './openapi.helpers';
 
 const t = useTestDatabase();
-
-interface Layer {
-  rawPath?: unknown;
-  route?: { path: string; methods: Record<string, boolean> };
-  handle?: { stack?: Layer[] };
-}
-
-/** Every route mounted in the app, as "METHOD /full/path", found by walking Express's router stack. */
-function mountedRoutes(app: Express): string[] {
-  const found: string[] = [];
-  const walk = (stack: Layer[], prefix: string) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        for (const method of Object.keys(layer.route.methods)) found.push(`${method.toUpperCase()} ${prefix}${layer.route.path}`);
-      } else if (layer.handle?.stack) {
-        const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
-        walk(layer.handle.stack, prefix + mount);
-      }
-    }
-  };
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '');
-  return found;
-}
 
 const PUBLIC_OPERATIONS = ['POST /api/auth/login', 'POST /api/auth/refresh', 'POST /api/auth/logout'];
 const SPONSOR_KEY_OPERATIONS = ['GET /api/sponsors/offers', 'POST /api/sponsors/leads'];

@@ -17,6 +17,7 @@ interface Ids {
   campaign: string;
   contact: string;
   suppression: number;
+  inbound: number;
 }
 
 async function seedClientData(world: World, tenant: 'a' | 'b'): Promise<Ids> {
@@ -42,7 +43,12 @@ async function seedClientData(world: World, tenant: 'a' | 'b'): Promise<Ids> {
     .values({ client_id: clientId, email: `gone@${tenant}-customer.example.com`, reason: 'manual' })
     .returning('id')
     .executeTakeFirstOrThrow();
-  return { client: clientId, user: viewerId, domain: domain.id, account: account.id, campaign: campaign.id, contact: contact.id, suppression: suppression.id };
+  const inbound = await db
+    .insertInto('inbound_messages')
+    .values({ client_id: clientId, account_id: account.id, account_key: account.id, source: 'imap', source_key: '1:1', received_at: new Date(), kind: 'unmatched', headers: '{}', classification: '{}', effects: '[]', history: '[]' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { client: clientId, user: viewerId, domain: domain.id, account: account.id, campaign: campaign.id, contact: contact.id, suppression: suppression.id, inbound: inbound.id };
 }
 
 describe('tenant isolation', () => {
@@ -68,6 +74,7 @@ describe('tenant isolation', () => {
     ['delete', `/api/domains/${x.domain}`],
     ['get', `/api/accounts/${x.account}`],
     ['patch', `/api/accounts/${x.account}`, { dailyLimit: 1 }],
+    ['post', `/api/accounts/${x.account}/verify`],
     ['delete', `/api/accounts/${x.account}`],
     ['get', `/api/campaigns/${x.campaign}`],
     ['patch', `/api/campaigns/${x.campaign}`, { name: 'taken over' }],
@@ -88,6 +95,8 @@ describe('tenant isolation', () => {
     ['patch', `/api/contacts/${x.contact}`, { firstName: 'Mallory' }],
     ['delete', `/api/contacts/${x.contact}`],
     ['delete', `/api/suppressions/${x.suppression}`],
+    ['get', `/api/inbound/${x.inbound}`],
+    ['post', `/api/inbound/${x.inbound}/reclassify`, { kind: 'reply' }],
   ] as Array<[string, string, object?]>;
 
   it('answers 404 for every route called with another client’s ids, and changes nothing', async () => {
@@ -118,7 +127,7 @@ describe('tenant isolation', () => {
 
   it('covers every documented admin route that takes an id (sponsor routes are tested with the sponsor API)', async () => {
     const doc = await request(world.app).get('/api/openapi.json');
-    const covered = new Set(foreignCalls(b).map(([method, path]) => `${method} ${path.split('?')[0]!.replace(/[0-9a-f-]{36}/g, '{id}').replace(/\/\d+$/, '/{id}').replace('/steps/1/', '/steps/{stepNumber}/')}`));
+    const covered = new Set(foreignCalls(b).map(([method, path]) => `${method} ${path.split('?')[0]!.replace(/[0-9a-f-]{36}/g, '{id}').replace('/steps/1/', '/steps/{stepNumber}/').replace(/\/\d+(?=\/|$)/g, '/{id}')}`));
     covered.add('post /api/campaigns/{id}/contacts/import');
     covered.add('delete /api/clients/{id}'); // owner-only: 403 for every client user (last test)
     covered.add('get /api/sink/messages/{id}'); // owner-only: 403 for client users (test/transports/sink-message.routes.test.ts)

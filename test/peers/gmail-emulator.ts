@@ -8,7 +8,7 @@
  *   GET  /gmail/v1/users/{userId}/messages?q=rfc822msgid:…
  * and, for the inbox reader, a mailbox per user whose history id advances with every message
  * added (sent or delivered):
- *   GET  /gmail/v1/users/{userId}/profile                      historyId
+ *   GET  /gmail/v1/users/{userId}/profile                      the address (account verify), historyId
  *   GET  /gmail/v1/users/{userId}/history?startHistoryId&labelId&historyTypes=messageAdded
  *                                                              404 once expireHistory() passed it
  *   GET  /gmail/v1/users/{userId}/messages?q=in:inbox after:<epoch s>   newest first, paged

@@ -74,9 +74,6 @@ describe('validateTemplate', () => {
     expect(issues).toEqual([expect.objectContaining({ code: 'missing_field', field: 'favourite_color', missingCount: 1 })]);
   });
 
-  it('reports an unfinished placeholder', () => {
-    expect(validateTemplate('Hi {{first_name', [contact()])).toEqual([expect.objectContaining({ code: 'unbalanced_braces' })]);
-  });
 
   it('lists the fields a template uses, including those inside spintax', () => {
     expect(fieldsUsed('{Hi {{first_name|there}}|Hello} {{company}}')).toEqual([

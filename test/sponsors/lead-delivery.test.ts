@@ -7,6 +7,7 @@ import pg from 'pg';
 import request from 'supertest';
 import type { Config } from '../../src/config';
 import { leadDeliveryOptionsFrom, runLeadDeliveries, type LeadDeliveryOptions } from '../../src/sponsors/lead-delivery.service';
+import { createLeadPoster, type LeadPoster } from '../../src/sponsors/lead-poster';
 import { useTestDatabase } from '../helpers/database';
 import { waitFor } from '../helpers/wait-for';
 import { bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
@@ -34,7 +35,8 @@ async function sponsorEndpoint(script: number[]): Promise<{ url: string; receive
 
 describe('lead delivery outbox', () => {
   const t = useTestDatabase();
-  const config: Config = testConfig();
+  // The test's sponsor endpoints listen on loopback, which only the owner's allow-list opens.
+  const config: Config = testConfig({}, { sponsors: { deliveryHostAllowList: ['127.0.0.1'] } });
   let app: Express;
   let world: World;
   let options: LeadDeliveryOptions;
@@ -114,11 +116,11 @@ describe('lead delivery outbox', () => {
       let release: (() => void) | undefined;
       let markCalled: () => void = () => undefined;
       const called = new Promise<void>((resolve) => (markCalled = resolve));
-      const hanging: typeof fetch = (_url, init) =>
+      const hanging: LeadPoster = (_url, init) =>
         new Promise((_resolve, reject) => {
           markCalled();
           release = () => reject(new Error('connection reset'));
-          init?.signal?.addEventListener('abort', () => reject(new Error('aborted')));
+          init.signal.addEventListener('abort', () => reject(new Error('aborted')));
         });
       const dead = runLeadDeliveries(t.db, now, hanging, { ...options, timeoutMs: 60_000 });
       await called;
@@ -203,12 +205,12 @@ describe('lead delivery outbox', () => {
         const now = new Date(Date.now() + 1000);
         await locker.connect();
         // Holds the claimed row while the lead is on its way, so recording the result waits.
-        const lockingFetch: typeof fetch = async (url, init) => {
+        const lockingPost: LeadPoster = async (url, init) => {
           await locker.query('begin');
           await locker.query('select 1 from lead_deliveries where lead_id = $1 for update', [leadId]);
-          return fetch(url, init);
+          return createLeadPoster(options.hostPolicy)(url, init);
         };
-        const pass = runLeadDeliveries(t.db, now, lockingFetch, options);
+        const pass = runLeadDeliveries(t.db, now, lockingPost, options);
         await endSessionBlockedOn('update "lead_deliveries"');
         await locker.query('rollback');
 

@@ -2,7 +2,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { hashApiKey } from '../../src/sponsors/api-key';
 import { useTestDatabase } from '../helpers/database';
-import { bearer, createWorld, testApp, type World } from '../http/admin-api.helpers';
+import { bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
 
 describe('sponsor admin routes and the sponsor lead API', () => {
   const t = useTestDatabase();
@@ -10,7 +10,8 @@ describe('sponsor admin routes and the sponsor lead API', () => {
   let world: World;
 
   beforeAll(async () => {
-    app = testApp(t.db);
+    // Its sponsors deliver to a loopback URL, which only the owner's allow-list opens.
+    app = testApp(t.db, testConfig({}, { sponsors: { deliveryHostAllowList: ['127.0.0.1'] } }));
     world = await createWorld(t.db, app, 'sp');
   });
 

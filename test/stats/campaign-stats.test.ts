@@ -5,7 +5,7 @@ import { campaignInEveryState, type CampaignInEveryState } from '../campaigns/ca
 
 const t = useTestDatabase();
 
-const none = { queued: 0, sent: 0, bounced: 0, opened: 0, clicked: 0, replied: 0, unsubscribed: 0, due: 0, scheduled: 0, retrying: 0, inFlight: 0, unknown: 0, held: 0, failed: 0, suppressed: 0, cancelled: 0 };
+const none = { queued: 0, sent: 0, bounced: 0, opened: 0, clicked: 0, replied: 0, unsubscribed: 0, complained: 0, due: 0, scheduled: 0, retrying: 0, inFlight: 0, unknown: 0, held: 0, failed: 0, suppressed: 0, cancelled: 0 };
 
 describe('campaign statistics count every queue state', () => {
   let s: CampaignInEveryState;
@@ -62,7 +62,7 @@ describe('campaign statistics count every queue state', () => {
 
     const campaign = await request(s.app).get(`/api/campaigns/${s.campaignId}/stats`).set(bearer(s.world.a.adminToken));
     const days = campaign.body.days as Array<Record<string, number>>;
-    expect(Object.keys(days[0]!).sort()).toEqual(['bounced', 'clicked', 'day', 'opened', 'queued', 'replied', 'sent', 'unsubscribed']);
+    expect(Object.keys(days[0]!).sort()).toEqual(['bounced', 'clicked', 'complained', 'day', 'opened', 'queued', 'replied', 'sent', 'unsubscribed']);
     expect(days.reduce((sum, d) => sum + d.queued!, 0)).toBe(12);
     expect(days.reduce((sum, d) => sum + d.sent!, 0)).toBe(3);
   });

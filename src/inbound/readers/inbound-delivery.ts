@@ -28,7 +28,7 @@ export interface InboundMessage {
 }
 
 export interface InboundDeliveryResult {
-  id: string;
+  id: number | string;
   duplicate: boolean;
   kind: string;
 }

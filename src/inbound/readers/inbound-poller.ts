@@ -26,7 +26,7 @@ const ADD_MAILBOXES_EVERY_MS = 60_000;
 /** The claim outlives the poll's own deadline by this much, so a poll never runs unclaimed. */
 const CLAIM_MARGIN_MS = 30_000;
 
-export interface InboundSettings extends ReaderLimits {
+export interface InboxReadingSettings extends ReaderLimits {
   enabled: boolean;
   pollIntervalSeconds: number;
   concurrency: number;
@@ -37,7 +37,7 @@ export interface InboundSettings extends ReaderLimits {
 export interface InboundPollerOptions {
   db: Db;
   nodeId: string;
-  settings: InboundSettings;
+  settings: InboxReadingSettings;
   cipher: CredentialCipher;
   deliver: DeliverInbound;
   logger: Logger;

@@ -12,7 +12,7 @@ import { createCredentialCipher, type CredentialCipher } from '../../../src/cryp
 import type { Db } from '../../../src/db/connection';
 import { classifyInbound } from '../../../src/inbound/classify-inbound';
 import type { InboundMessage, InboundDeliveryResult } from '../../../src/inbound/readers/inbound-delivery';
-import { InboundPoller, type InboundSettings } from '../../../src/inbound/readers/inbound-poller';
+import { InboundPoller, type InboxReadingSettings } from '../../../src/inbound/readers/inbound-poller';
 import { createLogger } from '../../../src/logger';
 import type { ImapPeer } from '../../peers/imap-peer';
 
@@ -48,7 +48,7 @@ export function recorder(): Recorder {
   };
 }
 
-export const defaultSettings: InboundSettings = {
+export const defaultSettings: InboxReadingSettings = {
   enabled: true,
   pollIntervalSeconds: 300,
   concurrency: 4,
@@ -61,7 +61,7 @@ export const defaultSettings: InboundSettings = {
   pollTimeoutMs: 20_000,
 };
 
-export function poller(db: Db, deliver: (message: InboundMessage) => Promise<InboundDeliveryResult>, options: { settings?: Partial<InboundSettings>; nodeId?: string; gmail?: { rootUrl: string; tokenUrl: string }; cipher?: CredentialCipher } = {}): InboundPoller {
+export function poller(db: Db, deliver: (message: InboundMessage) => Promise<InboundDeliveryResult>, options: { settings?: Partial<InboxReadingSettings>; nodeId?: string; gmail?: { rootUrl: string; tokenUrl: string }; cipher?: CredentialCipher } = {}): InboundPoller {
   return new InboundPoller({
     db,
     nodeId: options.nodeId ?? 'node-test',
