@@ -5,8 +5,8 @@
  * Stop order (SIGINT from PM2 or a terminal, SIGTERM): HTTP (in-flight requests finish),
  * schedules, orchestrator (workers finish their send in flight and release their claims, the
  * account leases are handed back, a PM2 daemon the server spawned for them is stopped), the dev
- * sink (workers deliver to it until they are gone), lead deliveries, the buffered tracking
- * events, the pool, and last the embedded Postgres.
+ * sink (workers deliver to it until they are gone), lead deliveries, webhook processing, the
+ * buffered tracking events, the pool, and last the embedded Postgres.
  *
  * A database restart or outage is survived: requests answer 503 database_unavailable,
  * /healthz 503, and every loop retries on its own (see README "Using a real Postgres").
@@ -21,13 +21,14 @@ import { EMBEDDED_DATABASE, startEmbeddedPostgres, type EmbeddedPostgresHandle }
 import { migrateToLatest } from './db/migrate';
 import { ownerSetupHint } from './auth/owner-setup';
 import { removeRunningServerInfo, writeRunningServerInfo } from './running-server';
-import { createApp, createTrackingEventWriterFor } from './http/app';
+import { createApp, createSnsClientFor, createTrackingEventWriterFor } from './http/app';
 import type { Logger } from './logger';
 import { Orchestrator } from './orchestrator/orchestrator';
 import { Schedules } from './orchestrator/schedules';
 import { createSweep } from './orchestrator/sweep';
 import { startLeadDeliveryLoop } from './sponsors/lead-delivery.service';
 import { startSinkServer, type SinkServer } from './transports/sink-server';
+import { startWebhookProcessingLoop } from './webhooks/webhook-processor';
 
 export interface RunningServer {
   url: string;
@@ -86,7 +87,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   // Opens and clicks are buffered off the request path; the buffer is flushed on stop.
   const trackingEvents = createTrackingEventWriterFor({ config, db, logger });
-  const app = createApp({ config, db, logger, trackingEvents, orchestrator: () => orchestrator });
+  const sns = createSnsClientFor(config);
+  const app = createApp({ config, db, logger, trackingEvents, sns, orchestrator: () => orchestrator });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -138,6 +140,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   // Sponsor leads leave through an outbox, retried until delivered.
   const leadDeliveries = startLeadDeliveryLoop(db, config, logger);
+  // Verified ESP webhook deliveries become feedback events off the request path.
+  const webhookDeliveries = startWebhookProcessingLoop(db, config, sns, logger);
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -154,6 +158,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await orchestrator?.stop({ killDaemon: 'if-own' }).catch((error: unknown) => logger.error('orchestrator stop failed', { error: (error as Error).message }));
       await sink?.close();
       await leadDeliveries.stop();
+      await webhookDeliveries.stop();
       await trackingEvents.stop();
       await db.destroy();
       await embedded?.stop();

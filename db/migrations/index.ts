@@ -17,6 +17,7 @@ import * as m0011 from './0011_queue_campaign_pages';
 import * as m0012 from './0012_send_in_flight';
 import * as m0013 from './0013_account_domain_ownership';
 import * as m0018 from './0018_inbound_messages';
+import * as m0020 from './0020_webhooks';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '0012_send_in_flight': m0012,
   '0013_account_domain_ownership': m0013,
   '0018_inbound_messages': m0018,
+  '0020_webhooks': m0020,
 };
