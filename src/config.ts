@@ -136,6 +136,24 @@ const tunablesSchema = z.strictObject({
     connectTimeoutMs: positiveInt,
     pollTimeoutMs: positiveInt,
   }),
+  // ESP event webhooks (src/webhooks/).
+  webhooks: z.strictObject({
+    bodyLimitKb: positiveInt,
+    timestampToleranceSeconds: positiveInt,
+    processIntervalMs: positiveInt,
+    processBatchSize: positiveInt,
+    processLeaseMs: positiveInt,
+    maxAttempts: positiveInt,
+    retryBaseSeconds: positiveInt,
+    retryMaxSeconds: positiveInt,
+    retentionDays: positiveInt,
+    sns: z.strictObject({
+      requestTimeoutMs: positiveInt,
+      certificateCacheSeconds: positiveInt,
+      // Tests and egress proxies only: SNS requests go to this origin instead, after their URL passed the AWS host check.
+      originOverride: z.nullable(z.url().check(z.regex(/^https?:\/\/[^/?#]+\/?$/, 'expected an origin such as "http://127.0.0.1:8443"'))),
+    }),
+  }),
 });
 
 export type Tunables = z.infer<typeof tunablesSchema>;

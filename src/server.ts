@@ -5,8 +5,8 @@
  * Stop order (SIGINT from PM2 or a terminal, SIGTERM): HTTP (in-flight requests finish),
  * schedules, inbox reading (polls in progress finish), orchestrator (workers finish their send in flight and release their claims, the
  * account leases are handed back, a PM2 daemon the server spawned for them is stopped), the dev
- * sink (workers deliver to it until they are gone), lead deliveries, the buffered tracking
- * events, the pool, and last the embedded Postgres.
+ * sink (workers deliver to it until they are gone), lead deliveries, webhook processing, the
+ * buffered tracking events, the pool, and last the embedded Postgres.
  *
  * A database restart or outage is survived: requests answer 503 database_unavailable,
  * /healthz 503, and every loop retries on its own (see README "Using a real Postgres").
@@ -21,7 +21,7 @@ import { EMBEDDED_DATABASE, startEmbeddedPostgres, type EmbeddedPostgresHandle }
 import { migrateToLatest } from './db/migrate';
 import { ownerSetupHint } from './auth/owner-setup';
 import { removeRunningServerInfo, writeRunningServerInfo } from './running-server';
-import { createApp, createTrackingEventWriterFor } from './http/app';
+import { createApp, createSnsClientFor, createTrackingEventWriterFor } from './http/app';
 import { createCredentialCipher } from './crypto/credential-cipher';
 import { inboundDeliveryTarget } from './inbound/readers/delivery-target';
 import { InboundPoller } from './inbound/readers/inbound-poller';
@@ -31,6 +31,7 @@ import { Schedules } from './orchestrator/schedules';
 import { createSweep } from './orchestrator/sweep';
 import { startLeadDeliveryLoop } from './sponsors/lead-delivery.service';
 import { startSinkServer, type SinkServer } from './transports/sink-server';
+import { startWebhookProcessingLoop } from './webhooks/webhook-processor';
 
 export interface RunningServer {
   url: string;
@@ -89,7 +90,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   // Opens and clicks are buffered off the request path; the buffer is flushed on stop.
   const trackingEvents = createTrackingEventWriterFor({ config, db, logger });
-  const app = createApp({ config, db, logger, trackingEvents, orchestrator: () => orchestrator });
+  const sns = createSnsClientFor(config);
+  const app = createApp({ config, db, logger, trackingEvents, sns, orchestrator: () => orchestrator });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -141,6 +143,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   // Sponsor leads leave through an outbox, retried until delivered.
   const leadDeliveries = startLeadDeliveryLoop(db, config, logger);
+  // Verified ESP webhook deliveries become feedback events off the request path.
+  const webhookDeliveries = startWebhookProcessingLoop(db, config, sns, logger);
 
   // Inbox reading: every readable mailbox once per inbound.pollIntervalSeconds, a few at a time,
   // in this process (src/inbound/readers/inbound-poller.ts says why here and not in the workers).
@@ -166,6 +170,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await orchestrator?.stop({ killDaemon: 'if-own' }).catch((error: unknown) => logger.error('orchestrator stop failed', { error: (error as Error).message }));
       await sink?.close();
       await leadDeliveries.stop();
+      await webhookDeliveries.stop();
       await trackingEvents.stop();
       await db.destroy();
       await embedded?.stop();

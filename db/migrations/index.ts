@@ -18,6 +18,7 @@ import * as m0012 from './0012_send_in_flight';
 import * as m0013 from './0013_account_domain_ownership';
 import * as m0018 from './0018_inbound_messages';
 import * as m0019 from './0019_inbound_mailboxes';
+import * as m0020 from './0020_webhooks';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '0013_account_domain_ownership': m0013,
   '0018_inbound_messages': m0018,
   '0019_inbound_mailboxes': m0019,
+  '0020_webhooks': m0020,
 };

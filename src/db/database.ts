@@ -499,6 +499,47 @@ export interface InboundMessagesTable {
   created_at: Timestamp;
 }
 
+export type WebhookProvider = 'ses' | 'sendgrid' | 'mailgun';
+export type WebhookDeliveryStatus = 'pending' | 'processing' | 'done' | 'failed';
+
+/** 0020: where an ESP posts its events for one client (src/webhooks/). */
+export interface WebhookEndpointsTable {
+  id: Generated<string>;
+  client_id: string;
+  provider: WebhookProvider;
+  name: string;
+  verification_key_encrypted: string | null;
+  topic_arns: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** 0020: verified webhook bodies waiting to become feedback events (the outbox). */
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  client_id: string;
+  endpoint_id: string | null;
+  provider: WebhookProvider;
+  body: Buffer;
+  body_sha256: Buffer;
+  received_at: Timestamp;
+  status: Generated<WebhookDeliveryStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  lease_token: string | null;
+  lease_expires_at: NullableTimestamp;
+  last_error: string | null;
+  events: number | null;
+  processed_at: NullableTimestamp;
+}
+
+/** 0020: Mailgun tokens seen, until they expire (replay cache). */
+export interface WebhookTokensTable {
+  endpoint_id: string;
+  token: string;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   clients: ClientsTable;
   users: UsersTable;
@@ -534,6 +575,9 @@ export interface Database {
   sink_messages: SinkMessagesTable;
   inbound_messages: InboundMessagesTable;
   inbound_mailboxes: InboundMailboxesTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_tokens: WebhookTokensTable;
 }
 
 export type Client = Selectable<ClientsTable>;

@@ -22,6 +22,7 @@ import { registerStatsRoutes } from '../stats/stats.routes';
 import { registerSuppressionRoutes } from '../suppressions/suppression.routes';
 import { registerSinkMessageRoutes } from '../transports/sink-message.routes';
 import { registerUserRoutes } from '../users/user.routes';
+import { registerWebhookEndpointRoutes } from '../webhooks/webhook-endpoint.routes';
 import { ApiRouter } from './api-router';
 import { buildOpenApiDocument, createOpenApiRegistry } from './openapi';
 
@@ -52,6 +53,7 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   registerSinkMessageRoutes(api, db);
   registerStatsRoutes(api, db, clock);
   registerInboundRoutes(api, db, config, clock);
+  registerWebhookEndpointRoutes(api, db, config);
   // Sponsor API (X-Api-Key) before sponsor admin, so /sponsors/offers is not taken for an id.
   registerSponsorApiRoutes(api, db, config);
   registerSponsorAdminRoutes(api, db, config);

@@ -9,6 +9,8 @@ import { installPixelFastPath } from '../tracking/pixel.fast-path';
 import { trackingPixel, trackingRoutes } from '../tracking/tracking.routes';
 import type { Orchestrator } from '../orchestrator/orchestrator';
 import { workersRoutes } from '../orchestrator/workers.routes';
+import { createSnsClient, type SnsClient } from '../webhooks/sns';
+import { webhookRoutes } from '../webhooks/webhook.routes';
 import { adminApiRoutes, createAuthServiceFromConfig } from './api';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
 import { healthRoutes } from './health.routes';
@@ -25,6 +27,12 @@ export interface AppDeps {
   orchestrator?: () => Orchestrator | undefined;
   /** What the admin API takes as "now" (warm-up days, today's limits, campaign starts, statistics); tests pass a controlled one. */
   clock?: () => Date;
+  /** SNS certificate fetches and subscription confirmations; the server shares its own with the webhook loop. */
+  sns?: SnsClient;
+}
+
+export function createSnsClientFor(config: Config): SnsClient {
+  return createSnsClient(config.webhooks.sns);
 }
 
 export function createTrackingEventWriterFor({ config, db, logger }: AppDeps): TrackingEventWriter {
@@ -54,6 +62,8 @@ export function createApp(deps: AppDeps): Express {
   installPixelFastPath(app, trackingPixel({ config, logger, events: trackingEvents, guards: publicGuards }));
   app.use(trackingRoutes({ db, config, logger, events: trackingEvents, guards: publicGuards }));
   app.use(landingRoutes(db, config, publicGuards));
+  // ESP webhooks: public, verified by each provider's signature, bodies read as raw bytes.
+  app.use(webhookRoutes({ db, config, logger, sns: deps.sns ?? createSnsClientFor(config), ...(deps.clock ? { now: deps.clock } : {}) }));
   app.use(healthRoutes(db, config.database.healthCheckTimeoutMs));
   app.use('/api', workersRoutes({ db, config, auth: createAuthServiceFromConfig(config, db), orchestrator: deps.orchestrator ?? (() => undefined) }));
   app.use('/api', adminApiRoutes({ config, db, logger, ...(deps.clock ? { clock: deps.clock } : {}) }));

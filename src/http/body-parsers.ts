@@ -23,3 +23,11 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
 export function formBody(limitBytes: number): RequestHandler[] {
   return [express.urlencoded({ extended: false, limit: limitBytes }), storableBody];
 }
+
+/**
+ * The body as the bytes received, whatever its content type (ESP webhooks: SNS posts JSON as
+ * text/plain, and signatures verify only over the exact bytes). The route checks the text.
+ */
+export function rawBody(limitBytes: number): RequestHandler[] {
+  return [express.raw({ type: () => true, limit: limitBytes })];
+}

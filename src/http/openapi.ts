@@ -60,6 +60,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   'sponsor-api': 'The sponsor lead API, authenticated by X-Api-Key',
   orchestrator: 'Worker processes of this node',
   inbound: 'Inbound mail and ESP events: bounces, complaints, replies, auto-replies, their effects and reclassification',
+  webhooks: 'ESP event webhook endpoints (SES through SNS, SendGrid, Mailgun) per client; their keys are write-only',
 };
 
 export function buildOpenApiDocument(registry: OpenAPIRegistry): ReturnType<OpenApiGeneratorV31['generateDocument']> {

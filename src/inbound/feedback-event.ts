@@ -83,6 +83,7 @@ export async function applyFeedbackEvent(db: DbOrTx, event: FeedbackEvent, deps:
     {
       account,
       ...(event.clientId && !account ? { clientId: event.clientId } : {}),
+      recipientIsEnvelope: true,
       source: event.source,
       sourceKey: event.eventId,
       receivedAt: event.occurredAt,

@@ -39,6 +39,11 @@ export interface MatchInput {
   receivedAt: Date;
   /** A person said what it is: a reply is taken from whoever sent it. */
   trusted?: boolean;
+  /**
+   * ESP events: the recipient is the address the provider sent to, so a Message-ID names our
+   * row only if that row went to it (a DSN's recipient may be a forwarding target instead).
+   */
+  recipientIsEnvelope?: boolean;
 }
 
 /** The account a report's keys name: our sender's address, else the Feedback-ID's account. */
@@ -61,6 +66,8 @@ export async function matchInbound(db: DbOrTx, input: MatchInput): Promise<Inbou
     if (account && row.client_id !== account.client_id) continue;
     if (input.clientId && row.client_id !== input.clientId) continue;
     if (input.kind === 'reply' && !input.trusted && keys.from !== row.to_email.toLowerCase()) continue;
+    const reported = input.recipient ?? keys.originalRecipient;
+    if (input.recipientIsEnvelope && reported && reported !== row.to_email.toLowerCase()) continue;
     return { row, method: 'message_id' };
   }
 

@@ -22,6 +22,8 @@ export interface InboundRecord {
   account: AccountRef | undefined;
   /** ESP events: the client the webhook belongs to, when it names no mailbox. */
   clientId?: string;
+  /** ESP events: the reported recipient is the one sent to (inbound-match.ts). */
+  recipientIsEnvelope?: boolean;
   source: string;
   sourceKey: string;
   receivedAt: Date;
@@ -112,6 +114,7 @@ export async function recordInbound(db: DbOrTx, record: InboundRecord, deps: Inb
       ...(recipient ? { recipient: recipient.recipient } : {}),
       ...(record.account ? { account: record.account } : {}),
       ...(record.clientId ? { clientId: record.clientId } : {}),
+      ...(record.recipientIsEnvelope ? { recipientIsEnvelope: true } : {}),
       receivedAt: record.receivedAt,
     });
     const decision = decideClass(classification, match);

@@ -18,6 +18,7 @@ interface Ids {
   contact: string;
   suppression: number;
   inbound: number;
+  webhookEndpoint: string;
 }
 
 async function seedClientData(world: World, tenant: 'a' | 'b'): Promise<Ids> {
@@ -48,7 +49,12 @@ async function seedClientData(world: World, tenant: 'a' | 'b'): Promise<Ids> {
     .values({ client_id: clientId, account_id: account.id, account_key: account.id, source: 'imap', source_key: '1:1', received_at: new Date(), kind: 'unmatched', headers: '{}', classification: '{}', effects: '[]', history: '[]' })
     .returning('id')
     .executeTakeFirstOrThrow();
-  return { client: clientId, user: viewerId, domain: domain.id, account: account.id, campaign: campaign.id, contact: contact.id, suppression: suppression.id, inbound: inbound.id };
+  const webhookEndpoint = await db
+    .insertInto('webhook_endpoints')
+    .values({ client_id: clientId, provider: 'ses', name: `${tenant} SES`, topic_arns: ['arn:aws:sns:us-east-1:123456789012:ses-events'] })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { client: clientId, user: viewerId, domain: domain.id, account: account.id, campaign: campaign.id, contact: contact.id, suppression: suppression.id, inbound: inbound.id, webhookEndpoint: webhookEndpoint.id };
 }
 
 describe('tenant isolation', () => {
@@ -97,6 +103,9 @@ describe('tenant isolation', () => {
     ['delete', `/api/suppressions/${x.suppression}`],
     ['get', `/api/inbound/${x.inbound}`],
     ['post', `/api/inbound/${x.inbound}/reclassify`, { kind: 'reply' }],
+    ['get', `/api/webhook-endpoints/${x.webhookEndpoint}`],
+    ['patch', `/api/webhook-endpoints/${x.webhookEndpoint}`, { provider: 'ses', name: 'taken over' }],
+    ['delete', `/api/webhook-endpoints/${x.webhookEndpoint}`],
   ] as Array<[string, string, object?]>;
 
   it('answers 404 for every route called with another client’s ids, and changes nothing', async () => {
@@ -123,6 +132,7 @@ describe('tenant isolation', () => {
     expect(await t.db.selectFrom('users').select('disabled_at').where('id', '=', b.user).executeTakeFirstOrThrow()).toEqual({ disabled_at: null });
     expect(await t.db.selectFrom('clients').select('name').where('id', '=', b.client).executeTakeFirstOrThrow()).toEqual({ name: 'ten-b' });
     expect(await t.db.selectFrom('email_queue').select('id').where('campaign_id', '=', b.campaign).execute()).toEqual([]);
+    expect(await t.db.selectFrom('webhook_endpoints').select('name').where('id', '=', b.webhookEndpoint).executeTakeFirstOrThrow()).toEqual({ name: 'b SES' });
   });
 
   it('covers every documented admin route that takes an id (sponsor routes are tested with the sponsor API)', async () => {
@@ -166,11 +176,11 @@ describe('tenant isolation', () => {
   });
 
   it('lists only the caller’s own rows, even when a client user asks for another clientId', async () => {
-    for (const path of ['/api/clients', '/api/users', '/api/domains', '/api/accounts', '/api/campaigns', '/api/contacts', '/api/suppressions', '/api/stats/accounts']) {
+    for (const path of ['/api/clients', '/api/users', '/api/domains', '/api/accounts', '/api/campaigns', '/api/contacts', '/api/suppressions', '/api/stats/accounts', '/api/webhook-endpoints']) {
       const res = await request(world.app).get(`${path}?clientId=${b.client}`).set(bearer(world.a.adminToken));
       expect(res.status).toBe(200);
       const text = JSON.stringify(res.body);
-      for (const id of [b.client, b.domain, b.account, b.campaign, b.contact]) expect(text).not.toContain(id);
+      for (const id of [b.client, b.domain, b.account, b.campaign, b.contact, b.webhookEndpoint]) expect(text).not.toContain(id);
       expect(text).not.toContain('b-customer.example.com');
     }
     const exported = await request(world.app).get('/api/suppressions/export').set(bearer(world.a.adminToken));
