@@ -206,10 +206,16 @@ describe('orchestrator health: waking, heartbeats, hung workers and a dead PM2 d
   });
 
   it('writes the IPC heartbeats of a waiting worker to worker_heartbeats while the worker holds no database connection', async () => {
-    const { accountId, email, clientId, campaignId } = await seedAccountWithWork(1, { dailyLimit: 40 });
+    // Seeded paused with one of its two rows due in an hour: once active, the worker sends the
+    // other and waits with work ahead (an account with none left is stopped by the next
+    // reconcile, which a busy machine may run inside this test).
+    const { accountId, email, clientId, campaignId } = await seedAccountWithWork(2, { dailyLimit: 40, status: 'paused' });
+    const later = await t.db.selectFrom('email_queue').select('id').where('campaign_id', '=', campaignId).orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+    await t.db.updateTable('email_queue').set({ run_after: new Date(Date.now() + 3_600_000) }).where('id', '=', later.id).execute();
+    await t.db.updateTable('sender_accounts').set({ status: 'active' }).where('id', '=', accountId).execute();
     await orchestrator!.reconcile();
     const worker = await waitFor(() => workerOf(accountId), 'worker online');
-    await waitFor(async () => (await queueStates(campaignId)).sent === 1, 'the only row sent');
+    await waitFor(async () => (await queueStates(campaignId)).sent === 1, 'the due row sent');
     // Its pool closes its connection after workerDbIdleTimeoutMs once it starts waiting.
     await waitFor(async () => (await workerBackends(accountId)) === 0, 'worker connection closed', 10_000);
     const quietSince = new Date();
