@@ -15,8 +15,9 @@
  *                      stops (complained, waiting rows cancelled), an alert, and the sending
  *                      mailbox pauses (inbound.pauseOnComplaint; health counts complaints)
  *   reply              replies row; when the campaign stops on reply: the contact → replied
- *                      and its waiting rows cancelled, and with inbound.stopCompanyOnReply
- *                      every active contact of the same (non free-mail) domain in the campaign
+ *                      and its waiting rows cancelled, and when the campaign's stopCompanyOnReply
+ *                      (null: inbound.stopCompanyOnReply) says so every active contact of the
+ *                      same (non free-mail) domain in the campaign
  *   auto_reply         the contact's waiting rows in the campaign wait until the stated return
  *                      date, or inbound.autoReplyDelayHours
  *   delay, delivered, unmatched: stored only.
@@ -31,7 +32,7 @@ import { addSuppression } from '../suppressions/suppression.repository';
 import type { AppliedEffect } from './applied-effect';
 import {
   accountStatus,
-  campaignStopsOnReply,
+  campaignReplyStops,
   cancelWaitingRows,
   countSoftBounces,
   delayWaitingRows,
@@ -170,10 +171,11 @@ export async function applyEffects(tx: DbOrTx, target: EffectTarget, settings: I
         at: now,
       });
       effects.push({ type: 'reply', replyId });
-      if (!(await campaignStopsOnReply(tx, row.campaign_id))) break;
+      const stops = await campaignReplyStops(tx, row.campaign_id);
+      if (!stops.contact) break;
       await stop('replied', false);
       const domain = row.to_email.split('@')[1]?.toLowerCase();
-      if (settings.stopCompanyOnReply && domain && !settings.freeMailDomains.includes(domain)) {
+      if ((stops.company ?? settings.stopCompanyOnReply) && domain && !settings.freeMailDomains.includes(domain)) {
         const contactIds = await stopCompanyContacts(tx, row.campaign_id, row.client_id, domain, row.contact_id);
         if (contactIds.length > 0) {
           for (const contactId of contactIds) effects.push({ type: 'contact_status', contactId, to: 'cancelled', campaigns: [{ campaignId: row.campaign_id, from: 'active' }] });
