@@ -45,7 +45,7 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   registerAuthRoutes(api, auth, config.auth.loginAttemptsPerMinute);
   registerClientRoutes(api, db);
   registerUserRoutes(api, db);
-  registerDomainRoutes(api, db, config);
+  registerDomainRoutes(api, db, config, clock);
   registerAccountRoutes(api, db, config, clock);
   registerCampaignRoutes(api, db, config, clock);
   registerContactRoutes(api, db, config, clock);

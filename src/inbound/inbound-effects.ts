@@ -13,7 +13,8 @@
  *   sender_auth        every active mailbox of the sender domain pauses; one critical alert
  *   complaint          complaints row → suppression (complaint), every sequence of the contact
  *                      stops (complained, waiting rows cancelled), an alert, and the sending
- *                      mailbox pauses (inbound.pauseOnComplaint; health counts complaints)
+ *                      mailbox pauses (inbound.pauseOnComplaint; health counts complaints);
+ *                      the sender domain's complaint rate is judged (domains/domain-rates.ts)
  *   reply              replies row; when the campaign stops on reply: the contact → replied
  *                      and its waiting rows cancelled, and when the campaign's stopCompanyOnReply
  *                      (null: inbound.stopCompanyOnReply) says so every active contact of the
@@ -29,6 +30,7 @@ import { pauseAccount, pauseSenderDomain } from '../sending/account-state.reposi
 import { senderDomainOf } from '../sending/limits';
 import { applyHealth } from '../sending/sender-health';
 import { addSuppression } from '../suppressions/suppression.repository';
+import { checkDomainComplaintRate } from '../domains/domain-rates';
 import type { AppliedEffect } from './applied-effect';
 import {
   accountStatus,
@@ -154,6 +156,7 @@ export async function applyEffects(tx: DbOrTx, target: EffectTarget, settings: I
       });
       effects.push({ type: 'alert', alertId });
       await recomputeHealth(tx, row.sender_account_id, settings, now, `complaint from ${row.to_email}`, effects);
+      if (sender) await checkDomainComplaintRate(tx, row.client_id, senderDomainOf(sender.email), settings, now, effects);
       break;
     }
     case 'reply': {

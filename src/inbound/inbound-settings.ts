@@ -15,6 +15,12 @@ export interface InboundSettings {
   stopCompanyOnReply: boolean;
   /** Domains shared by unrelated people: never a "company" for stopCompanyOnReply. */
   freeMailDomains: readonly string[];
+  /** Complaint and hard-bounce rates per sender domain (src/domains/domain-rates.ts). */
+  domainRateWindowDays: number;
+  domainRateMinSends: number;
+  domainComplaintRateWarnPct: number;
+  domainComplaintRatePausePct: number;
+  pauseDomainOnComplaintRate: boolean;
   /** The same health machinery as SMTP-time results (sender-health.ts). */
   health: HealthSettings;
   cooldownMinutes: number;
