@@ -6,6 +6,7 @@
  * SMTP-time and returned (DSN, ESP) alike; complaints from any source.
  */
 import { sql } from 'kysely';
+import { ownedBy, type ClientScope } from '../auth/client-scope';
 import type { DbOrTx } from '../db/connection';
 
 export interface DomainCounts {
@@ -26,6 +27,13 @@ export async function domainCounts(db: DbOrTx, clientId: string, domains: readon
     where a.domain = any(${domains.map((d) => d.toLowerCase())}::text[])
     group by a.domain`.execute(db);
   return new Map(rows.map((r) => [r.domain, { sends: Number(r.sends), hardBounces: Number(r.hard_bounces), complaints: Number(r.complaints) }]));
+}
+
+/** Every sender domain the scope's mailboxes send from (registered in sender_domains or not), by client. */
+export async function sendingDomains(db: DbOrTx, scope: ClientScope): Promise<Array<{ clientId: string; domain: string }>> {
+  const { rows } = await sql<{ client_id: string; domain: string }>`
+    select distinct client_id, lower(split_part(email, '@', 2)) as domain from sender_accounts where ${ownedBy(scope)} order by 2, 1`.execute(db);
+  return rows.map((r) => ({ clientId: r.client_id, domain: r.domain }));
 }
 
 export type RateLevel = 'warn' | 'pause';

@@ -51,7 +51,7 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   registerContactRoutes(api, db, config, clock);
   registerSuppressionRoutes(api, db, config);
   registerSinkMessageRoutes(api, db);
-  registerStatsRoutes(api, db, clock);
+  registerStatsRoutes(api, db, config.inbound, clock);
   registerInboundRoutes(api, db, config, clock);
   registerWebhookEndpointRoutes(api, db, config);
   // Sponsor API (X-Api-Key) before sponsor admin, so /sponsors/offers is not taken for an id.

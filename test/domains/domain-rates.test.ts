@@ -2,7 +2,8 @@
  * Complaint and hard-bounce rates per sender domain: complaints and bounces through the real
  * entry points (applyFeedbackEvent, the SMTP-time bounce writer) over sends recorded as the
  * send journal records them, judged against the thresholds (one alert per level crossed, the
- * domain's mailboxes paused at the pause line) and shown by GET /api/domains and /domains/:id.
+ * domain's mailboxes paused at the pause line) and shown by GET /api/domains, /domains/:id and
+ * /stats/domains.
  */
 import request from 'supertest';
 import { applyFeedbackEvent } from '../../src/inbound/feedback-event';
@@ -79,6 +80,9 @@ describe('complaint and bounce rates per sender domain', () => {
     expect((await get(`/api/domains/${domainId}`)).body.rates).toEqual(expected);
     const list = await get('/api/domains');
     expect(list.body.domains.find((d: { id: string }) => d.id === domainId).rates).toEqual(expected);
+    const stats = await get('/api/stats/domains');
+    expect(stats.status).toBe(200);
+    expect(stats.body.domains).toEqual([{ clientId: world.a.clientId, domain: DOMAIN, ...expected }]);
   });
 
   it('leaves out what is older than the window', async () => {
