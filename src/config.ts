@@ -124,6 +124,12 @@ const tunablesSchema = z.strictObject({
     autoReplyDelayHours: nonNegativeInt,
     stopCompanyOnReply: z.boolean(),
     freeMailDomains: z.array(z.string().check(z.regex(/^[a-z0-9.-]+$/, 'expected a lower-case domain such as "gmail.com"'))),
+    // Complaint (spam) and hard-bounce rates per sender domain (src/domains/domain-rates.ts).
+    domainRateWindowDays: positiveInt,
+    domainRateMinSends: positiveInt,
+    domainComplaintRateWarnPct: percent,
+    domainComplaintRatePausePct: percent,
+    pauseDomainOnComplaintRate: z.boolean(),
     retentionDays: positiveInt,
     enabled: z.boolean(),
     pollIntervalSeconds: positiveInt,

@@ -19,6 +19,7 @@ import * as m0013 from './0013_account_domain_ownership';
 import * as m0018 from './0018_inbound_messages';
 import * as m0019 from './0019_inbound_mailboxes';
 import * as m0020 from './0020_webhooks';
+import * as m0022 from './0022_feedback_rates_esp_tracking';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '0018_inbound_messages': m0018,
   '0019_inbound_mailboxes': m0019,
   '0020_webhooks': m0020,
+  '0022_feedback_rates_esp_tracking': m0022,
 };

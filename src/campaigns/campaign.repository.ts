@@ -18,6 +18,8 @@ export interface CampaignSettings {
   trackOpens?: boolean;
   trackClicks?: boolean;
   stopOnReply?: boolean;
+  /** null: inbound.stopCompanyOnReply decides. */
+  stopCompanyOnReply?: boolean | null;
 }
 
 export interface StepInput {
@@ -39,6 +41,7 @@ function settingsColumns(s: CampaignSettings) {
     ...(s.trackOpens === undefined ? {} : { track_opens: s.trackOpens }),
     ...(s.trackClicks === undefined ? {} : { track_clicks: s.trackClicks }),
     ...(s.stopOnReply === undefined ? {} : { stop_on_reply: s.stopOnReply }),
+    ...(s.stopCompanyOnReply === undefined ? {} : { stop_company_on_reply: s.stopCompanyOnReply }),
   };
 }
 

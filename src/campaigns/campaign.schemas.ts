@@ -43,6 +43,10 @@ export const settingsSchema = z.object({
   trackOpens: z.boolean(),
   trackClicks: z.boolean(),
   stopOnReply: z.boolean(),
+  stopCompanyOnReply: z
+    .boolean()
+    .nullable()
+    .describe('A reply also stops every other contact of the same company domain in this campaign (never a free-mail domain); null: inbound.stopCompanyOnReply decides'),
 });
 
 export const senderIds = z.array(uuid).max(2000).refine((ids) => new Set(ids).size === ids.length, { message: 'ids must not repeat' });
@@ -68,6 +72,7 @@ export const campaignOut = z.object({
   trackOpens: z.boolean(),
   trackClicks: z.boolean(),
   stopOnReply: z.boolean(),
+  stopCompanyOnReply: z.boolean().nullable().describe('null: inbound.stopCompanyOnReply decides'),
   startedAt: z.string().nullable(),
   completedAt: z.string().nullable(),
   createdAt: z.string(),
@@ -92,6 +97,7 @@ export function present(c: CampaignRow, extra: { steps?: StepRow[]; senderAccoun
     trackOpens: c.track_opens,
     trackClicks: c.track_clicks,
     stopOnReply: c.stop_on_reply,
+    stopCompanyOnReply: c.stop_company_on_reply,
     startedAt: c.started_at?.toISOString() ?? null,
     completedAt: c.completed_at?.toISOString() ?? null,
     createdAt: c.created_at.toISOString(),

@@ -153,6 +153,8 @@ export interface CampaignsTable {
   track_opens: Generated<boolean>;
   track_clicks: Generated<boolean>;
   stop_on_reply: Generated<boolean>;
+  /** null: inbound.stopCompanyOnReply decides. */
+  stop_company_on_reply: boolean | null;
   started_at: NullableTimestamp;
   completed_at: NullableTimestamp;
   created_at: Timestamp;
@@ -316,6 +318,9 @@ export interface OpenEventsTable {
   user_agent: string | null;
   automated_reason: string | null;
   occurred_at: Timestamp;
+  /** 'pixel' (ours) or the ESP that reported the open. */
+  source: Generated<string>;
+  provider_event_id: string | null;
 }
 
 export interface ClickEventsTable {
@@ -323,11 +328,24 @@ export interface ClickEventsTable {
   client_id: string;
   campaign_id: string;
   queue_id: number;
-  link_id: number;
+  /** null for an ESP-reported click (url holds what it reported). */
+  link_id: number | null;
   ip: string | null;
   user_agent: string | null;
   automated_reason: string | null;
   occurred_at: Timestamp;
+  /** 'link' (ours) or the ESP that reported the click. */
+  source: Generated<string>;
+  provider_event_id: string | null;
+  url: string | null;
+}
+
+export interface SenderDomainRateLevelsTable {
+  client_id: string;
+  domain: string;
+  level: 'warn' | 'pause';
+  complaint_rate_pct: number;
+  updated_at: Timestamp;
 }
 
 export interface SponsorsTable {
@@ -560,6 +578,7 @@ export interface Database {
   links: LinksTable;
   open_events: OpenEventsTable;
   click_events: ClickEventsTable;
+  sender_domain_rate_levels: SenderDomainRateLevelsTable;
   sponsors: SponsorsTable;
   sponsor_api_keys: SponsorApiKeysTable;
   offers: OffersTable;

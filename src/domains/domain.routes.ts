@@ -18,6 +18,7 @@ import { idParams, singleLine, uuid } from '../http/validation';
 import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { host, port } from '../accounts/account.schemas';
 import { clientExists } from '../clients/client.repository';
+import { domainRates, type DomainRates } from './domain-rates';
 import { countAccountsOnDomain, deleteDomain, getDomain, insertDomain, listDomains, moveDomain, updateDomain, type DomainFields, type DomainRow, type StoredBounceMailbox } from './domain.repository';
 
 export const domainName = z
@@ -79,10 +80,21 @@ const domainOut = z.object({
     .object({ host: z.string(), port: z.number(), secure: z.boolean(), user: z.string(), mailbox: z.string() })
     .nullable()
     .describe('Its bounce mailbox, without the password; null when none'),
+  rates: z
+    .object({
+      windowDays: z.number(),
+      sends: z.number().describe('Attempts of its mailboxes accepted or refused for the address in the window'),
+      hardBounces: z.number().describe('Hard bounces, at SMTP time or returned (DSN, ESP), in the window'),
+      complaints: z.number(),
+      complaintRatePct: z.number().describe('Complaints / sends in percent (Gmail and Yahoo: stay under 0.1, never reach 0.3)'),
+      bounceRatePct: z.number(),
+      judged: z.boolean().describe('Enough sends (inbound.domainRateMinSends) for the thresholds to apply'),
+    })
+    .describe('Complaint and hard-bounce rates over the last inbound.domainRateWindowDays'),
   createdAt: z.string(),
 });
 
-function present(d: DomainRow): z.infer<typeof domainOut> {
+function present(d: DomainRow, rates: DomainRates): z.infer<typeof domainOut> {
   return {
     id: d.id,
     clientId: d.client_id,
@@ -95,11 +107,22 @@ function present(d: DomainRow): z.infer<typeof domainOut> {
     dnsCheckedAt: d.dns_checked_at?.toISOString() ?? null,
     dailyLimit: d.daily_limit,
     bounceMailbox: d.bounce_mailbox ? { ...(d.bounce_mailbox as unknown as StoredBounceMailbox), mailbox: (d.bounce_mailbox as unknown as StoredBounceMailbox).mailbox ?? 'INBOX' } : null,
+    rates,
     createdAt: d.created_at.toISOString(),
   };
 }
 
-export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): void {
+export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config, clock: () => Date = () => new Date()): void {
+  /** The domains as presented, with their rates (one query per client among them). */
+  const presentAll = async (domains: DomainRow[]) => {
+    const rates = new Map<string, DomainRates>();
+    for (const clientId of new Set(domains.map((d) => d.client_id))) {
+      const names = domains.filter((d) => d.client_id === clientId).map((d) => d.domain.toLowerCase());
+      for (const [name, r] of await domainRates(db, clientId, names, config.inbound, clock())) rates.set(`${clientId}/${name}`, r);
+    }
+    return domains.map((d) => present(d, rates.get(`${d.client_id}/${d.domain.toLowerCase()}`)!));
+  };
+  const presentOne = async (domain: DomainRow) => (await presentAll([domain]))[0]!;
   const cipher = createCredentialCipher(config.credentialKeys);
   const sealKey = (key: string | null | undefined) => (key === undefined ? undefined : key === null ? null : cipher.encrypt(key));
   const sealBounceMailbox = (given: z.output<typeof bounceMailboxIn> | null | undefined): DomainFields['bounceMailbox'] => {
@@ -116,7 +139,11 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
     summary: 'List sender domains',
     query: pageQuery,
     response: pagedResponse('domains', domainOut),
-    handler: async ({ scope, query }) => paged('domains', query, await listDomains(db, scope, query), present),
+    handler: async ({ scope, query }) => {
+      const page = await listDomains(db, scope, query);
+      const presented = new Map((await presentAll(page.rows)).map((d) => [d.id, d]));
+      return paged('domains', query, page, (d) => presented.get(d.id)!);
+    },
   });
   api.route({
     method: 'post',
@@ -130,7 +157,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
     handler: async ({ scope, body }) => {
       const clientId = await clientForCreate(db, scope, body.clientId);
       try {
-        return present(await insertDomain(db, clientId, body.domain, { ...body, dkimPrivateKeyEncrypted: sealKey(body.dkimPrivateKey), bounceMailbox: sealBounceMailbox(body.bounceMailbox) }));
+        return presentOne(await insertDomain(db, clientId, body.domain, { ...body, dkimPrivateKeyEncrypted: sealKey(body.dkimPrivateKey), bounceMailbox: sealBounceMailbox(body.bounceMailbox) }));
       } catch (error) {
         // Never says which client holds it.
         if (isUniqueViolation(error)) throw new AppError(409, 'domain_taken', 'This domain is already registered; only the owner can move a domain between clients', { issues: [{ path: 'domain', message: 'already registered' }] });
@@ -149,7 +176,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
     handler: async ({ scope, params }) => {
       const domain = await getDomain(db, scope, params.id);
       if (!domain) throw new AppError(404, 'not_found', 'Domain not found');
-      return present(domain);
+      return presentOne(domain);
     },
   });
   api.route({
@@ -164,7 +191,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
     handler: async ({ scope, params, body }) => {
       const domain = await updateDomain(db, scope, params.id, { ...body, dkimPrivateKeyEncrypted: sealKey(body.dkimPrivateKey), bounceMailbox: sealBounceMailbox(body.bounceMailbox) });
       if (!domain) throw new AppError(404, 'not_found', 'Domain not found');
-      return present(domain);
+      return presentOne(domain);
     },
   });
   api.route({
@@ -199,11 +226,11 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config): vo
       const domain = await getDomain(db, scope, params.id);
       if (!domain) throw new AppError(404, 'not_found', 'Domain not found');
       if (!(await clientExists(db, body.clientId))) throw new AppError(404, 'not_found', 'Client not found', { issues: [{ path: 'clientId', message: 'no such client' }] });
-      if (domain.client_id === body.clientId) return present(domain);
+      if (domain.client_id === body.clientId) return presentOne(domain);
       await refuseWhileInUse(domain, 'moved');
       const moved = await db.transaction().execute((trx) => moveDomain(trx, domain, body.clientId, auth.userId));
       if (!moved) throw new AppError(404, 'not_found', 'Domain not found');
-      return present(moved);
+      return presentOne(moved);
     },
   });
 

@@ -45,13 +45,13 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   registerAuthRoutes(api, auth, config.auth.loginAttemptsPerMinute);
   registerClientRoutes(api, db);
   registerUserRoutes(api, db);
-  registerDomainRoutes(api, db, config);
+  registerDomainRoutes(api, db, config, clock);
   registerAccountRoutes(api, db, config, clock);
   registerCampaignRoutes(api, db, config, clock);
   registerContactRoutes(api, db, config, clock);
   registerSuppressionRoutes(api, db, config);
   registerSinkMessageRoutes(api, db);
-  registerStatsRoutes(api, db, clock);
+  registerStatsRoutes(api, db, config.inbound, clock);
   registerInboundRoutes(api, db, config, clock);
   registerWebhookEndpointRoutes(api, db, config);
   // Sponsor API (X-Api-Key) before sponsor admin, so /sponsors/offers is not taken for an id.

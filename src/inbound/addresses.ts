@@ -19,6 +19,13 @@ export function messageIdsIn(value: string | undefined): string[] {
   return [...value.matchAll(MESSAGE_ID)].map((match) => `<${match[1]}>`);
 }
 
+/** A Message-ID as an ESP echoes it, with or without angle brackets, as we store it; none when empty. */
+export function echoedMessageIds(value: string | undefined): string[] {
+  if (!value?.trim()) return [];
+  const found = messageIdsIn(value);
+  return found.length > 0 ? found : [`<${value.trim()}>`];
+}
+
 /** A report field of the form "type; value" (RFC 3464 address-type, MTA-name-type, diagnostic-type). */
 export function typedField(value: string | undefined): { type: string; value: string } | undefined {
   if (!value) return undefined;

@@ -7,14 +7,17 @@
  * Matching: our Message-ID when the provider echoes it (SES mail.headers, SendGrid smtp-id,
  * Mailgun message-id), else the recipient sent to by `accountId` (or any mailbox of
  * `clientId`) in the days before the event. Without either, the event is stored unmatched.
+ * Opens, clicks and unsubscribes are no inbound messages: esp-engagement.ts records them as
+ * tracking events and suppressions.
  */
 import type { DbOrTx } from '../db/connection';
-import { messageIdsIn } from './addresses';
+import { echoedMessageIds } from './addresses';
 import { classifyRecipient } from './delivery-status';
 import type { DeliveryAction, InboundClassification, InboundKind } from './inbound-classification';
 import { accountRefById, type AccountRef } from './inbound-match.repository';
 import { RAW_LIMIT_BYTES, recordInbound, type InboundResult } from './inbound-record';
 import type { InboundDeps } from './inbound-settings';
+import { applyEngagementEvent, isEngagement, type EngagementResult } from './esp-engagement';
 
 export type FeedbackEventKind = 'bounce' | 'delay' | 'delivered' | 'complaint' | 'open' | 'click' | 'unsubscribe' | 'other';
 
@@ -37,9 +40,13 @@ export interface FeedbackEvent {
   clientId?: string | null;
   occurredAt: Date;
   raw?: unknown;
+  /** Opens and clicks: the reader's address and user agent as the provider saw them, and the URL clicked. */
+  ip?: string;
+  userAgent?: string;
+  url?: string;
 }
 
-/** Opens, clicks and unsubscribes arrive on their own paths (tracking): stored here only. */
+/** Opens, clicks and unsubscribes never get here: esp-engagement.ts takes them. */
 const KIND_OF_EVENT: Record<FeedbackEventKind, InboundKind> = {
   bounce: 'bounce',
   delay: 'delay',
@@ -54,7 +61,7 @@ const KIND_OF_EVENT: Record<FeedbackEventKind, InboundKind> = {
 function classificationOf(event: FeedbackEvent): InboundClassification {
   const kind = KIND_OF_EVENT[event.kind];
   const recipient = event.recipient.trim().toLowerCase();
-  const messageIds = event.messageId ? (messageIdsIn(event.messageId).length > 0 ? messageIdsIn(event.messageId) : [`<${event.messageId.trim()}>`]) : [];
+  const messageIds = echoedMessageIds(event.messageId);
   const base: InboundClassification = { kind, evidence: `esp:${event.source}:${event.kind}`, match: { messageIds, originalRecipient: recipient } };
   if (kind !== 'bounce' && kind !== 'delay' && kind !== 'delivered') return kind === 'complaint' ? { ...base, complaint: { feedbackType: 'abuse', originalRcptTo: recipient } } : base;
 
@@ -70,7 +77,8 @@ function classificationOf(event: FeedbackEvent): InboundClassification {
   return { ...base, report: { source: 'delivery-status', recipients: [classified] } };
 }
 
-export async function applyFeedbackEvent(db: DbOrTx, event: FeedbackEvent, deps: InboundDeps): Promise<InboundResult> {
+export async function applyFeedbackEvent(db: DbOrTx, event: FeedbackEvent, deps: InboundDeps): Promise<InboundResult | EngagementResult> {
+  if (isEngagement(event)) return applyEngagementEvent(db, event, deps);
   let account: AccountRef | undefined;
   if (event.accountId) {
     account = await accountRefById(db, event.accountId);

@@ -143,9 +143,10 @@ export async function insertAlert(db: DbOrTx, alert: { clientId: string; account
   return row.id;
 }
 
-export async function campaignStopsOnReply(db: DbOrTx, campaignId: string): Promise<boolean> {
-  const row = await db.selectFrom('campaigns').select('stop_on_reply').where('id', '=', campaignId).executeTakeFirst();
-  return row?.stop_on_reply ?? false;
+/** What a reply stops in the campaign: the contact's sequence (stop_on_reply), and its company (null: the configuration decides). */
+export async function campaignReplyStops(db: DbOrTx, campaignId: string): Promise<{ contact: boolean; company: boolean | null }> {
+  const row = await db.selectFrom('campaigns').select(['stop_on_reply', 'stop_company_on_reply']).where('id', '=', campaignId).executeTakeFirst();
+  return { contact: row?.stop_on_reply ?? false, company: row?.stop_company_on_reply ?? null };
 }
 
 export async function accountStatus(db: DbOrTx, accountId: string): Promise<{ status: string; pause_reason: string | null; email: string } | undefined> {

@@ -13,10 +13,12 @@
  *   sender_auth        every active mailbox of the sender domain pauses; one critical alert
  *   complaint          complaints row → suppression (complaint), every sequence of the contact
  *                      stops (complained, waiting rows cancelled), an alert, and the sending
- *                      mailbox pauses (inbound.pauseOnComplaint; health counts complaints)
+ *                      mailbox pauses (inbound.pauseOnComplaint; health counts complaints);
+ *                      the sender domain's complaint rate is judged (domains/domain-rates.ts)
  *   reply              replies row; when the campaign stops on reply: the contact → replied
- *                      and its waiting rows cancelled, and with inbound.stopCompanyOnReply
- *                      every active contact of the same (non free-mail) domain in the campaign
+ *                      and its waiting rows cancelled, and when the campaign's stopCompanyOnReply
+ *                      (null: inbound.stopCompanyOnReply) says so every active contact of the
+ *                      same (non free-mail) domain in the campaign
  *   auto_reply         the contact's waiting rows in the campaign wait until the stated return
  *                      date, or inbound.autoReplyDelayHours
  *   delay, delivered, unmatched: stored only.
@@ -28,10 +30,11 @@ import { pauseAccount, pauseSenderDomain } from '../sending/account-state.reposi
 import { senderDomainOf } from '../sending/limits';
 import { applyHealth } from '../sending/sender-health';
 import { addSuppression } from '../suppressions/suppression.repository';
+import { checkDomainComplaintRate } from '../domains/domain-rates';
 import type { AppliedEffect } from './applied-effect';
 import {
   accountStatus,
-  campaignStopsOnReply,
+  campaignReplyStops,
   cancelWaitingRows,
   countSoftBounces,
   delayWaitingRows,
@@ -153,6 +156,7 @@ export async function applyEffects(tx: DbOrTx, target: EffectTarget, settings: I
       });
       effects.push({ type: 'alert', alertId });
       await recomputeHealth(tx, row.sender_account_id, settings, now, `complaint from ${row.to_email}`, effects);
+      if (sender) await checkDomainComplaintRate(tx, row.client_id, senderDomainOf(sender.email), settings, now, effects);
       break;
     }
     case 'reply': {
@@ -170,10 +174,11 @@ export async function applyEffects(tx: DbOrTx, target: EffectTarget, settings: I
         at: now,
       });
       effects.push({ type: 'reply', replyId });
-      if (!(await campaignStopsOnReply(tx, row.campaign_id))) break;
+      const stops = await campaignReplyStops(tx, row.campaign_id);
+      if (!stops.contact) break;
       await stop('replied', false);
       const domain = row.to_email.split('@')[1]?.toLowerCase();
-      if (settings.stopCompanyOnReply && domain && !settings.freeMailDomains.includes(domain)) {
+      if ((stops.company ?? settings.stopCompanyOnReply) && domain && !settings.freeMailDomains.includes(domain)) {
         const contactIds = await stopCompanyContacts(tx, row.campaign_id, row.client_id, domain, row.contact_id);
         if (contactIds.length > 0) {
           for (const contactId of contactIds) effects.push({ type: 'contact_status', contactId, to: 'cancelled', campaigns: [{ campaignId: row.campaign_id, from: 'active' }] });

@@ -1,6 +1,7 @@
 /** What the inbound effects need from the configuration (config.inbound, config.health). */
 import type { Config } from '../config';
 import type { HealthSettings } from '../sending/health';
+import type { AutomationDetector } from '../tracking/automation-detector';
 
 export interface InboundSettings {
   /** Soft bounces of one address within softBounceWindowDays that suppress it. */
@@ -14,6 +15,12 @@ export interface InboundSettings {
   stopCompanyOnReply: boolean;
   /** Domains shared by unrelated people: never a "company" for stopCompanyOnReply. */
   freeMailDomains: readonly string[];
+  /** Complaint and hard-bounce rates per sender domain (src/domains/domain-rates.ts). */
+  domainRateWindowDays: number;
+  domainRateMinSends: number;
+  domainComplaintRateWarnPct: number;
+  domainComplaintRatePausePct: number;
+  pauseDomainOnComplaintRate: boolean;
   /** The same health machinery as SMTP-time results (sender-health.ts). */
   health: HealthSettings;
   cooldownMinutes: number;
@@ -28,4 +35,6 @@ export interface InboundDeps {
   settings: InboundSettings;
   /** When effects happen (received_at is the message's own time); defaults to the wall clock. */
   now?: () => Date;
+  /** ESP opens and clicks (esp-engagement.ts): judged as our pixel and links are (config.tracking). */
+  tracking?: { detector: AutomationDetector; scannerClickWindowSeconds: number };
 }

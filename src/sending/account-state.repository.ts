@@ -170,11 +170,12 @@ export async function suspendAccount(db: DbOrTx, accountId: string, suspension: 
  * The sender domain's authentication was refused (SPF / DKIM / DMARC): every mailbox of the
  * domain would fail the same way, so all its active mailboxes pause for the cool-down (each
  * then probes, which succeeds once DNS is fixed), with one critical alert for the domain.
- * Returns how many mailboxes were paused (0: already paused, no new alert).
+ * Returns how many mailboxes were paused (0: already paused, no new alert). Another reason
+ * (a domain's spam rate) gives its own alert code and message.
  */
 export async function pauseSenderDomain(
   db: DbOrTx,
-  pause: { clientId: string; domain: string; reason: string; until: Date; now: Date; details: Record<string, unknown> },
+  pause: { clientId: string; domain: string; reason: string; until: Date; now: Date; details: Record<string, unknown>; alert?: { code: string; message: (accounts: number) => string } },
 ): Promise<number> {
   const paused = await db
     .updateTable('sender_accounts')
@@ -191,8 +192,10 @@ export async function pauseSenderDomain(
       client_id: pause.clientId,
       account_id: null,
       severity: 'critical',
-      code: 'sender_domain_auth_failed',
-      message: `Sender domain ${pause.domain}: a receiving server refused its authentication (SPF / DKIM / DMARC); its ${paused.length} active mailbox(es) are paused until ${pause.until.toISOString()}. Fix the domain's DNS records.`,
+      code: pause.alert?.code ?? 'sender_domain_auth_failed',
+      message:
+        pause.alert?.message(paused.length) ??
+        `Sender domain ${pause.domain}: a receiving server refused its authentication (SPF / DKIM / DMARC); its ${paused.length} active mailbox(es) are paused until ${pause.until.toISOString()}. Fix the domain's DNS records.`,
       details: JSON.stringify({ domain: pause.domain, reason: pause.reason, accounts: paused.map((a) => a.email), ...pause.details }),
       created_at: pause.now,
     })

@@ -4,6 +4,8 @@ import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { idParams } from '../http/validation';
+import { domainRates, type DomainRateSettings } from '../domains/domain-rates';
+import { sendingDomains } from '../domains/domain-rates.repository';
 import { accountStats, campaignStats } from './stats.repository';
 
 const eventCounts = {
@@ -33,7 +35,37 @@ const countsOut = z.object({
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD').refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), { message: 'not a date' });
 const DAY_MS = 86_400_000;
 
-export function registerStatsRoutes(api: ApiRouter, db: Db, clock: () => Date = () => new Date()): void {
+const domainRatesOut = z.object({
+  clientId: z.uuid(),
+  domain: z.string(),
+  windowDays: z.number(),
+  sends: z.number(),
+  hardBounces: z.number(),
+  complaints: z.number(),
+  complaintRatePct: z.number().describe('Gmail and Yahoo: stay under 0.1, never reach 0.3'),
+  bounceRatePct: z.number(),
+  judged: z.boolean().describe('Enough sends (inbound.domainRateMinSends) for the thresholds to apply'),
+});
+
+export function registerStatsRoutes(api: ApiRouter, db: Db, settings: DomainRateSettings, clock: () => Date = () => new Date()): void {
+  api.route({
+    method: 'get',
+    path: '/stats/domains',
+    operationId: 'listDomainStats',
+    tag: 'stats',
+    summary: 'Complaint (spam) and hard-bounce rates per sender domain the mailboxes send from, over the last inbound.domainRateWindowDays',
+    response: z.object({ domains: z.array(domainRatesOut) }),
+    handler: async ({ scope }) => {
+      const domains = await sendingDomains(db, scope);
+      const out: Array<z.infer<typeof domainRatesOut>> = [];
+      for (const clientId of new Set(domains.map((d) => d.clientId))) {
+        const names = domains.filter((d) => d.clientId === clientId).map((d) => d.domain);
+        for (const [domain, rates] of await domainRates(db, clientId, names, settings, clock())) out.push({ clientId, domain, ...rates });
+      }
+      return { domains: out.sort((a, b) => a.domain.localeCompare(b.domain) || a.clientId.localeCompare(b.clientId)) };
+    },
+  });
+
   api.route({
     method: 'get',
     path: '/campaigns/:id/stats',

@@ -26,6 +26,10 @@ const eventData = z.object({
   recipient: z.string().max(1000),
   severity: z.string().max(100).optional(),
   reason: z.string().max(200).optional(),
+  // opened, clicked
+  ip: z.string().max(100).optional(),
+  'client-info': z.object({ 'user-agent': text.optional() }).optional(),
+  url: text.optional(),
   message: z.object({ headers: z.object({ 'message-id': z.string().max(1000).optional() }).optional() }).optional(),
   'delivery-status': z
     .object({
@@ -86,6 +90,9 @@ export function mailgunEvents(body: unknown): ProviderEvent[] {
       ...(diagnostic ? { diagnostic } : {}),
       // "old": Mailgun gave up retrying a temporary failure, which says nothing against the address.
       ...(kind === 'bounce' ? { bounceType: data.reason === 'old' ? ('soft' as const) : ('hard' as const) } : {}),
+      ...(data.ip ? { ip: data.ip } : {}),
+      ...(data['client-info']?.['user-agent'] ? { userAgent: data['client-info']['user-agent'] } : {}),
+      ...(data.url ? { url: data.url } : {}),
     },
   ];
 }

@@ -49,6 +49,10 @@ const sendgridEvent = z.object({
   status: z.string().max(100).optional(),
   type: z.string().max(100).optional(),
   bounce_classification: z.string().max(100).optional(),
+  // open, click
+  ip: z.string().max(100).optional(),
+  useragent: text.optional(),
+  url: text.optional(),
 });
 const sendgridBatch = z.array(sendgridEvent).max(10_000);
 
@@ -92,6 +96,9 @@ export function sendgridEvents(body: unknown): ProviderEvent[] {
       ...(event.status ? { status: event.status } : {}),
       ...(event.reason || event.response ? { diagnostic: (event.reason ?? event.response)! } : {}),
       ...(kind === 'bounce' ? { bounceType: bounceVerdict(event) } : {}),
+      ...(event.ip ? { ip: event.ip } : {}),
+      ...(event.useragent ? { userAgent: event.useragent } : {}),
+      ...(event.url ? { url: event.url } : {}),
     });
   }
   return events;

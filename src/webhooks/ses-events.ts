@@ -28,8 +28,8 @@ const sesEvent = z.object({
   complaint: at.extend({ complainedRecipients: z.array(recipient).min(1).max(1000), complaintFeedbackType: z.string().max(100).optional() }).optional(),
   delivery: at.extend({ recipients: z.array(z.string().max(1000)).max(1000), smtpResponse: text.optional() }).optional(),
   deliveryDelay: at.extend({ delayedRecipients: z.array(recipient).min(1).max(1000), delayType: z.string().max(100).optional() }).optional(),
-  open: at.optional(),
-  click: at.extend({ link: z.string().max(10_000).optional() }).optional(),
+  open: at.extend({ ipAddress: z.string().max(100).optional(), userAgent: text.optional() }).optional(),
+  click: at.extend({ ipAddress: z.string().max(100).optional(), userAgent: text.optional(), link: z.string().max(10_000).optional() }).optional(),
 });
 type SesEvent = z.infer<typeof sesEvent>;
 
@@ -102,7 +102,12 @@ export function sesEvents(message: SnsMessage): ProviderEvent[] {
     case 'Open':
     case 'Click': {
       const detail = type === 'Open' ? event.open : event.click;
-      return defined(event.mail.destination.map((r) => one(type === 'Open' ? 'open' : 'click', r, detail?.timestamp ?? message.Timestamp)));
+      const reader = {
+        ...(detail?.ipAddress ? { ip: detail.ipAddress } : {}),
+        ...(detail?.userAgent ? { userAgent: detail.userAgent } : {}),
+        ...(event.click?.link ? { url: event.click.link } : {}),
+      };
+      return defined(event.mail.destination.map((r) => one(type === 'Open' ? 'open' : 'click', r, detail?.timestamp ?? message.Timestamp, reader)));
     }
     default:
       return [];

@@ -15,6 +15,7 @@ import { isDatabaseUnavailable } from '../db/unavailable';
 import { applyFeedbackEvent } from '../inbound/feedback-event';
 import { inboundSettingsFrom, type InboundDeps } from '../inbound/inbound-settings';
 import type { Logger } from '../logger';
+import { createAutomationDetector } from '../tracking/automation-detector';
 import { retryDelaySeconds } from '../sponsors/lead-delivery.service';
 import type { SnsClient } from './sns';
 import { claimDueDeliveries, markAttemptFailed, markProcessed, pruneWebhookRows, releaseClaim, type ClaimedDelivery } from './webhook-delivery.repository';
@@ -44,7 +45,10 @@ export function webhookProcessingOptionsFrom(config: Config, sns: SnsClient, log
   const w = config.webhooks;
   return {
     sns,
-    inbound: { settings: inboundSettingsFrom(config) },
+    inbound: {
+      settings: inboundSettingsFrom(config),
+      tracking: { detector: createAutomationDetector(config.tracking), scannerClickWindowSeconds: config.tracking.scannerClickWindowSeconds },
+    },
     batchSize: w.processBatchSize,
     leaseMs: w.processLeaseMs,
     maxAttempts: w.maxAttempts,

@@ -163,7 +163,7 @@ describe('an ESP event (applyFeedbackEvent)', () => {
     const first = await applyFeedbackEvent(t.db, event, deps);
     const again = await applyFeedbackEvent(t.db, event, deps);
     expect(first).toMatchObject({ kind: 'bounce', duplicate: false });
-    expect(again).toEqual({ id: first.id, kind: 'bounce', duplicate: true });
+    expect(again).toEqual({ ...first, duplicate: true });
     expect(await suppression(t.db, world.clientId, 'nobody@ses-client.test')).toMatchObject({ reason: 'hard_bounce' });
     expect((await queueRow(t.db, nobody.step2)).status).toBe('cancelled');
     expect(await t.db.selectFrom('bounces').select('bounce_type').where('client_id', '=', world.clientId).execute()).toEqual([{ bounce_type: 'hard' }]);

@@ -211,7 +211,7 @@ describe('SendGrid Event Webhook', () => {
     const first = JSON.stringify([event]);
     expect((await post(first, sendgrid.sign(first))).body).toEqual({ received: true, duplicate: false });
     expect((await post(first, sendgrid.sign(first))).body).toEqual({ received: true, duplicate: true });
-    const second = JSON.stringify([event, { ...event, sg_event_id: 'sg-dup-2', event: 'open' }]);
+    const second = JSON.stringify([event, { ...event, sg_event_id: 'sg-dup-2', event: 'delivered' }]);
     expect((await post(second, sendgrid.sign(second))).body).toEqual({ received: true, duplicate: false });
     expect(await stored()).toHaveLength(2);
     const pass = await runWebhookDeliveries(t.db, new Date(), webhookProcessingOptionsFrom(config, createSnsClientFor(config), createLogger('error')));
