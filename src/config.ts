@@ -142,6 +142,16 @@ const tunablesSchema = z.strictObject({
     connectTimeoutMs: positiveInt,
     pollTimeoutMs: positiveInt,
   }),
+  // GET /metrics (src/metrics/): on the main port behind a bearer token, or on a port of its own (port set).
+  metrics: z.strictObject({
+    enabled: z.boolean(),
+    port: z.nullable(portNumber),
+    host: z.string().check(z.minLength(1)),
+    cacheMs: nonNegativeInt,
+    statementTimeoutMs: positiveInt,
+    counterSettleSeconds: nonNegativeInt,
+    domainRefreshSeconds: positiveInt,
+  }),
   // ESP event webhooks (src/webhooks/).
   webhooks: z.strictObject({
     bodyLimitKb: positiveInt,
@@ -178,6 +188,7 @@ const envSchema = z.object({
   CREDENTIALS_KEYS: z.optional(z.string()),
   PM2_HOME: z.optional(nonEmpty),
   WORKER_NODE_EXTRA_CA_CERTS: z.optional(nonEmpty),
+  METRICS_BEARER_TOKEN: z.optional(z.string().check(z.minLength(16, 'must be at least 16 characters'))),
 });
 
 export interface Config extends Tunables {
@@ -192,6 +203,8 @@ export interface Config extends Tunables {
   credentialKeys: CredentialKey[];
   /** PM2's home (socket, pid, logs) for the workers' daemon; undefined = PM2's default (~/.pm2). */
   pm2Home: string | undefined;
+  /** The bearer token /metrics asks for on the main port; undefined = the one generated in DATA_DIR/metrics-token. */
+  metricsBearerToken: string | undefined;
   /** Password of the embedded Postgres superuser (only used without DATABASE_URL). */
   embeddedPostgresPassword: string;
   /**
@@ -293,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret: e.JWT_SECRET ?? generated.jwtSecret,
     credentialKeys,
     pm2Home: e.PM2_HOME,
+    metricsBearerToken: e.METRICS_BEARER_TOKEN,
     embeddedPostgresPassword: generated.embeddedPostgresPassword,
     workerEnv: {
       DATA_DIR: dataDir,

@@ -99,3 +99,24 @@ export function loadOrCreateGeneratedSecrets(dataDir: string): GeneratedSecrets 
     nodeId: stored.nodeId,
   };
 }
+
+/**
+ * The bearer token of GET /metrics when the operator sets none (METRICS_BEARER_TOKEN):
+ * generated once into DATA_DIR/metrics-token (mode 0600) for the operator to copy into
+ * Prometheus' `authorization.credentials_file`. Its own file, not a field of secrets.json, so
+ * servers installed before it keep their secrets file as it is.
+ */
+export function loadOrCreateMetricsToken(dataDir: string): string {
+  const file = path.join(dataDir, 'metrics-token');
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(temporary, `${crypto.randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+    fs.linkSync(temporary, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(`Cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  } finally {
+    fs.rmSync(temporary, { force: true });
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}

@@ -27,6 +27,8 @@ import { inboundDeliveryTarget } from './inbound/readers/delivery-target';
 import { InboundPoller } from './inbound/readers/inbound-poller';
 import type { Logger } from './logger';
 import { Orchestrator } from './orchestrator/orchestrator';
+import { startMetricsListener } from './metrics/metrics-listener';
+import { createServerMetrics } from './metrics/server-metrics';
 import { Schedules } from './orchestrator/schedules';
 import { createSweep } from './orchestrator/sweep';
 import { startLeadDeliveryLoop } from './sponsors/lead-delivery.service';
@@ -91,7 +93,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   // Opens and clicks are buffered off the request path; the buffer is flushed on stop.
   const trackingEvents = createTrackingEventWriterFor({ config, db, logger });
   const sns = createSnsClientFor(config);
-  const app = createApp({ config, db, logger, trackingEvents, sns, orchestrator: () => orchestrator });
+  const metrics = config.metrics.enabled ? createServerMetrics({ config, db, logger }) : undefined;
+  const app = createApp({ config, db, logger, trackingEvents, sns, orchestrator: () => orchestrator, ...(metrics ? { metrics } : {}) });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -105,6 +108,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info('server listening', { port, database: describeDatabase(connectionString), embedded: Boolean(embedded) });
   writeRunningServerInfo(config.dataDir, { pid: process.pid, baseUrl: config.baseUrl });
+
+  // /metrics on a port of its own when configured; a port already taken is reported and the server goes on without it.
+  let metricsServer: http.Server | undefined;
+  if (metrics && config.metrics.port !== null) {
+    metricsServer = await startMetricsListener(metrics, config.metrics.host, config.metrics.port, logger).catch((error: Error) => {
+      logger.warn('metrics listener not started', { reason: error.message });
+      return undefined;
+    });
+    if (metricsServer) logger.info('metrics listening', { host: config.metrics.host, port: config.metrics.port });
+  }
 
   // The dev sink: `sink` accounts deliver here and the captured mail is kept in the database.
   // A convenience, so a port already taken is reported and the server goes on without it.
@@ -123,7 +136,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let schedules: Schedules | undefined;
   if (config.orchestrator.enabled) {
     const workerDb = connectionString;
-    orchestrator = new Orchestrator({ db, connectionString: workerDb, config, logger });
+    orchestrator = new Orchestrator({ db, connectionString: workerDb, config, logger, ...(metrics ? { events: metrics } : {}) });
     const started = orchestrator;
     const sweep = createSweep(config, logger, (ids) => started.workersMayBeAlive(ids));
     schedules = new Schedules({ db, config, logger, sweep, onNewDay: () => started.requestReconcile() });
@@ -164,6 +177,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       const forced = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
       await closed;
       clearTimeout(forced);
+      metrics?.stop();
+      metricsServer?.closeAllConnections();
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       // Workers drain (SIGTERM: finish the send in flight, release claims) before the database goes.
       await schedules?.stop();
       await inboundPoller?.stop();

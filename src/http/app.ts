@@ -1,3 +1,7 @@
+import { httpLatency } from '../metrics/http-latency';
+import { metricsRoutes } from '../metrics/metrics.routes';
+import type { ServerMetrics } from '../metrics/server-metrics';
+import { loadOrCreateMetricsToken } from '../secrets';
 import express, { type Express } from 'express';
 import type { Config } from '../config';
 import type { Db } from '../db/connection';
@@ -27,6 +31,8 @@ export interface AppDeps {
   orchestrator?: () => Orchestrator | undefined;
   /** What the admin API takes as "now" (warm-up days, today's limits, campaign starts, statistics); tests pass a controlled one. */
   clock?: () => Date;
+  /** Prometheus metrics (src/metrics/): HTTP latency is recorded, and /metrics served here unless metrics.port gives it a port of its own. */
+  metrics?: ServerMetrics;
   /** SNS certificate fetches and subscription confirmations; the server shares its own with the webhook loop. */
   sns?: SnsClient;
 }
@@ -56,6 +62,10 @@ export function createApp(deps: AppDeps): Express {
   // Express, carries the same headers, computed once).
   app.use(securityHeaders());
   app.use(urlGuard());
+  if (deps.metrics) {
+    app.use(httpLatency(deps.metrics));
+    if (config.metrics.port === null) app.use(metricsRoutes(deps.metrics, config.metricsBearerToken ?? loadOrCreateMetricsToken(config.dataDir)));
+  }
   // Recipient-facing endpoints first: the open pixel is the hottest path and needs no body parser.
   const publicGuards = createPublicGuards(config.tracking.publicRateLimitPerMinute);
   const trackingEvents = deps.trackingEvents ?? createTrackingEventWriterFor(deps);

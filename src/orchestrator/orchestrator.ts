@@ -50,6 +50,8 @@ export interface OrchestratorOptions {
   sweep?: (db: Db, now: Date) => Promise<unknown>;
   /** Set false to not LISTEN (then only the interval and worker exits trigger reconciles). */
   listen?: boolean;
+  /** Told of worker starts and crashes (the /metrics counters). */
+  events?: { workersStarted(count: number): void; workerCrashed(): void };
 }
 
 export interface WorkerSnapshot {
@@ -256,6 +258,7 @@ export class Orchestrator {
         toStart.map((a) => ({ id: a.accountId, email: a.email })),
         (id) => !this.stopped && this.leases.isOwned(id),
       );
+      this.options.events?.workersStarted(started.length);
       this.logger.info('workers started', { count: started.length, wanted: toStart.length });
     }
     this.lastReconcileAt = now;
@@ -287,6 +290,7 @@ export class Orchestrator {
   }
 
   private async handleCrash(account: AccountDemand, reason: string): Promise<void> {
+    this.options.events?.workerCrashed();
     const o = this.config.orchestrator;
     const restarts = await countRecentRestarts(this.db, account.accountId, HOUR_MS);
     if (restarts >= o.maxRestartsPerHour) {
