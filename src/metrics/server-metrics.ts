@@ -50,6 +50,8 @@ export function createServerMetrics({ config, db, logger, clock = () => new Date
   const m = config.metrics;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'outreach_' });
+  // prom-client names these gauges *_total, which promtool's lint rejects (a counter suffix).
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(`outreach_${name}`);
   const reg = { registers: [registry] };
 
   const sends = new Counter({ ...reg, name: 'outreach_sends_total', help: 'Send attempts recorded, by outcome class, transport and recipient provider family.', labelNames: ['outcome', 'transport', 'provider'] as const });
