@@ -3,6 +3,7 @@ import * as csvImport from './csv-import.bench';
 import * as fleet from './fleet.bench';
 import * as inboundClassify from './inbound-classify.bench';
 import * as inboundPoll from './inbound-poll.bench';
+import * as metricsScrape from './metrics-scrape.bench';
 import * as pipeline from './pipeline.bench';
 import * as pixel from './pixel.bench';
 import * as workerKill from './worker-kill.bench';
@@ -23,4 +24,4 @@ export interface Benchmark {
   run(context: BenchContext): Promise<Record<string, number>>;
 }
 
-export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerKill, workerMemory, fleet, inboundClassify, inboundPoll];
+export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerKill, workerMemory, fleet, inboundClassify, inboundPoll, metricsScrape];

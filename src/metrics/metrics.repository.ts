@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 
-/** States a queue row waits or is in flight in (the terminal ones only grow). */
+/** States a queue row waits or is in flight in (the terminal ones only grow); queueFigures and the 0023 index list them too. */
 export const WAITING_QUEUE_STATES = ['queued', 'claimed', 'sending', 'unknown', 'held'] as const;
 
 export interface QueueStateFigures {
@@ -15,17 +15,14 @@ export interface QueueStateFigures {
   oldestDueAgeSeconds: number;
 }
 
-/**
- * Per campaign on the (campaign_id, status) index, so the sent history is never scanned.
- * Rows without a campaign do not exist (campaign_id is not null).
- */
+/** On the partial index of waiting rows (0023), so the sent history is never read. */
 export async function queueFigures(db: DbOrTx): Promise<QueueStateFigures[]> {
   const { rows } = await sql<{ status: string; rows: string; oldest_due: number | null }>`
-    select q.status, count(*) as rows,
-      extract(epoch from now() - min(q.run_after) filter (where q.run_after <= now()))::float8 as oldest_due
-    from email_queue q
-    where q.campaign_id in (select id from campaigns) and q.status = any(${[...WAITING_QUEUE_STATES]}::text[])
-    group by q.status`.execute(db);
+    select status, count(*) as rows,
+      extract(epoch from now() - min(run_after) filter (where run_after <= now()))::float8 as oldest_due
+    from email_queue
+    where status in ('queued', 'claimed', 'sending', 'unknown', 'held')
+    group by status`.execute(db);
   return rows.map((r) => ({ state: r.status, rows: Number(r.rows), oldestDueAgeSeconds: Math.max(0, r.oldest_due ?? 0) }));
 }
 
@@ -78,11 +75,15 @@ export interface CountedRows<K> {
 /**
  * Rows are counted only up to the first one younger than `settleSeconds`: a row's id is taken
  * when its transaction inserts it but it becomes visible at commit, so a younger row with a
- * lower id may still appear, and counting past it would skip it for good.
+ * lower id may still appear, and counting past it would skip it for good. At most
+ * COUNT_BATCH_ROWS rows per read, so a scrape after a long pause stays short (the rest is
+ * counted by the next ones).
  */
+const COUNT_BATCH_ROWS = 20_000;
+
 function settledRows(table: 'send_logs' | 'inbound_messages' | 'open_events' | 'click_events', timeColumn: string, afterId: number, settleSeconds: number) {
   return sql`
-    fresh as (select * from ${sql.table(table)} where id > ${afterId}),
+    fresh as materialized (select * from ${sql.table(table)} where id > ${afterId} order by id limit ${COUNT_BATCH_ROWS}),
     barrier as (select min(id) as id from fresh where ${sql.ref(timeColumn)} >= now() - make_interval(secs => ${settleSeconds})),
     settled as (select * from fresh where id < coalesce((select id from barrier), 9223372036854775807))`;
 }
@@ -105,12 +106,12 @@ export interface SendGroup {
 export async function newSends(db: DbOrTx, afterId: number, settleSeconds: number): Promise<CountedRows<SendGroup>> {
   const { rows } = await sql<SendGroup & { count: string; last_id: string }>`
     with ${settledRows('send_logs', 'created_at', afterId, settleSeconds)}
-    select s.outcome, coalesce(a.transport, 'unknown') as transport, q.recipient_domain,
+    -- Scalar lookups by primary key: a join may be planned as a scan of the whole queue.
+    select s.outcome, coalesce((select a.transport from sender_accounts a where a.id = s.account_id), 'unknown') as transport,
+      coalesce((select q.recipient_domain from email_queue q where q.id = s.queue_id), '') as recipient_domain,
       case when s.smtp_code between 200 and 599 then (s.smtp_code / 100)::text || 'xx' else 'none' end as smtp_class,
       count(*) as count, max(s.id) as last_id
     from settled s
-    join email_queue q on q.id = s.queue_id
-    left join sender_accounts a on a.id = s.account_id
     group by 1, 2, 3, 4`.execute(db);
   return counted(rows, afterId);
 }
