@@ -9,6 +9,7 @@ import type { Express } from 'express';
 import { createApp } from '../../src/http/app';
 import { createLogger } from '../../src/logger';
 import { createServerMetrics, type ServerMetrics } from '../../src/metrics/server-metrics';
+import { recordHeartbeats } from '../../src/orchestrator/worker.repository';
 import { enqueueCampaign } from '../../src/queue/enqueue';
 import { transportForAccount } from '../../src/sending/account-transport';
 import { useTestDatabase } from '../helpers/database';
@@ -108,6 +109,30 @@ describe('GET /metrics', () => {
     expect(sample(after, 'outreach_mailbox_up', { mailbox: 'pat@metrics-sender.test', status: 'active' })).toBeUndefined();
     expect(sample(after, 'outreach_http_request_duration_seconds_count', { method: 'PATCH', route: '/api/accounts/:id', status: '2xx' })).toBe(1);
     expect(after).not.toContain(account.id);
+  });
+
+  it('records a request answered by the error middleware under its route template too, and an unknown path as unmatched', async () => {
+    const missing = await request(app).get('/api/accounts/00000000-0000-4000-8000-000000000000').set(bearer(world.a.adminToken));
+    expect(missing.status).toBe(404);
+    expect((await request(app).get('/no/such/path/12345')).status).toBe(404);
+    const text = await scrape();
+    expect(sample(text, 'outreach_http_request_duration_seconds_count', { method: 'GET', route: '/api/accounts/:id', status: '4xx' })).toBe(1);
+    expect(sample(text, 'outreach_http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status: '4xx' })).toBeGreaterThanOrEqual(1);
+    expect(text).not.toContain('12345');
+  });
+
+  it('counts workers by the state of their heartbeat, and those whose heartbeat is too old as stale', async () => {
+    const live = await createAccount(t.db, world.a.clientId);
+    const lost = await createAccount(t.db, world.a.clientId);
+    const before = await scrape();
+    await recordHeartbeats(t.db, 'metrics-node', [
+      { accountId: live.id, pid: 101, state: 'waiting', sent: 0, beatAt: new Date() },
+      { accountId: lost.id, pid: 102, state: 'sending', sent: 3, beatAt: new Date(Date.now() - 3_600_000) },
+    ]);
+    const after = await scrape();
+    const delta = (state: string) => (sample(after, 'outreach_workers', { state }) ?? 0) - (sample(before, 'outreach_workers', { state }) ?? 0);
+    expect(delta('waiting')).toBe(1);
+    expect(delta('stale')).toBe(1);
   });
 
   it('serves text that `promtool check metrics` accepts without a finding', async () => {
