@@ -9,12 +9,15 @@ import type { Express } from 'express';
 import { createApp } from '../../src/http/app';
 import { createLogger } from '../../src/logger';
 import { createServerMetrics, type ServerMetrics } from '../../src/metrics/server-metrics';
+import { applyEngagementEvent } from '../../src/inbound/esp-engagement';
+import { applyFeedbackEvent } from '../../src/inbound/feedback-event';
 import { recordHeartbeats } from '../../src/orchestrator/worker.repository';
 import { enqueueCampaign } from '../../src/queue/enqueue';
 import { transportForAccount } from '../../src/sending/account-transport';
 import { useTestDatabase } from '../helpers/database';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
 import { bearer, createWorld, testConfig, type World } from '../http/admin-api.helpers';
+import { inboundDeps, inboundWorld } from '../inbound/inbound-world';
 import { addContacts, createAccount, createCampaign } from '../queue/fixtures';
 import { ControlledClock, makeWorker, runUntil, testCipher } from '../sending/worker-harness';
 
@@ -133,6 +136,52 @@ describe('GET /metrics', () => {
     const delta = (state: string) => (sample(after, 'outreach_workers', { state }) ?? 0) - (sample(before, 'outreach_workers', { state }) ?? 0);
     expect(delta('waiting')).toBe(1);
     expect(delta('stale')).toBe(1);
+  });
+
+  it('counts inbound events by kind and opens and clicks, and shows each sender domain’s complaint and bounce rates', async () => {
+    const sentAt = new Date(Date.now() - 3_600_000);
+    const email = (i: number) => `reader${i}@metrics-client.test`;
+    const messageId = (i: number) => `<metrics-${i}@metrics-rates.test>`;
+    await inboundWorld(t.db, {
+      clientId: world.a.clientId,
+      accountEmail: 'rita@metrics-rates.test',
+      contacts: Array.from({ length: 10 }, (_, i) => ({ email: email(i), messageId: messageId(i) })),
+      sentAt,
+    });
+    const before = await scrape();
+    const deps = inboundDeps();
+    const event = (i: number, kind: 'complaint' | 'bounce' | 'open' | 'click') => ({
+      source: 'ses',
+      eventId: `metrics-${kind}-${i}`,
+      kind,
+      recipient: email(i),
+      messageId: messageId(i),
+      clientId: world.a.clientId,
+      occurredAt: new Date(),
+      ...(kind === 'bounce' ? { status: '5.1.1', diagnostic: 'smtp; 550 5.1.1 user unknown' } : {}),
+    });
+    await applyFeedbackEvent(t.db, event(0, 'complaint'), deps);
+    await applyFeedbackEvent(t.db, event(1, 'bounce'), deps);
+    await applyEngagementEvent(t.db, { ...event(2, 'open'), kind: 'open' }, deps);
+    await applyEngagementEvent(t.db, { ...event(3, 'click'), kind: 'click' }, deps);
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string>) => (sample(after, name, labels) ?? 0) - (sample(before, name, labels) ?? 0);
+    expect(delta('outreach_inbound_messages_total', { kind: 'complaint' })).toBe(1);
+    expect(delta('outreach_inbound_messages_total', { kind: 'bounce' })).toBe(1);
+    expect(delta('outreach_tracking_events_total', { event: 'open', automated: 'false' })).toBe(1);
+    expect(delta('outreach_tracking_events_total', { event: 'click', automated: 'false' })).toBe(1);
+
+    // Domain rates are refreshed in the background; a server started now reads them at its first scrape.
+    const fresh = createServerMetrics({ config: testConfig({}, { metrics: { cacheMs: 0 } }), db: t.db, logger: createLogger('error') });
+    try {
+      const text = await fresh.scrape();
+      const domain = { domain: 'metrics-rates.test' };
+      expect(sample(text, 'outreach_domain_sends', domain)).toBe(10);
+      expect(sample(text, 'outreach_domain_complaint_rate', domain)).toBeCloseTo(0.1);
+      expect(sample(text, 'outreach_domain_bounce_rate', domain)).toBeCloseTo(0.1);
+    } finally {
+      fresh.stop();
+    }
   });
 
   it('serves text that `promtool check metrics` accepts without a finding', async () => {
