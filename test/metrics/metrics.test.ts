@@ -4,10 +4,13 @@
  * actions (a send by the real worker, a mailbox paused through the API, an API request).
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import request from 'supertest';
 import type { Express } from 'express';
 import { createApp } from '../../src/http/app';
 import { createLogger } from '../../src/logger';
+import { startMetricsListener } from '../../src/metrics/metrics-listener';
 import { createServerMetrics, type ServerMetrics } from '../../src/metrics/server-metrics';
 import { applyEngagementEvent } from '../../src/inbound/esp-engagement';
 import { applyFeedbackEvent } from '../../src/inbound/feedback-event';
@@ -189,5 +192,38 @@ describe('GET /metrics', () => {
     // promtool exits non-zero (and names the problem) on a malformed line or a lint finding.
     const findings = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(findings).toBe('');
+  });
+
+  it('asks by default for the token generated into DATA_DIR/metrics-token (readable by its owner only)', async () => {
+    const config = testConfig();
+    const own = createServerMetrics({ config, db: t.db, logger: createLogger('error') });
+    try {
+      const ownApp = createApp({ config, db: t.db, logger: createLogger('error'), metrics: own });
+      const file = path.join(config.dataDir, 'metrics-token');
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      const token = fs.readFileSync(file, 'utf8').trim();
+      expect(token.length).toBeGreaterThanOrEqual(32);
+      expect((await request(ownApp).get('/metrics')).status).toBe(401);
+      expect((await request(ownApp).get('/metrics').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    } finally {
+      own.stop();
+    }
+  });
+
+  it('serves /metrics without a token on a port of its own (metrics.port), and not on the main port then', async () => {
+    const config = testConfig({}, { metrics: { port: 1, cacheMs: 0 } });
+    const own = createServerMetrics({ config, db: t.db, logger: createLogger('error') });
+    const listener = await startMetricsListener(own, '127.0.0.1', 0, createLogger('error'));
+    try {
+      const text = await request(listener).get('/metrics');
+      expect(text.status).toBe(200);
+      expect(sample(text.text, 'outreach_mailboxes', { status: 'active' })).toBeGreaterThan(0);
+      expect((await request(listener).get('/api/accounts')).status).toBe(404);
+      const mainApp = createApp({ config, db: t.db, logger: createLogger('error'), metrics: own });
+      expect((await request(mainApp).get('/metrics')).status).toBe(404);
+    } finally {
+      own.stop();
+      await new Promise((resolve) => listener.close(resolve));
+    }
   });
 });
