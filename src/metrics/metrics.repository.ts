@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 
-/** States a queue row waits or is in flight in (the terminal ones only grow); queueFigures and the 0023 index list them too. */
+/** States a queue row waits or is in flight in (the terminal ones only grow); queueFigures and the 0023 index (email_queue_open_states_idx) list them too. */
 export const WAITING_QUEUE_STATES = ['queued', 'claimed', 'sending', 'unknown', 'held'] as const;
 
 export interface QueueStateFigures {

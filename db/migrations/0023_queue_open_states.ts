@@ -7,10 +7,10 @@ import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
-    create index email_queue_waiting_states_idx on email_queue (status, run_after)
+    create index email_queue_open_states_idx on email_queue (status, run_after)
       where status in ('queued', 'claimed', 'sending', 'unknown', 'held')`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`drop index email_queue_waiting_states_idx`.execute(db);
+  await sql`drop index email_queue_open_states_idx`.execute(db);
 }
