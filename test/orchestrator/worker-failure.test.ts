@@ -2,7 +2,8 @@
  * A worker that fails (an error that is not the database being away) says so: in process its
  * run() rejects and its last state is `failed`, never `stopped`; as a real PM2 process under the
  * orchestrator it exits non-zero, is counted as a crash, restarted with back-off, and after
- * orchestrator.maxRestartsPerHour the account becomes `crashed` with an alert.
+ * orchestrator.maxRestartsPerHour the account becomes `crashed` with an alert (and /metrics
+ * counts the starts and crashes).
  *
  * The failure is a real one: this file's own database loses a column the claim reads (as a
  * half-applied migration or a bug would leave it), so every claim fails with Postgres 42703.
@@ -14,6 +15,7 @@ import { sql } from 'kysely';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { enqueueCampaign } from '../../src/queue/enqueue';
+import { createServerMetrics } from '../../src/metrics/server-metrics';
 import { Orchestrator } from '../../src/orchestrator/orchestrator';
 import { transportForAccount } from '../../src/sending/account-transport';
 import { systemClock } from '../../src/sending/send-worker';
@@ -74,7 +76,8 @@ describe('a worker that fails', () => {
     );
     config = loadConfig({ DATA_DIR: path.join(tempDir, 'data'), CONFIG_FILE: configFile, PM2_HOME: path.join(tempDir, 'pm2'), NODE_ID: 'node-failure', LOG_LEVEL: 'error' });
     const account = await accountWithWork();
-    orchestrator = new Orchestrator({ db: t.db, connectionString: t.url, config, logger, workerEnv: { CONFIG_FILE: configFile }, listen: false });
+    const metrics = createServerMetrics({ config, db: t.db, logger });
+    orchestrator = new Orchestrator({ db: t.db, connectionString: t.url, config, logger, workerEnv: { CONFIG_FILE: configFile }, listen: false, events: metrics });
     await orchestrator.start();
     const crashed = await waitFor(
       async () => {
@@ -89,5 +92,13 @@ describe('a worker that fails', () => {
     expect(restarts).toHaveLength(2);
     const alerts = await t.db.selectFrom('alerts').select(['code', 'severity']).where('account_id', '=', account.id).execute();
     expect(alerts).toEqual([{ code: 'worker_crashed', severity: 'critical' }]);
+    // /metrics: per account (this one and the first test's, which has work too) the first start
+    // and two restarts, and three crashes (the last one marks the account).
+    await waitFor(async () => (await t.db.selectFrom('sender_accounts').select('id').where('status', '=', 'crashed').execute()).length === 2 || undefined, 'both accounts crashed', 90_000);
+    const text = await metrics.scrape();
+    metrics.stop();
+    expect(text).toContain('outreach_worker_starts_total{node="node-failure"} 6\n');
+    expect(text).toContain('outreach_worker_crashes_total{node="node-failure"} 6\n');
+    expect(text).toContain('outreach_mailboxes{status="crashed"} 2\n');
   });
 });
