@@ -32,6 +32,8 @@ export interface ImapPeer {
   port: number;
   user: string;
   pass: string;
+  /** The user's maildir on disk (an MTA such as test/peers/postfix-peer delivers into it). */
+  maildir: string;
   /** Settings for findSentOverImap / an SMTP account's `imap`, with this peer's login. */
   settings(overrides?: Partial<ImapSettings>): ImapSettings;
   /** APPENDs a minimal message with this Message-ID to `mailbox`, creating the mailbox if needed. */
@@ -186,6 +188,7 @@ export async function startImapPeer(options: ImapPeerOptions = {}): Promise<Imap
     port,
     user,
     pass,
+    maildir: path.join(dir, 'home', user, 'Maildir'),
     settings,
     async appendMessage(mailbox, messageId) {
       const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass }, logger: false });
