@@ -2,8 +2,9 @@
  * The Postfix test peer itself: a message it accepted and the remote MX then refused comes back
  * as a real Postfix DSN in the sender's Dovecot mailbox, which the real classifier reads as a
  * hard bounce of that recipient; mail for our address is delivered there too; a message the MX
- * takes is relayed as sent.
+ * takes is relayed as sent; SMTP AUTH checks the Dovecot user's password.
  */
+import nodemailer from 'nodemailer';
 import { classifyInbound } from '../../src/inbound/classify-inbound';
 import { withImap } from '../inbound/readers/reading-harness';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
@@ -34,7 +35,7 @@ describe('the Postfix test peer', () => {
   beforeAll(async () => {
     mx = await startSmtpPeer({ script: ({ stage, rcpt }) => (stage === 'rcpt' && rcpt?.startsWith('gone@') ? { code: 550, message: '5.1.1 <gone@far.example>: Recipient address rejected: User unknown' } : undefined) });
     imap = await startImapPeer({ user: SENDER });
-    postfix = await startPostfixPeer({ relayTo: { host: mx.host, port: mx.port }, mailboxes: { [SENDER]: imap.maildir } });
+    postfix = await startPostfixPeer({ relayTo: { host: mx.host, port: mx.port }, mailboxes: { [SENDER]: imap.maildir }, saslDovecotSocket: imap.authSocket });
   });
   afterAll(async () => {
     await postfix?.stop();
@@ -65,4 +66,10 @@ describe('the Postfix test peer', () => {
     await waitFor(async () => (await inbox(imap)).length === before + 1, 'the reply in the mailbox', 20_000);
     expect((await inbox(imap)).at(-1)).toContain('reply-1@mail.peer.example');
   }, 60_000);
+
+  it('logs in the Dovecot user over SMTP AUTH, and refuses a wrong password', async () => {
+    const login = (pass: string) => nodemailer.createTransport({ host: postfix.host, port: postfix.port, secure: false, ignoreTLS: true, auth: { user: imap.user, pass } }).verify();
+    await expect(login(imap.pass)).resolves.toBe(true);
+    await expect(login('wrong')).rejects.toMatchObject({ responseCode: 535 });
+  });
 });

@@ -32,6 +32,8 @@ export interface PostfixPeerOptions {
   relayTo: { host: string; port: number };
   /** Our own addresses and the maildir (absolute path) each is delivered to, e.g. ImapPeer.maildir. */
   mailboxes: Record<string, string>;
+  /** Dovecot's auth socket (ImapPeer.authSocket): smtpd then offers AUTH for the Dovecot users. */
+  saslDovecotSocket?: string;
   /** How long a refused-for-now message stays queued before it bounces (default 4m, as the fixtures). */
   maximalQueueLifetime?: string;
   /** When the sender gets a "delayed" DSN (default 45s, as the fixtures; "0" turns it off). */
@@ -40,7 +42,7 @@ export interface PostfixPeerOptions {
 
 export interface PostfixPeer {
   host: string;
-  /** Postfix's smtpd: accepts from 127.0.0.1 without AUTH, for our addresses and to relay. */
+  /** Postfix's smtpd: accepts from 127.0.0.1 with or without AUTH, for our addresses and to relay. */
   port: number;
   /** The instance's own directory (main.cf, queue, postfix.log). */
   dir: string;
@@ -97,8 +99,8 @@ mydestination =
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-smtpd_recipient_restrictions =
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+${options.saslDovecotSocket ? `smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = dovecot\nsmtpd_sasl_path = ${options.saslDovecotSocket}\n` : ''}smtpd_recipient_restrictions =
 biff = no
 notify_classes =
 # Loopback only: no DNS, no TLS.
