@@ -143,6 +143,8 @@ async function oneRun(context: BenchContext, runNumber: number): Promise<RunResu
       }
       await new Promise((r) => setTimeout(r, AFTER_PAUSE_MS));
       await stopProcesses(workers);
+      // Before the database goes (withBenchDatabase destroys it when this callback returns).
+      await reader.stop();
 
       // The threshold is crossed by a DSN (it makes the rate go over, with enough sends made) or
       // by a send (it fills the window, the DSNs having come before): whichever came last.
