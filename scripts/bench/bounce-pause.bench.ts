@@ -9,8 +9,9 @@
  *
  * Time is scaled down 30× so a run takes about two minutes rather than an hour: the mailboxes'
  * gap between sends is 3 s instead of sending.minGapSeconds' 90 s (jitter as configured), and
- * the reader polls every 10 s instead of inbound.pollIntervalSeconds' 300 s: the figure depends
- * on their ratio, which stays the default one. Hourly/daily limits are lifted (the default
+ * the reader polls the sending mailbox every 2 s instead of inbound.activePollIntervalSeconds'
+ * 60 s (idle ones 10 s instead of 300 s): the figure depends on their ratio, which stays the
+ * default one. Hourly/daily limits are lifted (the default
  * hourly 20 would stop a mailbox before the 20 sends the bounce rate needs); everything else is
  * config/default.json. Also printed: how long the reader took to ingest the crossing DSN after
  * it arrived, and how many mails went after the pause was recorded (what the workers' own
@@ -97,6 +98,8 @@ async function oneRun(context: BenchContext, runNumber: number): Promise<RunResu
   loadOrCreateGeneratedSecrets(path.join(tempDir, 'data'));
   const gapSeconds = Math.round(config.sending.minGapSeconds / TIME_SCALE);
   const pollIntervalSeconds = Math.max(1, Math.round(config.inbound.pollIntervalSeconds / TIME_SCALE));
+  // A sending mailbox's inbox is read every activePollIntervalSeconds: the one that matters here.
+  const activePollIntervalSeconds = Math.max(1, Math.round(config.inbound.activePollIntervalSeconds / TIME_SCALE));
 
   const sink = await startSink({ replyDelayMs: 5 });
   let atMx = 0;
@@ -120,7 +123,7 @@ async function oneRun(context: BenchContext, runNumber: number): Promise<RunResu
         .where('id', '=', bouncer)
         .execute();
 
-      reader = new InboundPoller({ db, nodeId: 'bench', settings: { ...config.inbound, pollIntervalSeconds }, cipher, deliver: inboundDeliveryTarget(db, config), logger: createLogger('warn') });
+      reader = new InboundPoller({ db, nodeId: 'bench', settings: { ...config.inbound, pollIntervalSeconds, activePollIntervalSeconds }, cipher, deliver: inboundDeliveryTarget(db, config), logger: createLogger('warn') });
       reader.start();
       for (const accountId of accountIds) {
         workers.push(
@@ -191,7 +194,7 @@ async function oneRun(context: BenchContext, runNumber: number): Promise<RunResu
 export async function run(context: BenchContext): Promise<Record<string, number>> {
   const config = loadConfig({});
   context.log(
-    `${MAILBOXES} mailboxes, one with ${100 / BOUNCE_EVERY} % hard bounces by Postfix DSN; time scaled ${TIME_SCALE}×: ${Math.round(config.sending.minGapSeconds / TIME_SCALE)} s between sends, IMAP poll every ${Math.round(config.inbound.pollIntervalSeconds / TIME_SCALE)} s; threshold over ${config.health.bounceRateThresholdPct} % of ≥ ${config.health.bounceWindowSends} sends`,
+    `${MAILBOXES} mailboxes, one with ${100 / BOUNCE_EVERY} % hard bounces by Postfix DSN; time scaled ${TIME_SCALE}×: ${Math.round(config.sending.minGapSeconds / TIME_SCALE)} s between sends, IMAP poll of a sending mailbox every ${Math.max(1, Math.round(config.inbound.activePollIntervalSeconds / TIME_SCALE))} s; threshold over ${config.health.bounceRateThresholdPct} % of ≥ ${config.health.bounceWindowSends} sends`,
   );
   const results: RunResult[] = [];
   for (let i = 1; i <= (context.rounds ?? RUNS); i++) results.push(await oneRun(context, i));
