@@ -6,6 +6,7 @@
  * IMAP settings, a Gmail account — (a paused or suspended mailbox still receives the replies
  * and bounces of what it sent), and every sender domain with a bounce mailbox.
  */
+import { alertEntity, raiseAlert } from '../../alerts/alerts';
 import { sql } from 'kysely';
 import type { DbOrTx } from '../../db/connection';
 import type { MailboxCursor } from './mailbox-reader';
@@ -148,15 +149,13 @@ export async function raiseReadAlert(db: DbOrTx, mailbox: { accountId: string | 
     : await db.selectFrom('sender_domains').select(['client_id', 'domain as name']).where('id', '=', mailbox.domainId ?? '').executeTakeFirst();
   if (!owner) return;
   const what = mailbox.accountId ? `The inbox of ${owner.name}` : `The bounce mailbox of ${owner.name}`;
-  await db
-    .insertInto('alerts')
-    .values({
-      client_id: owner.client_id,
-      account_id: mailbox.accountId,
-      severity: 'warning',
-      code: 'inbound_read_failed',
-      message: `${what} could not be read ${failures} times in a row: ${error}. Bounces, complaints and replies to it are not seen until it can.`,
-      details: JSON.stringify({ failures, error, ...(mailbox.domainId ? { domainId: mailbox.domainId } : {}) }),
-    })
-    .execute();
+  await raiseAlert(db, {
+    clientId: owner.client_id,
+    accountId: mailbox.accountId,
+    severity: 'warning',
+    code: 'inbound_read_failed',
+    entityKey: mailbox.accountId ? alertEntity.account(mailbox.accountId) : alertEntity.domain(owner.name),
+    message: `${what} could not be read ${failures} times in a row: ${error}. Bounces, complaints and replies to it are not seen until it can.`,
+    details: { failures, error, ...(mailbox.domainId ? { domainId: mailbox.domainId } : {}) },
+  });
 }
