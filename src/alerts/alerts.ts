@@ -52,8 +52,8 @@ export async function raiseAlert(db: DbOrTx, alert: AlertToRaise): Promise<Raise
   const id = Number(row.id);
   if (row.is_new) {
     await sql`
-      insert into alert_deliveries (channel_id, alert_id, event, next_attempt_at)
-      select c.id, ${id}, 'raised', ${at}
+      insert into alert_deliveries (channel_id, alert_id, event)
+      select c.id, ${id}, 'raised'
       from alert_channels c
       where c.enabled and (c.client_id is null or c.client_id = ${alert.clientId})
         and array_position(${SEVERITIES}, c.min_severity) <= array_position(${SEVERITIES}, ${alert.severity}::text)`.execute(db);
@@ -75,7 +75,7 @@ export async function resolveAlerts(db: DbOrTx, which: { clientId: string | null
   if (which.codes) query = query.where('code', 'in', which.codes.length > 0 ? [...which.codes] : ['']);
   const rows = await query.returning('id').execute();
   const ids = rows.map((r) => Number(r.id));
-  await enqueueResolved(db, ids, which.at ?? new Date());
+  await enqueueResolved(db, ids);
   return ids;
 }
 
@@ -83,17 +83,19 @@ export async function resolveAlerts(db: DbOrTx, which: { clientId: string | null
 export async function resolveAlertById(db: DbOrTx, id: number, at: Date): Promise<boolean> {
   const row = await db.updateTable('alerts').set({ resolved_at: at }).where('id', '=', id).where('resolved_at', 'is', null).returning('id').executeTakeFirst();
   if (!row) return false;
-  await enqueueResolved(db, [id], at);
+  await enqueueResolved(db, [id]);
   return true;
 }
 
-async function enqueueResolved(db: DbOrTx, alertIds: number[], at: Date): Promise<void> {
+// Messages are due now (the database's clock), whatever time the event carries: an event
+// stamped later (a report's own date) must not hold its message back.
+async function enqueueResolved(db: DbOrTx, alertIds: number[]): Promise<void> {
   if (alertIds.length === 0) return;
   // Only where the alert itself went: a channel that never heard of it (rate-limited, added
   // later) is not told it is over.
   await sql`
-    insert into alert_deliveries (channel_id, alert_id, event, next_attempt_at)
-    select distinct d.channel_id, d.alert_id, 'resolved', ${at}::timestamptz
+    insert into alert_deliveries (channel_id, alert_id, event)
+    select distinct d.channel_id, d.alert_id, 'resolved'
     from alert_deliveries d join alert_channels c on c.id = d.channel_id
     where d.alert_id = any(${alertIds}::bigint[]) and d.event = 'raised' and d.status <> 'rate_limited' and c.enabled`.execute(db);
 }
