@@ -27,6 +27,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       alter column last_seen_at set default now();
     create unique index alerts_open_entity_idx on alerts (client_id, code, entity_key) nulls not distinct where resolved_at is null;
     create index alerts_client_idx on alerts (client_id, created_at);
+    -- Resolving by an entity unique on its own (mailbox:<id>) without its client: cheap enough for every poll.
+    create index alerts_open_entity_key_idx on alerts (entity_key) where resolved_at is null;
 
     create table alert_channels (
       id uuid primary key default gen_random_uuid(),
@@ -66,6 +68,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`
     drop table alert_deliveries;
     drop table alert_channels;
+    drop index alerts_open_entity_key_idx;
     drop index alerts_client_idx;
     drop index alerts_open_entity_idx;
     alter table alerts drop column entity_key, drop column occurrences, drop column last_seen_at, drop column acknowledged_at, drop column acknowledged_by;

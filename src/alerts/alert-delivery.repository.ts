@@ -19,7 +19,8 @@ export async function claimDueAlertDeliveries(db: DbOrTx, now: Date, limit: numb
         lease_expires_at = ${now.toISOString()}::timestamptz + make_interval(secs => ${leaseMs / 1000})
     where d.id in (
       select id from alert_deliveries
-      where (status = 'pending' and next_attempt_at <= ${now.toISOString()}::timestamptz)
+      -- Messages are enqueued on the database's clock (alerts.ts): due by it too, whatever the pass's clock says.
+      where (status = 'pending' and next_attempt_at <= greatest(${now.toISOString()}::timestamptz, now()))
          or (status = 'delivering' and lease_expires_at <= ${now.toISOString()}::timestamptz)
       order by next_attempt_at, id
       limit ${limit}
@@ -75,6 +76,6 @@ export async function finishAlertDelivery(db: DbOrTx, claim: ClaimedAlertDeliver
 }
 
 export async function enqueueTestDelivery(db: DbOrTx, channelId: string): Promise<number> {
-  const row = await db.insertInto('alert_deliveries').values({ channel_id: channelId, alert_id: null, event: 'test', next_attempt_at: new Date() }).returning('id').executeTakeFirstOrThrow();
+  const row = await db.insertInto('alert_deliveries').values({ channel_id: channelId, alert_id: null, event: 'test' }).returning('id').executeTakeFirstOrThrow();
   return Number(row.id);
 }

@@ -62,16 +62,14 @@ export async function raiseAlert(db: DbOrTx, alert: AlertToRaise): Promise<Raise
 }
 
 /**
- * The condition cleared: the open alerts of the entity (of these codes, or any) are resolved,
+ * The condition cleared: the open alerts of the entity (of these codes, or any; of this client,
+ * or of any when the key is unique on its own) are resolved,
  * and each channel that was sent the alert is sent a "resolved" message. Returns their ids.
  */
-export async function resolveAlerts(db: DbOrTx, which: { clientId: string | null; entityKey: string; codes?: readonly string[]; at?: Date }): Promise<number[]> {
-  let query = db
-    .updateTable('alerts')
-    .set({ resolved_at: which.at ?? new Date() })
-    .where('resolved_at', 'is', null)
-    .where('entity_key', '=', which.entityKey)
-    .where(which.clientId === null ? sql<boolean>`client_id is null` : sql<boolean>`client_id = ${which.clientId}`);
+export async function resolveAlerts(db: DbOrTx, which: { clientId?: string | null; entityKey: string; codes?: readonly string[]; at?: Date }): Promise<number[]> {
+  let query = db.updateTable('alerts').set({ resolved_at: which.at ?? new Date() }).where('resolved_at', 'is', null).where('entity_key', '=', which.entityKey);
+  // clientId omitted: the entity key names one thing whoever's it is (mailbox:<id>).
+  if (which.clientId !== undefined) query = query.where(which.clientId === null ? sql<boolean>`client_id is null` : sql<boolean>`client_id = ${which.clientId}`);
   if (which.codes) query = query.where('code', 'in', which.codes.length > 0 ? [...which.codes] : ['']);
   const rows = await query.returning('id').execute();
   const ids = rows.map((r) => Number(r.id));

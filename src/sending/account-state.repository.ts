@@ -10,7 +10,7 @@
  * a resume resolves it.
  */
 import { sql } from 'kysely';
-import { alertEntity, raiseAlert, resolveAccountAlerts } from '../alerts/alerts';
+import { alertEntity, raiseAlert, resolveAccountAlerts, resolveAlerts } from '../alerts/alerts';
 import { BOUNCE_REASONS, type BounceReason } from '../bounces/bounce-reasons';
 import type { DbOrTx } from '../db/connection';
 import type { AccountStatus, TransportKind } from '../db/database';
@@ -241,10 +241,13 @@ export async function resumeAfterProbe(db: DbOrTx, accountId: string, now: Date)
     .where('id', '=', accountId)
     .where('status', '=', 'paused')
     .where('probe_pending', '=', true)
-    .returning(['client_id'])
+    .returning(['client_id', 'email'])
     .executeTakeFirst();
   if (!row) return false;
   await resolveAccountAlerts(db, { clientId: row.client_id, accountId }, now);
+  // A probe accepted proves the domain's authentication passes again: its domain alert is over
+  // (the domain's other mailboxes resume on their own probes).
+  await resolveAlerts(db, { clientId: row.client_id, entityKey: alertEntity.domain(row.email.split('@')[1] ?? ''), codes: ['sender_domain_auth_failed'], at: now });
   await insertAudit(db, { clientId: row.client_id, actorId: accountId, action: 'account.resumed', entityType: 'sender_account', entityId: accountId, details: { after: 'probe' }, now });
   return true;
 }

@@ -11,7 +11,7 @@ import { raiseAlert, resolveAlerts } from '../../src/alerts/alerts';
 import { runAlertDeliveries } from '../../src/alerts/alert-delivery.service';
 import type { Config } from '../../src/config';
 import { ingestInboundMessage } from '../../src/inbound/ingest';
-import { resumeAfterProbe } from '../../src/sending/account-state.repository';
+import { pauseSenderDomain, resumeAfterProbe } from '../../src/sending/account-state.repository';
 import { useTestDatabase } from '../helpers/database';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
 import { bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
@@ -116,6 +116,22 @@ describe('a mailbox paused by a complaint', () => {
     expect(resumed.status).toBe(200);
     await deliver();
     expect(telegramTo('-100201').map(textOf)).toEqual(['CRITICAL: Worker for eve kept crashing', 'Resolved: Worker for eve kept crashing']);
+  });
+});
+
+describe('a sender domain whose authentication was refused', () => {
+  it('raises one alert for the domain, resolved once a probe of one of its mailboxes goes through', async () => {
+    const w = await freshWorld();
+    await createChannel(w.a.adminToken, { kind: 'telegram', name: 'Ops chat', botToken: BOT_TOKEN, chatId: '-100202' });
+    const mailbox = await inboundWorld(t.db, { clientId: w.a.clientId, accountEmail: 'ann@auth.harbour.test', contacts: [], sentAt: new Date() });
+    const now = new Date();
+    expect(await pauseSenderDomain(t.db, { clientId: w.a.clientId, domain: 'auth.harbour.test', reason: 'sender_auth', until: new Date(now.getTime() + 60_000), now, details: {} })).toBe(1);
+    expect(await resumeAfterProbe(t.db, mailbox.accountId, new Date())).toBe(true);
+    await deliver();
+    expect(telegramTo('-100202').map(textOf)).toEqual([
+      expect.stringMatching(/^CRITICAL: Sender domain auth\.harbour\.test: a receiving server refused its authentication/),
+      expect.stringMatching(/^Resolved: Sender domain auth\.harbour\.test/),
+    ]);
   });
 });
 
