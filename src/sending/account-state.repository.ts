@@ -141,6 +141,7 @@ const PAUSE_REASONS: Record<string, string> = {
   sender_reputation: 'a receiving server refused it for its reputation',
   bounce_rate: 'its bounce rate is over the threshold',
   consecutive_failures: 'too many sends failed in a row',
+  probe_failed: 'its probe send after a pause failed',
 };
 
 function describePause(reason: string): string {
