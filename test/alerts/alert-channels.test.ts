@@ -180,6 +180,11 @@ describe('deduplication and rate limit', () => {
     await raiseAlert(t.db, anAlert(w.a.clientId, 'domain:dup.test'));
     expect(first.isNew).toBe(true);
     expect(again).toEqual({ id: first.id, isNew: false });
+    // A system alert (no client) is deduplicated alike.
+    const system = { ...anAlert(w.a.clientId, 'ip:192.0.2.7', 'blocklist_listed'), clientId: null };
+    const listed1 = await raiseAlert(t.db, system);
+    expect(await raiseAlert(t.db, system)).toEqual({ id: listed1.id, isNew: false });
+    await resolveAlerts(t.db, { clientId: null, entityKey: 'ip:192.0.2.7' });
     await deliver();
     expect(telegramTo('-100300')).toHaveLength(1);
     const listed = await request(world.app).get('/api/alerts?state=open').set(bearer(w.a.adminToken));
