@@ -162,6 +162,24 @@ const tunablesSchema = z.strictObject({
       originOverride: z.nullable(z.url().check(z.regex(/^https?:\/\/[^/?#]+\/?$/, 'expected an origin such as "http://127.0.0.1:8443"'))),
     }),
   }),
+  // Alert channels (src/alerts/): where Telegram and Slack are reached (tests point them at local peers).
+  alerts: z.strictObject({
+    telegramApiBaseUrl: z.url().check(z.regex(/^https?:\/\//, 'expected an http(s) URL such as "https://api.telegram.org"')),
+    slackWebhookUrlPrefix: z.url().check(z.regex(/^https?:\/\/.+\/$/, 'expected a URL ending in "/" such as "https://hooks.slack.com/services/"')),
+    webhookHostAllowList: z.array(z.string().check(z.regex(/^[A-Za-z0-9.:[\]_-]+$/, 'expected host names or IP addresses such as "ops.internal" or "10.0.0.5"'))),
+    // E-mail channels: this SMTP relay, or the dev sink when the host is empty and the sink is on.
+    emailSmtpHost: z.string(),
+    emailSmtpPort: portNumber,
+    emailFrom: z.email(),
+    channelMessagesPerHour: positiveInt,
+    deliveryIntervalMs: positiveInt,
+    deliveryBatchSize: positiveInt,
+    deliveryLeaseMs: positiveInt,
+    deliveryTimeoutMs: positiveInt,
+    deliveryMaxAttempts: positiveInt,
+    deliveryRetryBaseSeconds: positiveInt,
+    deliveryRetryMaxSeconds: positiveInt,
+  }),
 });
 
 export type Tunables = z.infer<typeof tunablesSchema>;

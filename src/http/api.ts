@@ -23,6 +23,7 @@ import { registerSuppressionRoutes } from '../suppressions/suppression.routes';
 import { registerSinkMessageRoutes } from '../transports/sink-message.routes';
 import { registerUserRoutes } from '../users/user.routes';
 import { registerWebhookEndpointRoutes } from '../webhooks/webhook-endpoint.routes';
+import { registerAlertRoutes } from '../alerts/alert.routes';
 import { ApiRouter } from './api-router';
 import { buildOpenApiDocument, createOpenApiRegistry } from './openapi';
 
@@ -54,6 +55,7 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   registerStatsRoutes(api, db, config.inbound, clock);
   registerInboundRoutes(api, db, config, clock);
   registerWebhookEndpointRoutes(api, db, config);
+  registerAlertRoutes(api, db, config);
   // Sponsor API (X-Api-Key) before sponsor admin, so /sponsors/offers is not taken for an id.
   registerSponsorApiRoutes(api, db, config);
   registerSponsorAdminRoutes(api, db, config);

@@ -6,6 +6,7 @@
  * IMAP settings, a Gmail account — (a paused or suspended mailbox still receives the replies
  * and bounces of what it sent), and every sender domain with a bounce mailbox.
  */
+import { alertEntity, raiseAlert, resolveAlerts } from '../../alerts/alerts';
 import { sql } from 'kysely';
 import type { DbOrTx } from '../../db/connection';
 import type { MailboxCursor } from './mailbox-reader';
@@ -159,22 +160,25 @@ export async function finishPoll(db: DbOrTx, mailboxId: string, nodeId: string, 
   return row?.consecutive_failures ?? 0;
 }
 
+/** The mailbox was read again: its read alert (if any) is resolved. */
+export async function resolveReadAlert(db: DbOrTx, mailboxId: string): Promise<void> {
+  await resolveAlerts(db, { entityKey: alertEntity.mailbox(mailboxId), codes: ['inbound_read_failed'] });
+}
+
 /** An alert once a mailbox has failed `failures` polls in a row (raised at that count, not again until it recovers). */
-export async function raiseReadAlert(db: DbOrTx, mailbox: { accountId: string | null; domainId: string | null }, failures: number, error: string): Promise<void> {
+export async function raiseReadAlert(db: DbOrTx, mailbox: { id: string; accountId: string | null; domainId: string | null }, failures: number, error: string): Promise<void> {
   const owner = mailbox.accountId
     ? await db.selectFrom('sender_accounts').select(['client_id', 'email as name']).where('id', '=', mailbox.accountId).executeTakeFirst()
     : await db.selectFrom('sender_domains').select(['client_id', 'domain as name']).where('id', '=', mailbox.domainId ?? '').executeTakeFirst();
   if (!owner) return;
   const what = mailbox.accountId ? `The inbox of ${owner.name}` : `The bounce mailbox of ${owner.name}`;
-  await db
-    .insertInto('alerts')
-    .values({
-      client_id: owner.client_id,
-      account_id: mailbox.accountId,
-      severity: 'warning',
-      code: 'inbound_read_failed',
-      message: `${what} could not be read ${failures} times in a row: ${error}. Bounces, complaints and replies to it are not seen until it can.`,
-      details: JSON.stringify({ failures, error, ...(mailbox.domainId ? { domainId: mailbox.domainId } : {}) }),
-    })
-    .execute();
+  await raiseAlert(db, {
+    clientId: owner.client_id,
+    accountId: mailbox.accountId,
+    severity: 'warning',
+    code: 'inbound_read_failed',
+    entityKey: alertEntity.mailbox(mailbox.id),
+    message: `${what} could not be read ${failures} times in a row: ${error}. Bounces, complaints and replies to it are not seen until it can.`,
+    details: { failures, error, ...(mailbox.domainId ? { domainId: mailbox.domainId } : {}) },
+  });
 }

@@ -17,7 +17,7 @@ import type { Db } from '../../db/connection';
 import { isDatabaseUnavailable } from '../../db/unavailable';
 import type { Logger } from '../../logger';
 import type { DeliverInbound } from './inbound-delivery';
-import { addReadableMailboxes, claimDueMailboxes, finishPoll, raiseReadAlert, saveCursor, type ClaimedMailbox } from './inbound-mailbox.repository';
+import { addReadableMailboxes, claimDueMailboxes, finishPoll, raiseReadAlert, resolveReadAlert, saveCursor, type ClaimedMailbox } from './inbound-mailbox.repository';
 import { InboundDeliveryError, MailboxReadError, type ReaderLimits } from './mailbox-reader';
 import { mailboxSource, type GmailEndpoints } from './mailbox-source';
 
@@ -172,6 +172,7 @@ export class InboundPoller {
     const { db, nodeId, settings } = this.options;
     const failures = await finishPoll(db, mailbox.id, nodeId, { ...(error !== undefined ? { error } : {}), countFailure });
     if (countFailure && error !== undefined && failures === settings.alertAfterFailures) await raiseReadAlert(db, mailbox, failures, error);
+    if (error === undefined) await resolveReadAlert(db, mailbox.id);
   }
 
   /** Stops claiming and waits for the polls in progress (each bounded by inbound.pollTimeoutMs). */
