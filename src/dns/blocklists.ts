@@ -1,7 +1,7 @@
 /**
  * Daily blocklist check (issue 15 item 6): the sending IPs of own SMTP servers (the accounts'
  * relay hosts, resolved) against the `ip` zones of dns.blocklists, and the sending, link-
- * tracking (BASE_URL's host) and landing (offers' landing URLs) domains against the `domain`
+ * tracking (BASE_URL's host, clients' tracking domains) and landing (offers' landing URLs) domains against the `domain`
  * zones. A listing raises one `blocklist_listed` alert per target and zone for each client it
  * concerns (resolved when the listing is gone) and, with dns.pauseOnListing, pauses the active
  * mailboxes that send from the listed IP or domain until the next check. A tracking or landing
@@ -71,6 +71,7 @@ async function gatherTargets(db: Db, resolve: DnsResolve, baseUrl: string): Prom
   for (const d of await db.selectFrom('sender_domains').select(['client_id', sql<string>`lower(domain)`.as('domain')]).execute()) add('sending_domain', d.domain, d.client_id);
   const tracking = hostOf(baseUrl);
   if (tracking && !net.isIP(tracking)) add('tracking_domain', tracking, null);
+  for (const c of await db.selectFrom('clients').select('tracking_domain').where('tracking_domain', 'is not', null).execute()) add('tracking_domain', c.tracking_domain!.toLowerCase(), null);
   for (const o of await db.selectFrom('offers').select('landing_url').where('landing_url', 'is not', null).execute()) {
     const landing = hostOf(o.landing_url!);
     if (landing && !net.isIP(landing)) add('landing_domain', landing, null);
