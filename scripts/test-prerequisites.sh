@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the tests talk to as real peers, installed when missing (run by `npm test`
 # through pretest, and by .ci/run): Dovecot is the IMAP server of the Sent-mail lookup tests
-# (test/peers/imap-peer.ts); openssl makes the TLS tests' certificates. Needs root and apt-get
-# to install; otherwise says what to install.
+# (test/peers/imap-peer.ts); openssl makes the TLS tests' certificates; dnsmasq and rbldnsd serve
+# the DNS checks' zones (test/helpers/dns-peer.ts: private instances, never the system services).
+# Needs root and apt-get to install; otherwise says what to install.
 set -uo pipefail
 missing=()
 dpkg -s dovecot-imapd >/dev/null 2>&1 || missing+=(dovecot-imapd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
+[ -x /usr/sbin/rbldnsd ] || missing+=(rbldnsd)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
