@@ -12,7 +12,10 @@ import { useTestDatabase } from '../helpers/database';
 import { startDnsmasq, type DnsPeer } from '../helpers/dns-peer';
 import { addSenderDomain, bearer, createWorld, testApp, testConfig, type World } from '../http/admin-api.helpers';
 import { createAccount } from '../queue/fixtures';
+import { sql } from 'kysely';
 import type { Config } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { Schedules } from '../../src/orchestrator/schedules';
 import { dkimRecord } from '../../src/dns/domain-dns-check';
 
 const t = useTestDatabase();
@@ -57,6 +60,7 @@ describe('sender domain DNS check', () => {
     goodAccount = (await createAccount(t.db, world.a.clientId, { email: 'ann@good.test', transport_settings: JSON.stringify({ host: 'relay.good.test', port: 587 }) })).id;
     await createAccount(t.db, world.a.clientId, { email: 'gia@good.test', transport: 'gmail', transport_settings: JSON.stringify({}) });
     badAccount = (await createAccount(t.db, world.a.clientId, { email: 'bob@bad.test', transport_settings: JSON.stringify({ host: 'relay.bad.test', port: 587 }) })).id;
+    await createAccount(t.db, world.a.clientId, { email: 'gus@bad.test', transport: 'gmail', transport_settings: JSON.stringify({}) });
   });
 
   afterAll(async () => {
@@ -98,12 +102,28 @@ describe('sender domain DNS check', () => {
     expect(res.body).toMatchObject({ spfStatus: 'fail', dkimStatus: 'fail', dmarcStatus: 'fail' });
     expect(res.body.current.failing).toEqual(['spf', 'dkim', 'dmarc', 'mx', 'ptr']);
     expect(res.body.current.spf.detail).toMatch(/relay\.bad\.test \(127\.0\.0\.20\) is not authorised \(fail\)/);
+    expect(res.body.current.spf.detail).toMatch(/Gmail accounts send through Google, but the record lacks include:_spf\.google\.com/);
     expect(res.body.current.dkim.detail).toMatch(/not the stored key/);
     expect(res.body.current.ptr.detail).toMatch(/127\.0\.0\.20 \(relay\.bad\.test, no PTR\)/);
     await request(app).post(`/api/domains/${bad}/dns/check`).set(admin());
     const alerts = await t.db.selectFrom('alerts').select(['code', 'severity', 'message']).where('client_id', '=', world.a.clientId).where('code', '=', 'dns_check_failed').execute();
     expect(alerts).toHaveLength(1);
     expect(alerts[0]!.message).toMatch(/bad\.test/);
+  });
+
+  it('resolves the alert once the domain passes again; the daily job rechecks every domain', async () => {
+    const openAlerts = () => t.db.selectFrom('alerts').select('id').where('code', '=', 'dns_check_failed').where('resolved_at', 'is', null).where(sql<boolean>`details->>'domainId' = ${good}`).execute();
+    await request(app).patch(`/api/domains/${good}`).set(admin()).send({ dkimPrivateKey: otherKey });
+    const broken = await request(app).post(`/api/domains/${good}/dns/check`).set(admin());
+    expect(broken.body.current.failing).toEqual(['dkim']);
+    expect(await openAlerts()).toHaveLength(1);
+
+    await request(app).patch(`/api/domains/${good}`).set(admin()).send({ dkimPrivateKey: storedKey });
+    const before = (await t.db.selectFrom('sender_domains').select('dns_checked_at').where('id', '=', good).executeTakeFirstOrThrow()).dns_checked_at!;
+    await new Schedules({ db: t.db, config, logger: createLogger('error'), onNewDay: () => undefined }).checkDns(new Date(before.getTime() + 60_000));
+    const after = await t.db.selectFrom('sender_domains').select(['dkim_status', 'dns_checked_at']).where('id', '=', good).executeTakeFirstOrThrow();
+    expect(after).toEqual({ dkim_status: 'pass', dns_checked_at: new Date(before.getTime() + 60_000) });
+    expect(await openAlerts()).toHaveLength(0);
   });
 
   it('a lookup that cannot be answered is an error, not a failure', async () => {
