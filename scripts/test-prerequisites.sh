@@ -3,13 +3,17 @@
 # through pretest, and by .ci/run): Dovecot is the IMAP server of the Sent-mail lookup tests
 # (test/peers/imap-peer.ts); Postfix is the MTA whose private instances return real DSNs
 # (test/peers/postfix-peer.ts; the system's own Postfix service is never configured nor started);
-# openssl makes the TLS tests' certificates. Needs root and apt-get
-# to install; otherwise says what to install.
+# openssl makes the TLS tests' certificates; dnsmasq and rbldnsd serve the DNS checks' zones
+# (test/helpers/dns-peer.ts: private instances, never the system services); promtool and amtool
+# (Debian prometheus, prometheus-alertmanager) check the metrics, rules and Alertmanager example.
+# Needs root and apt-get to install; otherwise says what to install.
 set -uo pipefail
 missing=()
 dpkg -s dovecot-imapd >/dev/null 2>&1 || missing+=(dovecot-imapd)
 dpkg -s postfix >/dev/null 2>&1 || missing+=(postfix)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
+[ -x /usr/sbin/rbldnsd ] || missing+=(rbldnsd)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -93,6 +93,8 @@ describe('tenant isolation', () => {
     ['get', `/api/domains/${x.domain}`],
     ['patch', `/api/domains/${x.domain}`, { dailyLimit: 1 }],
     ['delete', `/api/domains/${x.domain}`],
+    ['get', `/api/domains/${x.domain}/dns`],
+    ['post', `/api/domains/${x.domain}/dns/check`],
     ['get', `/api/accounts/${x.account}`],
     ['patch', `/api/accounts/${x.account}`, { dailyLimit: 1 }],
     ['post', `/api/accounts/${x.account}/verify`],
