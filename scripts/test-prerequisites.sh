@@ -5,8 +5,10 @@
 # to install; otherwise says what to install.
 set -uo pipefail
 missing=()
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 dpkg -s dovecot-imapd >/dev/null 2>&1 || missing+=(dovecot-imapd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -18,3 +20,11 @@ echo "installing test prerequisites: ${missing[*]}"
   echo "could not install ${missing[*]}" >&2
   exit 1
 }
+# The tests use only promtool and amtool: on a systemd host, do not leave running the daemons
+# that installing prometheus / prometheus-alertmanager starts.
+for daemon in prometheus prometheus-alertmanager; do
+  if [[ " ${missing[*]} " == *" $daemon "* ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now "$daemon" >/dev/null 2>&1 || true
+  fi
+done
+exit 0

@@ -109,3 +109,15 @@ export function promtool(args: string[], cwd?: string): Promise<ToolRun> {
     });
   });
 }
+
+export const ALERTMANAGER_EXAMPLE_FILE = path.join(MONITORING_DIR, 'alertmanager', 'alertmanager.example.yml');
+
+/** amtool (Debian `prometheus-alertmanager`) with these arguments, like promtool(). */
+export function amtool(args: string[]): Promise<ToolRun> {
+  return new Promise((resolve, reject) => {
+    execFile('amtool', args, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') return reject(new Error(`amtool could not run (install Debian "prometheus-alertmanager"): ${error.message}`));
+      resolve({ code: error ? Number(error.code) : 0, output: `${stdout}${stderr}` });
+    });
+  });
+}
