@@ -5,7 +5,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parser } from '@prometheus-io/lezer-promql';
 import { parse as parseYaml } from 'yaml';
 import { PROJECT_ROOT } from '../../src/config';
 
@@ -84,11 +83,15 @@ export function loadAlertUnitTests(): RuleUnitTests {
   return parseYaml(fs.readFileSync(ALERTS_TEST_FILE, 'utf8')) as RuleUnitTests;
 }
 
-/** The metric names a PromQL expression selects (not functions, labels or keywords). */
-export function metricNamesIn(expr: string): string[] {
+/**
+ * The metric names a PromQL expression selects (not functions, labels or keywords), read from
+ * the syntax tree of Prometheus's own PromQL grammar. Imported dynamically: the package is an
+ * ES module to TypeScript (it also ships the CommonJS build that runs here).
+ */
+export async function metricNamesIn(expr: string): Promise<string[]> {
+  const { parser } = await import('@prometheus-io/lezer-promql');
   const names = new Set<string>();
-  const tree = parser.parse(expr);
-  tree.iterate({
+  parser.parse(expr).iterate({
     enter(node) {
       if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector') names.add(expr.slice(node.from, node.to));
     },
