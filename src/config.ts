@@ -133,6 +133,8 @@ const tunablesSchema = z.strictObject({
     retentionDays: positiveInt,
     enabled: z.boolean(),
     pollIntervalSeconds: positiveInt,
+    activePollIntervalSeconds: positiveInt,
+    activeWindowMinutes: positiveInt,
     concurrency: positiveInt,
     markProcessed: z.enum(['none', 'seen', 'keyword']),
     maxMessageBytes: z.int().check(z.minimum(1024)),

@@ -53,9 +53,25 @@ export interface ClaimedMailbox {
  * place in the interval even after an outage, so the spread is never lost. SKIP LOCKED and the
  * claim keep two nodes (or two passes) off one mailbox.
  */
-export async function claimDueMailboxes(db: DbOrTx, nodeId: string, limit: number, intervalMs: number, claimMs: number): Promise<ClaimedMailbox[]> {
+export interface PollSchedule {
+  intervalMs: number;
+  /**
+   * The interval for the inbox of an account that sent within activeWindowMs (its next allowed
+   * send is that recent): bounces come back minutes after a send, and a mailbox must pause
+   * before it sends many more (at the default 90 s gap, a 300 s poll lets ~4 more go out after a
+   * DSN that crosses the bounce threshold has arrived; a 60 s poll at most one).
+   */
+  activeIntervalMs: number;
+  activeWindowMs: number;
+  claimMs: number;
+}
+
+export async function claimDueMailboxes(db: DbOrTx, nodeId: string, limit: number, schedule: PollSchedule): Promise<ClaimedMailbox[]> {
   if (limit <= 0) return [];
-  const intervalS = intervalMs / 1000;
+  const { claimMs } = schedule;
+  const intervalS = schedule.intervalMs / 1000;
+  const activeS = schedule.activeIntervalMs / 1000;
+  const activeWindowS = schedule.activeWindowMs / 1000;
   const { rows } = await sql<{
     id: string;
     account_id: string | null;
@@ -67,7 +83,9 @@ export async function claimDueMailboxes(db: DbOrTx, nodeId: string, limit: numbe
     last_seen_at: Date | null;
   }>`
     with due as (
-      select m.id from inbound_mailboxes m
+      select m.id,
+             case when a.next_send_at > now() - make_interval(secs => ${activeWindowS}) then ${activeS}::float8 else ${intervalS}::float8 end as interval_s
+        from inbound_mailboxes m
         left join sender_accounts a on a.id = m.account_id
         left join sender_domains d on d.id = m.domain_id
        where m.next_poll_at <= now()
@@ -80,7 +98,7 @@ export async function claimDueMailboxes(db: DbOrTx, nodeId: string, limit: numbe
     update inbound_mailboxes m
        set claimed_until = now() + make_interval(secs => ${claimMs / 1000}),
            claimed_by = ${nodeId},
-           next_poll_at = m.next_poll_at + make_interval(secs => ${intervalS} * (floor(extract(epoch from now() - m.next_poll_at) / ${intervalS}) + 1))
+           next_poll_at = m.next_poll_at + make_interval(secs => due.interval_s * (floor(extract(epoch from now() - m.next_poll_at) / due.interval_s) + 1))
       from due
      where m.id = due.id
     returning m.id, m.account_id, m.domain_id, m.since, m.uid_validity, m.last_uid, m.gmail_history_id, m.last_seen_at`.execute(db);

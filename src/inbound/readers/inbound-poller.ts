@@ -29,6 +29,9 @@ const CLAIM_MARGIN_MS = 30_000;
 export interface InboxReadingSettings extends ReaderLimits {
   enabled: boolean;
   pollIntervalSeconds: number;
+  /** Mailboxes whose account sent within activeWindowMinutes: its bounces are on their way. */
+  activePollIntervalSeconds: number;
+  activeWindowMinutes: number;
   concurrency: number;
   initialLookbackHours: number;
   alertAfterFailures: number;
@@ -104,7 +107,12 @@ export class InboundPoller {
       if (added > 0) this.logger.info('mailboxes to read added', { count: added });
     }
     const free = settings.concurrency - this.inFlight.size;
-    const claimed = await claimDueMailboxes(db, nodeId, free, intervalMs, settings.pollTimeoutMs + CLAIM_MARGIN_MS);
+    const claimed = await claimDueMailboxes(db, nodeId, free, {
+      intervalMs,
+      activeIntervalMs: Math.min(intervalMs, settings.activePollIntervalSeconds * 1000),
+      activeWindowMs: settings.activeWindowMinutes * 60_000,
+      claimMs: settings.pollTimeoutMs + CLAIM_MARGIN_MS,
+    });
     for (const mailbox of claimed) {
       const poll = this.poll(mailbox).finally(() => {
         this.inFlight.delete(poll);
