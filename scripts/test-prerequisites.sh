@@ -9,11 +9,13 @@
 # Needs root and apt-get to install; otherwise says what to install.
 set -uo pipefail
 missing=()
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 dpkg -s dovecot-imapd >/dev/null 2>&1 || missing+=(dovecot-imapd)
 dpkg -s postfix >/dev/null 2>&1 || missing+=(postfix)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 [ -x /usr/sbin/rbldnsd ] || missing+=(rbldnsd)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
