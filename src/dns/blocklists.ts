@@ -11,6 +11,7 @@ import { sql } from 'kysely';
 import type { Config } from '../config';
 import type { Db, DbOrTx } from '../db/connection';
 import type { Logger } from '../logger';
+import { alertEntity, raiseAlert, resolveAlerts } from '../alerts/alerts';
 import { pauseSenderDomain } from '../sending/account-state.repository';
 import { queryBlocklist } from './blocklist-query';
 import { lookup, type DnsResolve } from './dns-resolver';
@@ -114,22 +115,19 @@ async function raise(db: Db, config: Config, target: Target, zone: string, reaso
           .execute();
         if (paused.length > 0) pausedNote = ` Its ${paused.length} active mailbox(es) sending through it are paused until ${until.toISOString()}.`;
       }
-      await trx
-        .insertInto('alerts')
-        .values({ client_id: clientId, account_id: null, severity: 'critical', code: BLOCKLIST_ALERT, message: message + pausedNote, details: JSON.stringify(details), created_at: now })
-        .execute();
+      await raiseAlert(trx, { clientId, accountId: null, severity: 'critical', code: BLOCKLIST_ALERT, entityKey: blocklistEntity(target, zone), message: message + pausedNote, details, at: now });
     });
   }
 }
 
+/** One open alert per listed thing and zone (a domain paused for its listing has the domain's). */
+function blocklistEntity(target: Target, zone: string): string {
+  return `${target.kind === 'sending_ip' ? alertEntity.ip(target.value) : alertEntity.domain(target.value)}@${zone}`;
+}
+
 async function resolveCleared(db: Db, target: Target, zone: string, now: Date): Promise<void> {
-  await db
-    .updateTable('alerts')
-    .set({ resolved_at: now })
-    .where('code', '=', BLOCKLIST_ALERT)
-    .where('resolved_at', 'is', null)
-    .where(sql<boolean>`details->>'target' = ${target.value} and details->>'zone' = ${zone} and details->>'kind' = ${target.kind}`)
-    .execute();
+  await resolveAlerts(db, { entityKey: blocklistEntity(target, zone), codes: [BLOCKLIST_ALERT], at: now });
+  if (target.kind !== 'sending_ip') await resolveAlerts(db, { entityKey: alertEntity.domain(target.value), codes: [BLOCKLIST_ALERT], at: now });
 }
 
 export async function checkBlocklists(db: Db, config: Config, resolve: DnsResolve, logger: Logger, now: Date): Promise<BlocklistFinding[]> {

@@ -10,6 +10,7 @@
  */
 import { sql } from 'kysely';
 import { getDomain as primaryDomainOf } from 'tldts';
+import { alertEntity, raiseAlert } from '../alerts/alerts';
 import type { DbOrTx } from '../db/connection';
 
 export const BULK_SENDER_ALERT = 'bulk_sender_threshold';
@@ -91,18 +92,17 @@ export async function warnBulkSenders(db: DbOrTx, settings: BulkSenderSettings, 
       .where(sql<boolean>`details->>'primaryDomain' = ${count.primaryDomain} and details->>'day' = ${count.day}`)
       .executeTakeFirst();
     if (existing) continue;
-    await db
-      .insertInto('alerts')
-      .values({
-        client_id: count.clientId,
-        account_id: null,
-        severity: 'warning',
-        code: BULK_SENDER_ALERT,
-        message: `Primary domain ${count.primaryDomain} has sent to ${count.consumerRecipients} Gmail / Yahoo / Microsoft consumer recipients today (warning at ${count.warnAt}); at ${count.limit} a day it becomes a bulk sender for good: SPF, DKIM and aligned DMARC, one-click unsubscribe and a spam rate under 0.3 % are then required.`,
-        details: JSON.stringify(count),
-        created_at: now,
-      })
-      .execute();
+    await raiseAlert(db, {
+      clientId: count.clientId,
+      accountId: null,
+      severity: 'warning',
+      code: BULK_SENDER_ALERT,
+      // One per primary domain and day: a new day's count is a new warning.
+      entityKey: `${alertEntity.domain(count.primaryDomain)}@${count.day}`,
+      message: `Primary domain ${count.primaryDomain} has sent to ${count.consumerRecipients} Gmail / Yahoo / Microsoft consumer recipients today (warning at ${count.warnAt}); at ${count.limit} a day it becomes a bulk sender for good: SPF, DKIM and aligned DMARC, one-click unsubscribe and a spam rate under 0.3 % are then required.`,
+      details: { ...count },
+      at: now,
+    });
     raised++;
   }
   return raised;

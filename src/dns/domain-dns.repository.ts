@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { alertEntity, raiseAlert, resolveAlerts } from '../alerts/alerts';
 import type { DbOrTx } from '../db/connection';
 import type { DomainRow } from '../domains/domain.repository';
 import type { DomainDnsReport, SendingRoute } from './domain-dns-check';
@@ -37,32 +38,21 @@ export const DNS_ALERT = 'dns_check_failed';
 
 /** One open alert per failing domain: raised when it starts failing, resolved when it passes again. */
 export async function syncDnsAlert(db: DbOrTx, domain: Pick<DomainRow, 'id' | 'client_id' | 'domain'>, report: DomainDnsReport, now: Date): Promise<'raised' | 'resolved' | 'unchanged'> {
-  const open = db
-    .selectFrom('alerts')
-    .select('id')
-    .where('client_id', '=', domain.client_id)
-    .where('code', '=', DNS_ALERT)
-    .where('resolved_at', 'is', null)
-    .where(sql<boolean>`details->>'domainId' = ${domain.id}`);
-  const existing = await open.executeTakeFirst();
+  const entityKey = alertEntity.domain(domain.domain);
   if (report.failing.length === 0) {
-    if (!existing) return 'unchanged';
-    await db.updateTable('alerts').set({ resolved_at: now }).where('id', '=', existing.id).execute();
-    return 'resolved';
+    const resolved = await resolveAlerts(db, { clientId: domain.client_id, entityKey, codes: [DNS_ALERT], at: now });
+    return resolved.length > 0 ? 'resolved' : 'unchanged';
   }
-  if (existing) return 'unchanged';
   const reasons = report.failing.map((name) => `${name.toUpperCase()}: ${(report[name as 'spf'] as { detail: string }).detail}`);
-  await db
-    .insertInto('alerts')
-    .values({
-      client_id: domain.client_id,
-      account_id: null,
-      severity: 'critical',
-      code: DNS_ALERT,
-      message: `Sender domain ${domain.domain}: its DNS check fails (${reasons.join('; ')}). Publish the records GET /api/domains/${domain.id}/dns shows.`,
-      details: JSON.stringify({ domainId: domain.id, domain: domain.domain, failing: report.failing }),
-      created_at: now,
-    })
-    .execute();
-  return 'raised';
+  const raised = await raiseAlert(db, {
+    clientId: domain.client_id,
+    accountId: null,
+    severity: 'critical',
+    code: DNS_ALERT,
+    entityKey,
+    message: `Sender domain ${domain.domain}: its DNS check fails (${reasons.join('; ')}). Publish the records GET /api/domains/${domain.id}/dns shows.`,
+    details: { domainId: domain.id, domain: domain.domain, failing: report.failing },
+    at: now,
+  });
+  return raised.isNew ? 'raised' : 'unchanged';
 }
