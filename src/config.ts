@@ -117,6 +117,19 @@ const tunablesSchema = z.strictObject({
   // Google's endpoints; a test points them at its local emulator.
   gmail: z.strictObject({ apiRootUrl: z.url(), tokenUrl: z.url() }),
   auth: z.strictObject({ accessTokenTtlSeconds: positiveInt, refreshTokenTtlSeconds: positiveInt, loginAttemptsPerMinute: positiveInt }),
+  // Deliverability guard (src/dns/): sender domains' DNS, blocklists, bulk-sender counts.
+  dns: z.strictObject({
+    // DNS servers asked ("127.0.0.1:5353" or "10.0.0.2"); empty: the system's. Never a public resolver for DNSBLs (Spamhaus refuses them).
+    servers: z.array(z.string().check(z.regex(/^(\[[0-9a-fA-F:]+\]|[0-9.]+)(:\d{1,5})?$|^[0-9a-fA-F:]+$/, 'expected an IP address with an optional port such as "127.0.0.1:5353"'))),
+    timeoutMs: positiveInt,
+    enforceOnStart: z.enum(['refuse', 'warn', 'off']),
+    blocklists: z.array(z.strictObject({ zone: z.string().check(z.regex(/^[A-Za-z0-9.-]+$/, 'expected a DNS zone such as "zen.spamhaus.org"')), type: z.enum(['ip', 'domain']) })),
+    pauseOnListing: z.boolean(),
+    // Recipients a day at Gmail, Yahoo and Microsoft consumer domains per primary sender domain: warn from here (bulk-sender rules apply at 5,000).
+    bulkSenderWarnAt: positiveInt,
+    // Consumer mailbox domains; "yahoo.*" matches yahoo.com, yahoo.co.uk…
+    consumerDomains: z.array(z.string().check(z.regex(/^[a-z0-9.-]+(\.\*)?$/, 'expected a lower-case domain such as "gmail.com" or "yahoo.*"'))),
+  }),
   inbound: z.strictObject({
     softBounceSuppressAfter: positiveInt,
     softBounceWindowDays: positiveInt,
@@ -133,6 +146,8 @@ const tunablesSchema = z.strictObject({
     retentionDays: positiveInt,
     enabled: z.boolean(),
     pollIntervalSeconds: positiveInt,
+    activePollIntervalSeconds: positiveInt,
+    activeWindowMinutes: positiveInt,
     concurrency: positiveInt,
     markProcessed: z.enum(['none', 'seen', 'keyword']),
     maxMessageBytes: z.int().check(z.minimum(1024)),
@@ -169,6 +184,24 @@ const tunablesSchema = z.strictObject({
       // Tests and egress proxies only: SNS requests go to this origin instead, after their URL passed the AWS host check.
       originOverride: z.nullable(z.url().check(z.regex(/^https?:\/\/[^/?#]+\/?$/, 'expected an origin such as "http://127.0.0.1:8443"'))),
     }),
+  }),
+  // Alert channels (src/alerts/): where Telegram and Slack are reached (tests point them at local peers).
+  alerts: z.strictObject({
+    telegramApiBaseUrl: z.url().check(z.regex(/^https?:\/\//, 'expected an http(s) URL such as "https://api.telegram.org"')),
+    slackWebhookUrlPrefix: z.url().check(z.regex(/^https?:\/\/.+\/$/, 'expected a URL ending in "/" such as "https://hooks.slack.com/services/"')),
+    webhookHostAllowList: z.array(z.string().check(z.regex(/^[A-Za-z0-9.:[\]_-]+$/, 'expected host names or IP addresses such as "ops.internal" or "10.0.0.5"'))),
+    // E-mail channels: this SMTP relay, or the dev sink when the host is empty and the sink is on.
+    emailSmtpHost: z.string(),
+    emailSmtpPort: portNumber,
+    emailFrom: z.email(),
+    channelMessagesPerHour: positiveInt,
+    deliveryIntervalMs: positiveInt,
+    deliveryBatchSize: positiveInt,
+    deliveryLeaseMs: positiveInt,
+    deliveryTimeoutMs: positiveInt,
+    deliveryMaxAttempts: positiveInt,
+    deliveryRetryBaseSeconds: positiveInt,
+    deliveryRetryMaxSeconds: positiveInt,
   }),
 });
 

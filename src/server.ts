@@ -32,6 +32,7 @@ import { createServerMetrics } from './metrics/server-metrics';
 import { Schedules } from './orchestrator/schedules';
 import { createSweep } from './orchestrator/sweep';
 import { startLeadDeliveryLoop } from './sponsors/lead-delivery.service';
+import { startAlertDeliveryLoop } from './alerts/alert-delivery.service';
 import { startSinkServer, type SinkServer } from './transports/sink-server';
 import { startWebhookProcessingLoop } from './webhooks/webhook-processor';
 
@@ -156,6 +157,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   // Sponsor leads leave through an outbox, retried until delivered.
   const leadDeliveries = startLeadDeliveryLoop(db, config, logger);
+  // Alerts reach their channels (Telegram, Slack, webhook, e-mail) through an outbox too.
+  const alertDeliveries = startAlertDeliveryLoop(db, config, logger);
   // Verified ESP webhook deliveries become feedback events off the request path.
   const webhookDeliveries = startWebhookProcessingLoop(db, config, sns, logger);
 
@@ -186,6 +189,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await orchestrator?.stop({ killDaemon: 'if-own' }).catch((error: unknown) => logger.error('orchestrator stop failed', { error: (error as Error).message }));
       await sink?.close();
       await leadDeliveries.stop();
+      await alertDeliveries.stop();
       await webhookDeliveries.stop();
       await trackingEvents.stop();
       await db.destroy();

@@ -21,6 +21,7 @@ import * as m0019 from './0019_inbound_mailboxes';
 import * as m0020 from './0020_webhooks';
 import * as m0022 from './0022_feedback_rates_esp_tracking';
 import * as m0023 from './0023_queue_open_states';
+import * as m0024 from './0024_alert_channels';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '0020_webhooks': m0020,
   '0022_feedback_rates_esp_tracking': m0022,
   '0023_queue_open_states': m0023,
+  '0024_alert_channels': m0024,
 };

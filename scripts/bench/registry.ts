@@ -1,4 +1,5 @@
 /** Every benchmark `npm run bench` runs, in order. Add a module here to add figures. */
+import * as bouncePause from './bounce-pause.bench';
 import * as csvImport from './csv-import.bench';
 import * as fleet from './fleet.bench';
 import * as inboundClassify from './inbound-classify.bench';
@@ -24,4 +25,4 @@ export interface Benchmark {
   run(context: BenchContext): Promise<Record<string, number>>;
 }
 
-export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerKill, workerMemory, fleet, inboundClassify, inboundPoll, metricsScrape];
+export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerKill, workerMemory, fleet, inboundClassify, inboundPoll, metricsScrape, bouncePause];

@@ -2,6 +2,7 @@
  * Sender accounts, single and bulk (CSV). Credentials are write-only. Every account read shows
  * what the mailbox is doing (account-activity.ts); the list stays two queries per page.
  */
+import { resolveAccountAlerts } from '../alerts/alerts';
 import { z } from 'zod';
 import { clientForCreate, scopeOf, type ClientScope } from '../auth/client-scope';
 import type { Config } from '../config';
@@ -230,6 +231,8 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
         ...(body.status === 'active' ? { activatedOn: activationDate(now, timeZone) } : {}),
       }, now);
       if (!updated) throw new AppError(404, 'not_found', 'Account not found');
+      // Sending again: whatever stopped it (pause, suspension, crash loop) is over.
+      if (body.status === 'active') await resolveAccountAlerts(db, { clientId: existing.client_id, accountId: existing.id }, now);
       return readAccount(scopeOf(existing.client_id), existing.id);
     },
   });

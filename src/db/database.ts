@@ -454,6 +454,44 @@ export interface AlertsTable {
   details: Json;
   created_at: Timestamp;
   resolved_at: NullableTimestamp;
+  /** With client_id and code, what the alert is about ("account:<id>", "domain:<name>"): one open alert per triple. */
+  entity_key: string;
+  occurrences: Generated<number>;
+  last_seen_at: Timestamp;
+  acknowledged_at: NullableTimestamp;
+  acknowledged_by: string | null;
+}
+
+export type AlertSeverity = 'info' | 'warning' | 'critical';
+export type AlertChannelKind = 'telegram' | 'slack' | 'webhook' | 'email';
+
+export interface AlertChannelsTable {
+  id: Generated<string>;
+  client_id: string | null;
+  kind: AlertChannelKind;
+  name: string;
+  min_severity: ColumnType<AlertSeverity, AlertSeverity | undefined, AlertSeverity>;
+  enabled: Generated<boolean>;
+  /** Not secret: the Telegram chat id, the webhook URL, the e-mail address. */
+  settings: Json;
+  secret_encrypted: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AlertDeliveriesTable {
+  id: Generated<number>;
+  channel_id: string;
+  alert_id: number | null;
+  event: 'raised' | 'resolved' | 'test';
+  status: ColumnType<'pending' | 'delivering' | 'delivered' | 'failed' | 'rate_limited', 'pending' | 'rate_limited' | undefined, 'pending' | 'delivering' | 'delivered' | 'failed' | 'rate_limited'>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  lease_token: string | null;
+  lease_expires_at: NullableTimestamp;
+  last_error: string | null;
+  delivered_at: NullableTimestamp;
+  created_at: Timestamp;
 }
 
 export interface AuditLogTable {
@@ -589,6 +627,8 @@ export interface Database {
   rate_counters: RateCountersTable;
   circuit_breakers: CircuitBreakersTable;
   alerts: AlertsTable;
+  alert_channels: AlertChannelsTable;
+  alert_deliveries: AlertDeliveriesTable;
   audit_log: AuditLogTable;
   runtime_settings: RuntimeSettingsTable;
   sink_messages: SinkMessagesTable;

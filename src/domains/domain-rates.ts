@@ -11,6 +11,7 @@
  * The level reached is kept (sender_domain_rate_levels), so later complaints at the same level
  * alert no more; once a complaint finds the rate back under the warning line, it is cleared.
  */
+import { alertEntity, raiseAlert } from '../alerts/alerts';
 import type { DbOrTx } from '../db/connection';
 import type { AppliedEffect } from '../inbound/applied-effect';
 import type { InboundSettings } from '../inbound/inbound-settings';
@@ -86,18 +87,16 @@ export async function checkDomainComplaintRate(tx: DbOrTx, clientId: string, dom
       return;
     }
   }
-  const row = await tx
-    .insertInto('alerts')
-    .values({
-      client_id: clientId,
-      account_id: null,
-      severity: level === 'pause' ? 'critical' : 'warning',
-      code: level === 'pause' ? 'sender_domain_complaint_rate' : 'sender_domain_complaint_rate_warning',
-      message: `Sender domain ${name}: ${figures}, over the ${level === 'pause' ? settings.domainComplaintRatePausePct : settings.domainComplaintRateWarnPct} % ${level === 'pause' ? 'Gmail and Yahoo hold to' : 'Gmail and Yahoo ask senders to stay under'}.`,
-      details: JSON.stringify(details),
-      created_at: now,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  effects.push({ type: 'alert', alertId: row.id });
+  const alert = await raiseAlert(tx, {
+    clientId,
+    accountId: null,
+    severity: level === 'pause' ? 'critical' : 'warning',
+    code: level === 'pause' ? 'sender_domain_complaint_rate' : 'sender_domain_complaint_rate_warning',
+    entityKey: alertEntity.domain(name),
+    message: `Sender domain ${name}: ${figures}, over the ${level === 'pause' ? settings.domainComplaintRatePausePct : settings.domainComplaintRateWarnPct} % ${level === 'pause' ? 'Gmail and Yahoo hold to' : 'Gmail and Yahoo ask senders to stay under'}.`,
+    details,
+    at: now,
+  });
+  // A repeat only bumps the open alert: undoing this message must not resolve it.
+  if (alert.isNew) effects.push({ type: 'alert', alertId: alert.id });
 }

@@ -16,6 +16,7 @@ import { registerAccountRoutes } from '../accounts/account.routes';
 import { registerCampaignRoutes } from '../campaigns/campaign.routes';
 import { registerContactRoutes } from '../contacts/contact.routes';
 import { registerDomainRoutes } from '../domains/domain.routes';
+import { registerDomainDnsRoutes } from '../dns/domain-dns.routes';
 import { registerInboundRoutes } from '../inbound/inbound.routes';
 import { workerListOut, workerListQuery } from '../orchestrator/workers.schemas';
 import { registerStatsRoutes } from '../stats/stats.routes';
@@ -23,6 +24,7 @@ import { registerSuppressionRoutes } from '../suppressions/suppression.routes';
 import { registerSinkMessageRoutes } from '../transports/sink-message.routes';
 import { registerUserRoutes } from '../users/user.routes';
 import { registerWebhookEndpointRoutes } from '../webhooks/webhook-endpoint.routes';
+import { registerAlertRoutes } from '../alerts/alert.routes';
 import { ApiRouter } from './api-router';
 import { buildOpenApiDocument, createOpenApiRegistry } from './openapi';
 
@@ -46,14 +48,16 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   registerClientRoutes(api, db);
   registerUserRoutes(api, db);
   registerDomainRoutes(api, db, config, clock);
+  registerDomainDnsRoutes(api, db, config, clock);
   registerAccountRoutes(api, db, config, clock);
   registerCampaignRoutes(api, db, config, clock);
   registerContactRoutes(api, db, config, clock);
   registerSuppressionRoutes(api, db, config);
   registerSinkMessageRoutes(api, db);
-  registerStatsRoutes(api, db, config.inbound, clock);
+  registerStatsRoutes(api, db, config.inbound, clock, config.dns);
   registerInboundRoutes(api, db, config, clock);
   registerWebhookEndpointRoutes(api, db, config);
+  registerAlertRoutes(api, db, config);
   // Sponsor API (X-Api-Key) before sponsor admin, so /sponsors/offers is not taken for an id.
   registerSponsorApiRoutes(api, db, config);
   registerSponsorAdminRoutes(api, db, config);

@@ -61,6 +61,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   orchestrator: 'Worker processes of this node',
   inbound: 'Inbound mail and ESP events: bounces, complaints, replies, auto-replies, their effects and reclassification',
   webhooks: 'ESP event webhook endpoints (SES through SNS, SendGrid, Mailgun) per client; their keys are write-only',
+  alerts: "Alerts the system raised (one open per client, code and entity; acknowledged, resolved when the condition clears) and the channels that carry them to people: Telegram, Slack, signed webhook, e-mail; the owner's channels get every alert, a client's its own",
 };
 
 export function buildOpenApiDocument(registry: OpenAPIRegistry): ReturnType<OpenApiGeneratorV31['generateDocument']> {

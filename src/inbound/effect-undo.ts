@@ -7,6 +7,7 @@
  * A sender domain paused for its authentication stays paused: its DNS was refused whatever
  * this message turns out to be.
  */
+import { resolveAccountAlerts, resolveAlertById } from '../alerts/alerts';
 import type { DbOrTx } from '../db/connection';
 import { insertAudit } from '../sending/account-state.repository';
 import type { AppliedEffect } from './applied-effect';
@@ -79,11 +80,12 @@ async function undoOne(tx: DbOrTx, inboundId: number, effect: AppliedEffect, now
         .returning('client_id')
         .executeTakeFirst();
       if (!resumed) return false;
+      await resolveAccountAlerts(tx, { clientId: resumed.client_id, accountId: effect.accountId }, now);
       await insertAudit(tx, { clientId: resumed.client_id, actorId: effect.accountId, action: 'account.resumed', entityType: 'sender_account', entityId: effect.accountId, details: { after: 'inbound_reclassified', inboundMessageId: inboundId }, now });
       return true;
     }
     case 'alert':
-      return affected(await tx.updateTable('alerts').set({ resolved_at: now }).where('id', '=', effect.alertId).where('resolved_at', 'is', null).executeTakeFirst());
+      return resolveAlertById(tx, effect.alertId, now);
     case 'domain_paused':
       return false;
   }

@@ -134,15 +134,6 @@ export async function delayWaitingRows(db: DbOrTx, campaignId: string, contactId
   return rows.map((r) => ({ id: r.id, from: r.old.toISOString() }));
 }
 
-export async function insertAlert(db: DbOrTx, alert: { clientId: string; accountId: string | null; severity: 'info' | 'warning' | 'critical'; code: string; message: string; details: Record<string, unknown>; at: Date }): Promise<number> {
-  const row = await db
-    .insertInto('alerts')
-    .values({ client_id: alert.clientId, account_id: alert.accountId, severity: alert.severity, code: alert.code, message: alert.message, details: JSON.stringify(alert.details), created_at: alert.at })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
-
 /** What a reply stops in the campaign: the contact's sequence (stop_on_reply), and its company (null: the configuration decides). */
 export async function campaignReplyStops(db: DbOrTx, campaignId: string): Promise<{ contact: boolean; company: boolean | null }> {
   const row = await db.selectFrom('campaigns').select(['stop_on_reply', 'stop_company_on_reply']).where('id', '=', campaignId).executeTakeFirst();

@@ -26,6 +26,7 @@
  */
 import type { DbOrTx } from '../db/connection';
 import type { InboundKind } from '../db/database';
+import { alertEntity, raiseAlert } from '../alerts/alerts';
 import { pauseAccount, pauseSenderDomain } from '../sending/account-state.repository';
 import { senderDomainOf } from '../sending/limits';
 import { applyHealth } from '../sending/sender-health';
@@ -38,7 +39,6 @@ import {
   cancelWaitingRows,
   countSoftBounces,
   delayWaitingRows,
-  insertAlert,
   insertComplaint,
   insertInboundBounce,
   insertReply,
@@ -145,16 +145,18 @@ export async function applyEffects(tx: DbOrTx, target: EffectTarget, settings: I
       await suppress('complaint');
       await stop('complained', true);
       const sender = row.sender_account_id ? await accountStatus(tx, row.sender_account_id) : undefined;
-      const alertId = await insertAlert(tx, {
+      // One open complaint alert per mailbox (per client without one): more complaints count on it.
+      const alert = await raiseAlert(tx, {
         clientId: row.client_id,
         accountId: row.sender_account_id,
         severity: 'warning',
         code: 'complaint_received',
+        entityKey: row.sender_account_id ? alertEntity.account(row.sender_account_id) : `client:${row.client_id}`,
         message: `${row.to_email} reported a message from ${sender?.email ?? 'a deleted mailbox'} as spam${settings.pauseOnComplaint && sender ? '; the mailbox is paused' : ''}`,
         details: { inboundMessageId: target.inboundId, queueId: row.id, campaignId: row.campaign_id, contactId: row.contact_id },
         at: now,
       });
-      effects.push({ type: 'alert', alertId });
+      if (alert.isNew) effects.push({ type: 'alert', alertId: alert.id });
       await recomputeHealth(tx, row.sender_account_id, settings, now, `complaint from ${row.to_email}`, effects);
       if (sender) await checkDomainComplaintRate(tx, row.client_id, senderDomainOf(sender.email), settings, now, effects);
       break;

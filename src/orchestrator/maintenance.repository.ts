@@ -1,4 +1,5 @@
 /** Housekeeping SQL run by the schedules: old limit counters, stale alerts, account zones. */
+import { resolveAlertById } from '../alerts/alerts';
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 
@@ -12,22 +13,24 @@ export async function pruneRateCounters(db: DbOrTx, retentionDays: number): Prom
 }
 
 /**
- * Resolves 'worker_crashed' alerts whose account runs again, and deletes resolved alerts
- * older than `retentionDays`.
+ * Resolves 'worker_crashed' alerts whose account runs again (however it was set active; with
+ * a "resolved" message where the alert went), and deletes resolved alerts (their messages with
+ * them) and test messages older than `retentionDays`.
  */
 export async function cleanUpAlerts(db: DbOrTx, retentionDays: number): Promise<{ resolved: number; deleted: number }> {
-  const resolved = await db
-    .updateTable('alerts')
-    .set({ resolved_at: sql`now()` })
+  const running = await db
+    .selectFrom('alerts')
+    .select('id')
     .where('resolved_at', 'is', null)
     .where('code', '=', 'worker_crashed')
     .where(sql<boolean>`account_id in (select id from sender_accounts where status = 'active')`)
-    .executeTakeFirst();
-  const deleted = await db
-    .deleteFrom('alerts')
-    .where('resolved_at', '<', sql<Date>`now() - make_interval(days => ${retentionDays})`)
-    .executeTakeFirst();
-  return { resolved: Number(resolved.numUpdatedRows), deleted: Number(deleted.numDeletedRows) };
+    .execute();
+  let resolved = 0;
+  for (const { id } of running) if (await resolveAlertById(db, Number(id), new Date())) resolved += 1;
+  const cutoff = sql<Date>`now() - make_interval(days => ${retentionDays})`;
+  const deleted = await db.deleteFrom('alerts').where('resolved_at', '<', cutoff).executeTakeFirst();
+  await db.deleteFrom('alert_deliveries').where('alert_id', 'is', null).where('created_at', '<', cutoff).execute();
+  return { resolved, deleted: Number(deleted.numDeletedRows) };
 }
 
 export async function listAccountTimeZones(db: DbOrTx): Promise<string[]> {

@@ -11,6 +11,8 @@
  * - hourly: resolve 'worker_crashed' alerts of accounts running again, delete old resolved
  *   alerts, delete inbound messages older than inbound.retentionDays (their bounces,
  *   complaints and replies stay: the stats read them); rotate worker logs every 5 minutes.
+ * - daily at 03:15 UTC: every sender domain's DNS check, then the blocklists (src/dns/);
+ *   hourly: today's consumer-mailbox recipients per primary domain against the bulk-sender rules.
  * Zones are re-read hourly so a new account zone gets its own midnight.
  */
 import path from 'node:path';
@@ -21,6 +23,11 @@ import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
 import { purgeInboundMessages } from '../inbound/inbound-message.repository';
 import { rotateLogs } from './log-rotation';
+import { createCredentialCipher } from '../crypto/credential-cipher';
+import { checkBlocklists } from '../dns/blocklists';
+import { warnBulkSenders } from '../dns/bulk-sender';
+import { recheckAllDomains } from '../dns/domain-dns.service';
+import { createDnsResolver } from '../dns/dns-resolver';
 import { cleanUpAlerts, listAccountTimeZones, pruneRateCounters } from './maintenance.repository';
 
 export interface ScheduleDeps {
@@ -76,6 +83,8 @@ export class Schedules {
     this.tasks.push(cron.schedule('0 * * * *', this.guard('alerts', () => cleanUpAlerts(db, o.alertRetentionDays)), { noOverlap: true, name: 'alert-cleanup' }));
     this.tasks.push(cron.schedule('0 * * * *', this.guard('zones', () => this.refreshZones()), { noOverlap: true, name: 'zones' }));
     this.tasks.push(cron.schedule('30 * * * *', this.guard('inbound-retention', () => this.purgeInbound()), { noOverlap: true, name: 'inbound-retention' }));
+    this.tasks.push(cron.schedule('15 3 * * *', this.guard('dns-guard', () => this.checkDns()), { timezone: 'UTC', noOverlap: true, name: 'dns-guard' }));
+    this.tasks.push(cron.schedule('45 * * * *', this.guard('bulk-sender', () => warnBulkSenders(db, config.dns, new Date())), { noOverlap: true, name: 'bulk-sender' }));
     if (o.workerLogs === 'file') {
       const logDir = path.join(config.dataDir, 'logs');
       this.tasks.push(cron.schedule('*/5 * * * *', this.guard('log-rotation', () => rotateLogs(logDir, o.workerLogMaxBytes)), { noOverlap: true, name: 'log-rotation' }));
@@ -106,6 +115,14 @@ export class Schedules {
     const purged = await purgeInboundMessages(this.deps.db, new Date(now.getTime() - this.deps.config.inbound.retentionDays * 86_400_000));
     if (purged > 0) this.deps.logger.info('inbound messages purged', { purged, retentionDays: this.deps.config.inbound.retentionDays });
     return purged;
+  }
+
+  /** Every sender domain's DNS check, then the blocklists (public so it can be run on demand). */
+  async checkDns(now = new Date()): Promise<void> {
+    const { db, config, logger } = this.deps;
+    const resolve = createDnsResolver(config.dns);
+    await recheckAllDomains({ db, resolve, cipher: createCredentialCipher(config.credentialKeys) }, logger, now);
+    await checkBlocklists(db, config, resolve, logger, now);
   }
 
   /** Completes finished campaigns (public so it can be run on demand). */

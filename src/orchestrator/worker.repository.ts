@@ -4,6 +4,7 @@
  * restarts (audit_log rows with action 'worker.restarted', counted per hour) and the
  * 'crashed' verdict (account status + alert + audit row, in one transaction).
  */
+import { alertEntity, raiseAlert } from '../alerts/alerts';
 import { sql } from 'kysely';
 import { ownedBy, type ClientScope } from '../auth/client-scope';
 import type { Db, DbOrTx } from '../db/connection';
@@ -127,17 +128,15 @@ export async function markAccountCrashed(
       .executeTakeFirst();
     if (!account) return false;
     const details = { reason: entry.reason, restartsLastHour: entry.restartsLastHour, nodeId: entry.nodeId };
-    await tx
-      .insertInto('alerts')
-      .values({
-        client_id: account.client_id,
-        account_id: account.id,
-        severity: 'critical',
-        code: 'worker_crashed',
-        message: `Worker for ${account.email} kept crashing (${entry.reason}); restarts stopped after ${entry.restartsLastHour} in an hour. Fix the cause, then set the account active again.`,
-        details,
-      })
-      .execute();
+    await raiseAlert(tx, {
+      clientId: account.client_id,
+      accountId: account.id,
+      severity: 'critical',
+      code: 'worker_crashed',
+      entityKey: alertEntity.account(account.id),
+      message: `Worker for ${account.email} kept crashing (${entry.reason}); restarts stopped after ${entry.restartsLastHour} in an hour. Fix the cause, then set the account active again.`,
+      details,
+    });
     await tx
       .insertInto('audit_log')
       .values({

@@ -6,9 +6,11 @@
  *   active | paused ──auth failure──▶ suspended (operator must fix credentials or TLS settings)
  *   disabled / manual pause (no probe_pending): the worker stops.
  *
- * Every automatic change writes an audit_log row (actor 'worker'); suspension also an alert.
+ * Every automatic change writes an audit_log row (actor 'worker') and raises an alert (src/alerts/);
+ * a resume resolves it.
  */
 import { sql } from 'kysely';
+import { alertEntity, raiseAlert, resolveAccountAlerts, resolveAlerts } from '../alerts/alerts';
 import { BOUNCE_REASONS, type BounceReason } from '../bounces/bounce-reasons';
 import type { DbOrTx } from '../db/connection';
 import type { AccountStatus, TransportKind } from '../db/database';
@@ -109,9 +111,19 @@ export async function pauseAccount(
     .set({ status: 'paused', pause_reason: pause.reason, paused_until: pause.until, probe_pending: true, updated_at: pause.now })
     .where('id', '=', accountId)
     .where((eb) => eb.or([eb('status', '=', 'active'), eb.and([eb('status', '=', 'paused'), eb('probe_pending', '=', true)])]))
-    .returning(['client_id'])
+    .returning(['client_id', 'email'])
     .executeTakeFirst();
   if (!row) return false;
+  await raiseAlert(db, {
+    clientId: row.client_id,
+    accountId,
+    severity: 'critical',
+    code: 'account_paused',
+    entityKey: alertEntity.account(accountId),
+    message: `Sender ${row.email} was paused (${describePause(pause.reason)}) until ${pause.until.toISOString()}; it then sends one probe and resumes if that goes through.`,
+    details: { reason: pause.reason, pausedUntil: pause.until.toISOString(), ...pause.details },
+    at: pause.now,
+  });
   await insertAudit(db, {
     clientId: row.client_id,
     actorId: accountId,
@@ -122,6 +134,18 @@ export async function pauseAccount(
     now: pause.now,
   });
   return true;
+}
+
+const PAUSE_REASONS: Record<string, string> = {
+  complaint: 'a recipient reported a message as spam',
+  sender_reputation: 'a receiving server refused it for its reputation',
+  bounce_rate: 'its bounce rate is over the threshold',
+  consecutive_failures: 'too many sends failed in a row',
+  probe_failed: 'its probe send after a pause failed',
+};
+
+function describePause(reason: string): string {
+  return PAUSE_REASONS[reason] ?? reason.replace(/_/g, ' ');
 }
 
 function describeSuspension(classification: string | undefined): string {
@@ -142,18 +166,16 @@ export async function suspendAccount(db: DbOrTx, accountId: string, suspension: 
     .returning(['client_id', 'email'])
     .executeTakeFirst();
   if (!row) return false;
-  await db
-    .insertInto('alerts')
-    .values({
-      client_id: row.client_id,
-      account_id: accountId,
-      severity: 'critical',
-      code: 'account_auth_failed',
-      message: `Sender ${row.email} was suspended: ${describeSuspension(suspension.classification)}`,
-      details: JSON.stringify({ reason: suspension.reason, response: suspension.response, ...(suspension.classification ? { classification: suspension.classification } : {}) }),
-      created_at: suspension.now,
-    })
-    .execute();
+  await raiseAlert(db, {
+    clientId: row.client_id,
+    accountId,
+    severity: 'critical',
+    code: 'account_auth_failed',
+    entityKey: alertEntity.account(accountId),
+    message: `Sender ${row.email} was suspended: ${describeSuspension(suspension.classification)}`,
+    details: { reason: suspension.reason, response: suspension.response, ...(suspension.classification ? { classification: suspension.classification } : {}) },
+    at: suspension.now,
+  });
   await insertAudit(db, {
     clientId: row.client_id,
     actorId: accountId,
@@ -186,20 +208,18 @@ export async function pauseSenderDomain(
     .returning(['id', 'email'])
     .execute();
   if (paused.length === 0) return 0;
-  await db
-    .insertInto('alerts')
-    .values({
-      client_id: pause.clientId,
-      account_id: null,
-      severity: 'critical',
-      code: pause.alert?.code ?? 'sender_domain_auth_failed',
-      message:
-        pause.alert?.message(paused.length) ??
-        `Sender domain ${pause.domain}: a receiving server refused its authentication (SPF / DKIM / DMARC); its ${paused.length} active mailbox(es) are paused until ${pause.until.toISOString()}. Fix the domain's DNS records.`,
-      details: JSON.stringify({ domain: pause.domain, reason: pause.reason, accounts: paused.map((a) => a.email), ...pause.details }),
-      created_at: pause.now,
-    })
-    .execute();
+  await raiseAlert(db, {
+    clientId: pause.clientId,
+    accountId: null,
+    severity: 'critical',
+    code: pause.alert?.code ?? 'sender_domain_auth_failed',
+    entityKey: alertEntity.domain(pause.domain),
+    message:
+      pause.alert?.message(paused.length) ??
+      `Sender domain ${pause.domain}: a receiving server refused its authentication (SPF / DKIM / DMARC); its ${paused.length} active mailbox(es) are paused until ${pause.until.toISOString()}. Fix the domain's DNS records.`,
+    details: { domain: pause.domain, reason: pause.reason, accounts: paused.map((a) => a.email), ...pause.details },
+    at: pause.now,
+  });
   for (const account of paused) {
     await insertAudit(db, {
       clientId: pause.clientId,
@@ -222,9 +242,13 @@ export async function resumeAfterProbe(db: DbOrTx, accountId: string, now: Date)
     .where('id', '=', accountId)
     .where('status', '=', 'paused')
     .where('probe_pending', '=', true)
-    .returning(['client_id'])
+    .returning(['client_id', 'email'])
     .executeTakeFirst();
   if (!row) return false;
+  await resolveAccountAlerts(db, { clientId: row.client_id, accountId }, now);
+  // A probe accepted proves the domain's authentication passes again: its domain alert is over
+  // (the domain's other mailboxes resume on their own probes).
+  await resolveAlerts(db, { clientId: row.client_id, entityKey: alertEntity.domain(row.email.split('@')[1] ?? ''), codes: ['sender_domain_auth_failed'], at: now });
   await insertAudit(db, { clientId: row.client_id, actorId: accountId, action: 'account.resumed', entityType: 'sender_account', entityId: accountId, details: { after: 'probe' }, now });
   return true;
 }

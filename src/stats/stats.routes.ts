@@ -6,6 +6,8 @@ import type { ApiRouter } from '../http/api-router';
 import { idParams } from '../http/validation';
 import { domainRates, type DomainRateSettings } from '../domains/domain-rates';
 import { sendingDomains } from '../domains/domain-rates.repository';
+import { bulkSenderCounts, BULK_SENDER_LIMIT, utcDay, type BulkSenderSettings } from '../dns/bulk-sender';
+import { getDomain as primaryDomainOf } from 'tldts';
 import { accountStats, campaignStats } from './stats.repository';
 
 const eventCounts = {
@@ -45,22 +47,40 @@ const domainRatesOut = z.object({
   complaintRatePct: z.number().describe('Gmail and Yahoo: stay under 0.1, never reach 0.3'),
   bounceRatePct: z.number(),
   judged: z.boolean().describe('Enough sends (inbound.domainRateMinSends) for the thresholds to apply'),
+  bulkSender: z
+    .object({
+      primaryDomain: z.string(),
+      day: z.string().describe('UTC day counted (today)'),
+      consumerRecipients: z.number().describe('Distinct recipients at Gmail, Yahoo and Microsoft consumer domains (dns.consumerDomains) accepted today from the primary domain'),
+      byProvider: z.object({ gmail: z.number(), yahoo: z.number(), microsoft: z.number(), other: z.number() }),
+      warnAt: z.number().describe('dns.bulkSenderWarnAt'),
+      limit: z.number().describe('5,000 a day: the providers’ bulk-sender rules apply from here, for good'),
+      warning: z.boolean().describe('At or over warnAt (a bulk_sender_threshold alert is raised)'),
+    })
+    .describe('Where the domain’s primary domain stands against the bulk-sender rules today'),
 });
 
-export function registerStatsRoutes(api: ApiRouter, db: Db, settings: DomainRateSettings, clock: () => Date = () => new Date()): void {
+export function registerStatsRoutes(api: ApiRouter, db: Db, settings: DomainRateSettings, clock: () => Date = () => new Date(), bulk: BulkSenderSettings = { bulkSenderWarnAt: 4000, consumerDomains: [] }): void {
   api.route({
     method: 'get',
     path: '/stats/domains',
     operationId: 'listDomainStats',
     tag: 'stats',
-    summary: 'Complaint (spam) and hard-bounce rates per sender domain the mailboxes send from, over the last inbound.domainRateWindowDays',
+    summary: 'Complaint (spam) and hard-bounce rates per sender domain the mailboxes send from, over the last inbound.domainRateWindowDays, and today’s consumer-mailbox recipients against the bulk-sender rules',
     response: z.object({ domains: z.array(domainRatesOut) }),
     handler: async ({ scope }) => {
       const domains = await sendingDomains(db, scope);
+      const now = clock();
+      const bulkCounts = new Map((await bulkSenderCounts(db, bulk, now)).map((c) => [`${c.clientId}/${c.primaryDomain}`, c]));
+      const bulkOf = (clientId: string, domain: string) => {
+        const primaryDomain = primaryDomainOf(domain) ?? domain;
+        const { clientId: _client, ...count } = bulkCounts.get(`${clientId}/${primaryDomain}`) ?? { clientId, primaryDomain, day: utcDay(now), consumerRecipients: 0, byProvider: { gmail: 0, yahoo: 0, microsoft: 0, other: 0 }, warnAt: bulk.bulkSenderWarnAt, limit: BULK_SENDER_LIMIT, warning: false };
+        return count;
+      };
       const out: Array<z.infer<typeof domainRatesOut>> = [];
       for (const clientId of new Set(domains.map((d) => d.clientId))) {
         const names = domains.filter((d) => d.clientId === clientId).map((d) => d.domain);
-        for (const [domain, rates] of await domainRates(db, clientId, names, settings, clock())) out.push({ clientId, domain, ...rates });
+        for (const [domain, rates] of await domainRates(db, clientId, names, settings, now)) out.push({ clientId, domain, ...rates, bulkSender: bulkOf(clientId, domain) });
       }
       return { domains: out.sort((a, b) => a.domain.localeCompare(b.domain) || a.clientId.localeCompare(b.clientId)) };
     },

@@ -82,7 +82,7 @@ describe('complaint and bounce rates per sender domain', () => {
     expect(list.body.domains.find((d: { id: string }) => d.id === domainId).rates).toEqual(expected);
     const stats = await get('/api/stats/domains');
     expect(stats.status).toBe(200);
-    expect(stats.body.domains).toEqual([{ clientId: world.a.clientId, domain: DOMAIN, ...expected }]);
+    expect(stats.body.domains).toEqual([{ clientId: world.a.clientId, domain: DOMAIN, ...expected, bulkSender: expect.objectContaining({ primaryDomain: 'rates.test' }) }]);
   });
 
   it('leaves out what is older than the window', async () => {

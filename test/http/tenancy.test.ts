@@ -19,6 +19,8 @@ interface Ids {
   suppression: number;
   inbound: number;
   webhookEndpoint: string;
+  alert: number;
+  alertChannel: string;
 }
 
 async function seedClientData(world: World, tenant: 'a' | 'b'): Promise<Ids> {
@@ -54,7 +56,20 @@ async function seedClientData(world: World, tenant: 'a' | 'b'): Promise<Ids> {
     .values({ client_id: clientId, provider: 'ses', name: `${tenant} SES`, topic_arns: ['arn:aws:sns:us-east-1:123456789012:ses-events'] })
     .returning('id')
     .executeTakeFirstOrThrow();
-  return { client: clientId, user: viewerId, domain: domain.id, account: account.id, campaign: campaign.id, contact: contact.id, suppression: suppression.id, inbound: inbound.id, webhookEndpoint: webhookEndpoint.id };
+  const alert = await db
+    .insertInto('alerts')
+    .values({ client_id: clientId, account_id: account.id, severity: 'warning', code: 'test', entity_key: `account:${account.id}`, message: `${tenant} alert`, last_seen_at: new Date() })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const alertChannel = await db
+    .insertInto('alert_channels')
+    .values({ client_id: clientId, kind: 'email', name: `${tenant} on call`, settings: JSON.stringify({ to: `oncall@${tenant}.example.com` }) })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return {
+    client: clientId, user: viewerId, domain: domain.id, account: account.id, campaign: campaign.id, contact: contact.id, suppression: suppression.id, inbound: inbound.id, webhookEndpoint: webhookEndpoint.id,
+    alert: alert.id, alertChannel: alertChannel.id,
+  };
 }
 
 describe('tenant isolation', () => {
@@ -78,6 +93,8 @@ describe('tenant isolation', () => {
     ['get', `/api/domains/${x.domain}`],
     ['patch', `/api/domains/${x.domain}`, { dailyLimit: 1 }],
     ['delete', `/api/domains/${x.domain}`],
+    ['get', `/api/domains/${x.domain}/dns`],
+    ['post', `/api/domains/${x.domain}/dns/check`],
     ['get', `/api/accounts/${x.account}`],
     ['patch', `/api/accounts/${x.account}`, { dailyLimit: 1 }],
     ['post', `/api/accounts/${x.account}/verify`],
@@ -106,6 +123,11 @@ describe('tenant isolation', () => {
     ['get', `/api/webhook-endpoints/${x.webhookEndpoint}`],
     ['patch', `/api/webhook-endpoints/${x.webhookEndpoint}`, { provider: 'ses', name: 'taken over' }],
     ['delete', `/api/webhook-endpoints/${x.webhookEndpoint}`],
+    ['post', `/api/alerts/${x.alert}/acknowledge`],
+    ['get', `/api/alert-channels/${x.alertChannel}`],
+    ['patch', `/api/alert-channels/${x.alertChannel}`, { kind: 'email', name: 'taken over' }],
+    ['post', `/api/alert-channels/${x.alertChannel}/test`],
+    ['delete', `/api/alert-channels/${x.alertChannel}`],
   ] as Array<[string, string, object?]>;
 
   it('answers 404 for every route called with another client’s ids, and changes nothing', async () => {
@@ -133,6 +155,9 @@ describe('tenant isolation', () => {
     expect(await t.db.selectFrom('clients').select('name').where('id', '=', b.client).executeTakeFirstOrThrow()).toEqual({ name: 'ten-b' });
     expect(await t.db.selectFrom('email_queue').select('id').where('campaign_id', '=', b.campaign).execute()).toEqual([]);
     expect(await t.db.selectFrom('webhook_endpoints').select('name').where('id', '=', b.webhookEndpoint).executeTakeFirstOrThrow()).toEqual({ name: 'b SES' });
+    expect(await t.db.selectFrom('alerts').select('acknowledged_at').where('id', '=', b.alert).executeTakeFirstOrThrow()).toEqual({ acknowledged_at: null });
+    expect(await t.db.selectFrom('alert_channels').select('name').where('id', '=', b.alertChannel).executeTakeFirstOrThrow()).toEqual({ name: 'b on call' });
+    expect(await t.db.selectFrom('alert_deliveries').select('id').where('channel_id', '=', b.alertChannel).execute()).toEqual([]);
   });
 
   it('covers every documented admin route that takes an id (sponsor routes are tested with the sponsor API)', async () => {

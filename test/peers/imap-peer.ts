@@ -32,6 +32,10 @@ export interface ImapPeer {
   port: number;
   user: string;
   pass: string;
+  /** The user's maildir on disk (an MTA such as test/peers/postfix-peer delivers into it). */
+  maildir: string;
+  /** Dovecot's auth socket for an MTA's SMTP AUTH (Postfix smtpd_sasl_type = dovecot). */
+  authSocket: string;
   /** Settings for findSentOverImap / an SMTP account's `imap`, with this peer's login. */
   settings(overrides?: Partial<ImapSettings>): ImapSettings;
   /** APPENDs a minimal message with this Message-ID to `mailbox`, creating the mailbox if needed. */
@@ -127,6 +131,12 @@ service imap-login {
 service anvil {
   chroot =
 }
+# For an MTA's SMTP AUTH against the same users (test/peers/postfix-peer: smtpd_sasl_type = dovecot).
+service auth {
+  unix_listener auth-mta {
+    mode = 0666
+  }
+}
 `;
 }
 
@@ -186,6 +196,8 @@ export async function startImapPeer(options: ImapPeerOptions = {}): Promise<Imap
     port,
     user,
     pass,
+    maildir: path.join(dir, 'home', user, 'Maildir'),
+    authSocket: path.join(dir, 'run', 'auth-mta'),
     settings,
     async appendMessage(mailbox, messageId) {
       const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass }, logger: false });

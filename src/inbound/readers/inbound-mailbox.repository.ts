@@ -6,6 +6,7 @@
  * IMAP settings, a Gmail account — (a paused or suspended mailbox still receives the replies
  * and bounces of what it sent), and every sender domain with a bounce mailbox.
  */
+import { alertEntity, raiseAlert, resolveAlerts } from '../../alerts/alerts';
 import { sql } from 'kysely';
 import type { DbOrTx } from '../../db/connection';
 import type { MailboxCursor } from './mailbox-reader';
@@ -53,9 +54,25 @@ export interface ClaimedMailbox {
  * place in the interval even after an outage, so the spread is never lost. SKIP LOCKED and the
  * claim keep two nodes (or two passes) off one mailbox.
  */
-export async function claimDueMailboxes(db: DbOrTx, nodeId: string, limit: number, intervalMs: number, claimMs: number): Promise<ClaimedMailbox[]> {
+export interface PollSchedule {
+  intervalMs: number;
+  /**
+   * The interval for the inbox of an account that sent within activeWindowMs (its next allowed
+   * send is that recent): bounces come back minutes after a send, and a mailbox must pause
+   * before it sends many more (at the default 90 s gap, a 300 s poll lets ~4 more go out after a
+   * DSN that crosses the bounce threshold has arrived; a 60 s poll at most one).
+   */
+  activeIntervalMs: number;
+  activeWindowMs: number;
+  claimMs: number;
+}
+
+export async function claimDueMailboxes(db: DbOrTx, nodeId: string, limit: number, schedule: PollSchedule): Promise<ClaimedMailbox[]> {
   if (limit <= 0) return [];
-  const intervalS = intervalMs / 1000;
+  const { claimMs } = schedule;
+  const intervalS = schedule.intervalMs / 1000;
+  const activeS = schedule.activeIntervalMs / 1000;
+  const activeWindowS = schedule.activeWindowMs / 1000;
   const { rows } = await sql<{
     id: string;
     account_id: string | null;
@@ -67,7 +84,9 @@ export async function claimDueMailboxes(db: DbOrTx, nodeId: string, limit: numbe
     last_seen_at: Date | null;
   }>`
     with due as (
-      select m.id from inbound_mailboxes m
+      select m.id,
+             case when a.next_send_at > now() - make_interval(secs => ${activeWindowS}) then ${activeS}::float8 else ${intervalS}::float8 end as interval_s
+        from inbound_mailboxes m
         left join sender_accounts a on a.id = m.account_id
         left join sender_domains d on d.id = m.domain_id
        where m.next_poll_at <= now()
@@ -80,7 +99,7 @@ export async function claimDueMailboxes(db: DbOrTx, nodeId: string, limit: numbe
     update inbound_mailboxes m
        set claimed_until = now() + make_interval(secs => ${claimMs / 1000}),
            claimed_by = ${nodeId},
-           next_poll_at = m.next_poll_at + make_interval(secs => ${intervalS} * (floor(extract(epoch from now() - m.next_poll_at) / ${intervalS}) + 1))
+           next_poll_at = m.next_poll_at + make_interval(secs => due.interval_s * (floor(extract(epoch from now() - m.next_poll_at) / due.interval_s) + 1))
       from due
      where m.id = due.id
     returning m.id, m.account_id, m.domain_id, m.since, m.uid_validity, m.last_uid, m.gmail_history_id, m.last_seen_at`.execute(db);
@@ -141,22 +160,25 @@ export async function finishPoll(db: DbOrTx, mailboxId: string, nodeId: string, 
   return row?.consecutive_failures ?? 0;
 }
 
+/** The mailbox was read again: its read alert (if any) is resolved. */
+export async function resolveReadAlert(db: DbOrTx, mailboxId: string): Promise<void> {
+  await resolveAlerts(db, { entityKey: alertEntity.mailbox(mailboxId), codes: ['inbound_read_failed'] });
+}
+
 /** An alert once a mailbox has failed `failures` polls in a row (raised at that count, not again until it recovers). */
-export async function raiseReadAlert(db: DbOrTx, mailbox: { accountId: string | null; domainId: string | null }, failures: number, error: string): Promise<void> {
+export async function raiseReadAlert(db: DbOrTx, mailbox: { id: string; accountId: string | null; domainId: string | null }, failures: number, error: string): Promise<void> {
   const owner = mailbox.accountId
     ? await db.selectFrom('sender_accounts').select(['client_id', 'email as name']).where('id', '=', mailbox.accountId).executeTakeFirst()
     : await db.selectFrom('sender_domains').select(['client_id', 'domain as name']).where('id', '=', mailbox.domainId ?? '').executeTakeFirst();
   if (!owner) return;
   const what = mailbox.accountId ? `The inbox of ${owner.name}` : `The bounce mailbox of ${owner.name}`;
-  await db
-    .insertInto('alerts')
-    .values({
-      client_id: owner.client_id,
-      account_id: mailbox.accountId,
-      severity: 'warning',
-      code: 'inbound_read_failed',
-      message: `${what} could not be read ${failures} times in a row: ${error}. Bounces, complaints and replies to it are not seen until it can.`,
-      details: JSON.stringify({ failures, error, ...(mailbox.domainId ? { domainId: mailbox.domainId } : {}) }),
-    })
-    .execute();
+  await raiseAlert(db, {
+    clientId: owner.client_id,
+    accountId: mailbox.accountId,
+    severity: 'warning',
+    code: 'inbound_read_failed',
+    entityKey: alertEntity.mailbox(mailbox.id),
+    message: `${what} could not be read ${failures} times in a row: ${error}. Bounces, complaints and replies to it are not seen until it can.`,
+    details: { failures, error, ...(mailbox.domainId ? { domainId: mailbox.domainId } : {}) },
+  });
 }

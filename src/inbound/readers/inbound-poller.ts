@@ -17,7 +17,7 @@ import type { Db } from '../../db/connection';
 import { isDatabaseUnavailable } from '../../db/unavailable';
 import type { Logger } from '../../logger';
 import type { DeliverInbound } from './inbound-delivery';
-import { addReadableMailboxes, claimDueMailboxes, finishPoll, raiseReadAlert, saveCursor, type ClaimedMailbox } from './inbound-mailbox.repository';
+import { addReadableMailboxes, claimDueMailboxes, finishPoll, raiseReadAlert, resolveReadAlert, saveCursor, type ClaimedMailbox } from './inbound-mailbox.repository';
 import { InboundDeliveryError, MailboxReadError, type ReaderLimits } from './mailbox-reader';
 import { mailboxSource, type GmailEndpoints } from './mailbox-source';
 
@@ -29,6 +29,9 @@ const CLAIM_MARGIN_MS = 30_000;
 export interface InboxReadingSettings extends ReaderLimits {
   enabled: boolean;
   pollIntervalSeconds: number;
+  /** Mailboxes whose account sent within activeWindowMinutes: its bounces are on their way. */
+  activePollIntervalSeconds: number;
+  activeWindowMinutes: number;
   concurrency: number;
   initialLookbackHours: number;
   alertAfterFailures: number;
@@ -104,7 +107,12 @@ export class InboundPoller {
       if (added > 0) this.logger.info('mailboxes to read added', { count: added });
     }
     const free = settings.concurrency - this.inFlight.size;
-    const claimed = await claimDueMailboxes(db, nodeId, free, intervalMs, settings.pollTimeoutMs + CLAIM_MARGIN_MS);
+    const claimed = await claimDueMailboxes(db, nodeId, free, {
+      intervalMs,
+      activeIntervalMs: Math.min(intervalMs, settings.activePollIntervalSeconds * 1000),
+      activeWindowMs: settings.activeWindowMinutes * 60_000,
+      claimMs: settings.pollTimeoutMs + CLAIM_MARGIN_MS,
+    });
     for (const mailbox of claimed) {
       const poll = this.poll(mailbox).finally(() => {
         this.inFlight.delete(poll);
@@ -164,6 +172,7 @@ export class InboundPoller {
     const { db, nodeId, settings } = this.options;
     const failures = await finishPoll(db, mailbox.id, nodeId, { ...(error !== undefined ? { error } : {}), countFailure });
     if (countFailure && error !== undefined && failures === settings.alertAfterFailures) await raiseReadAlert(db, mailbox, failures, error);
+    if (error === undefined) await resolveReadAlert(db, mailbox.id);
   }
 
   /** Stops claiming and waits for the polls in progress (each bounded by inbound.pollTimeoutMs). */

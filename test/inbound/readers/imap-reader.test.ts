@@ -216,7 +216,7 @@ describe('IMAP inbox reader: limits and marking', () => {
 
 describe('IMAP inbox reader: failures', () => {
   // Dovecot delays repeated failed logins from one address (2, 4, 8 s): a slow test.
-  it('records a refused login on the mailbox (never the password), alerts once after alertAfterFailures in a row, and clears it on success', async () => {
+  it('records a refused login on the mailbox (never the password), alerts once after alertAfterFailures in a row, and clears it (resolving the alert) on success', async () => {
     const peer = await startImapPeer({ user: 'refused@example.test', pass: 'right-secret' });
     try {
       const accountId = await imapAccount(peer, 'wrong-secret-77');
@@ -248,6 +248,9 @@ describe('IMAP inbox reader: failures', () => {
       await reader.stop();
       expect(rec.calls).toHaveLength(1);
       expect(await mailboxRow(accountId)).toMatchObject({ consecutive_failures: 0, last_error: null });
+      // Read again: the alert is resolved (a "resolved" message goes where it went).
+      const resolved = await db.selectFrom('alerts').select('resolved_at').where('account_id', '=', accountId).executeTakeFirstOrThrow();
+      expect(resolved.resolved_at).not.toBeNull();
     } finally {
       await peer.stop();
     }

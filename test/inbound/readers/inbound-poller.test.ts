@@ -41,6 +41,8 @@ async function readingAccounts(count: number): Promise<string[]> {
 }
 
 const INTERVAL_MS = 300_000;
+const ACTIVE_INTERVAL_MS = 60_000;
+const SCHEDULE = { intervalMs: INTERVAL_MS, activeIntervalMs: ACTIVE_INTERVAL_MS, activeWindowMs: 3_600_000, claimMs: 60_000 };
 
 async function offsetsMs(): Promise<number[]> {
   const { rows } = await sql<{ offset_ms: number }>`
@@ -68,7 +70,7 @@ describe('the reading schedule', () => {
     await sql`update inbound_mailboxes set next_poll_at = now() - interval '1 millisecond' where account_id = ${punctual}`.execute(db);
     await sql`update inbound_mailboxes set next_poll_at = now() - interval '1050 seconds' where account_id = ${late}`.execute(db);
     const before = await db.selectFrom('inbound_mailboxes').select(['account_id', 'next_poll_at']).execute();
-    const claimed = await claimDueMailboxes(db, 'node-a', 10, INTERVAL_MS, 60_000);
+    const claimed = await claimDueMailboxes(db, 'node-a', 10, SCHEDULE);
     expect(claimed.map((c) => c.accountId).sort()).toEqual([punctual, late].sort());
     const after = new Map((await db.selectFrom('inbound_mailboxes').select(['account_id', 'next_poll_at', 'claimed_by']).execute()).map((r) => [r.account_id, r]));
     for (const row of before) {
@@ -78,7 +80,20 @@ describe('the reading schedule', () => {
     }
     // Claimed: no other node (or pass) gets them until released.
     await sql`update inbound_mailboxes set next_poll_at = now() - interval '1 second'`.execute(db);
-    expect(await claimDueMailboxes(db, 'node-b', 10, INTERVAL_MS, 60_000)).toEqual([]);
+    expect(await claimDueMailboxes(db, 'node-b', 10, SCHEDULE)).toEqual([]);
+  });
+  it('reads the inbox of a mailbox that is sending every activePollIntervalSeconds, so its bounces pause it after at most one more send', async () => {
+    const [sending, idle] = (await readingAccounts(2)) as [string, string];
+    await addReadableMailboxes(db, INTERVAL_MS, 86_400_000);
+    // The worker sets next_send_at after each send: this one sent a minute ago (next allowed in 30 s).
+    await sql`update sender_accounts set next_send_at = now() + interval '30 seconds' where id = ${sending}`.execute(db);
+    await sql`update sender_accounts set next_send_at = now() - interval '2 hours' where id = ${idle}`.execute(db);
+    await sql`update inbound_mailboxes set next_poll_at = now() - interval '1 millisecond'`.execute(db);
+    const before = new Map((await db.selectFrom('inbound_mailboxes').select(['account_id', 'next_poll_at']).execute()).map((r) => [r.account_id, r.next_poll_at.getTime()]));
+    await claimDueMailboxes(db, 'node-a', 10, SCHEDULE);
+    const after = new Map((await db.selectFrom('inbound_mailboxes').select(['account_id', 'next_poll_at']).execute()).map((r) => [r.account_id, r.next_poll_at.getTime()]));
+    expect(after.get(sending)! - before.get(sending)!).toBe(ACTIVE_INTERVAL_MS);
+    expect(after.get(idle)! - before.get(idle)!).toBe(INTERVAL_MS);
   });
 });
 

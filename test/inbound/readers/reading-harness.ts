@@ -51,6 +51,8 @@ export function recorder(): Recorder {
 export const defaultSettings: InboxReadingSettings = {
   enabled: true,
   pollIntervalSeconds: 300,
+  activePollIntervalSeconds: 60,
+  activeWindowMinutes: 60,
   concurrency: 4,
   markProcessed: 'none',
   maxMessageBytes: 262_144,
