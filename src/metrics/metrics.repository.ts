@@ -138,3 +138,27 @@ function counted<K extends object>(rows: Array<K & { count: string; last_id: str
   });
   return { groups, lastId };
 }
+
+export interface DomainAuthRow {
+  client: string;
+  domain: string;
+  spf_status: string;
+  dkim_status: string;
+  dmarc_status: string;
+}
+
+/** The last DNS check of every registered sender domain (src/dns/). */
+export async function domainAuthRows(db: DbOrTx): Promise<DomainAuthRow[]> {
+  const { rows } = await sql<DomainAuthRow>`
+    select c.name as client, d.domain, d.spf_status, d.dkim_status, d.dmarc_status
+    from sender_domains d join clients c on c.id = d.client_id`.execute(db);
+  return rows;
+}
+
+/** Blocklist listings not yet gone: the open `blocklist_listed` alerts (src/dns/blocklists.ts). */
+export async function openBlocklistListings(db: DbOrTx): Promise<Array<{ target: string; zone: string }>> {
+  const { rows } = await sql<{ target: string; zone: string }>`
+    select distinct details->>'target' as target, details->>'zone' as zone
+    from alerts where resolved_at is null and code = 'blocklist_listed' and details ? 'target' and details ? 'zone'`.execute(db);
+  return rows;
+}

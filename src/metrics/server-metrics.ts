@@ -21,7 +21,7 @@ import { sendingDomains } from '../domains/domain-rates.repository';
 import type { Logger } from '../logger';
 import { effectiveDailyLimit, windowStarts } from '../sending/limits';
 import { PROVIDER_FAMILIES, providerFamily } from './provider-family';
-import { WAITING_QUEUE_STATES, mailboxRows, maxIds, newInboundMessages, newSends, newTrackingEvents, queueFigures, workerStateCounts, type MailboxRow } from './metrics.repository';
+import { WAITING_QUEUE_STATES, domainAuthRows, mailboxRows, openBlocklistListings, maxIds, newInboundMessages, newSends, newTrackingEvents, queueFigures, workerStateCounts, type MailboxRow } from './metrics.repository';
 
 const OUTCOMES: readonly SendOutcome[] = ['accepted', 'transient', 'recipient_hard', 'recipient_soft', 'sender_reputation', 'sender_auth', 'auth', 'unknown', 'reconciled'];
 const TRANSPORTS = ['smtp', 'gmail', 'sink'] as const;
@@ -78,6 +78,9 @@ export function createServerMetrics({ config, db, logger, clock = () => new Date
     labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   });
+  const domainAuthOk = new Gauge({ ...reg, name: 'outreach_domain_auth_ok', help: 'Last DNS check of a sender domain: 1 passed, 0 failed (unchecked domains absent).', labelNames: ['client', 'domain', 'check'] as const });
+  const blocklistListed = new Gauge({ ...reg, name: 'outreach_blocklist_listed', help: 'A sending IP or domain listed on a blocklist zone (1 while the listing lasts).', labelNames: ['target', 'zone'] as const });
+  const databaseUp = new Gauge({ ...reg, name: 'outreach_database_up', help: 'Whether the database answered the last /metrics read (1) or not (0).' });
   const scrapeDuration = new Gauge({ ...reg, name: 'outreach_metrics_scrape_duration_seconds', help: 'Time the last /metrics database read took.' });
 
   // Every known label combination starts at 0, so increase() sees the first event.
@@ -125,6 +128,15 @@ export function createServerMetrics({ config, db, logger, clock = () => new Date
 
     workers.reset();
     for (const w of await workerStateCounts(tx, config.orchestrator.heartbeatStaleMs)) workers.set({ state: w.state }, w.workers);
+
+    domainAuthOk.reset();
+    for (const d of await domainAuthRows(tx)) {
+      for (const [check, status] of [['spf', d.spf_status], ['dkim', d.dkim_status], ['dmarc', d.dmarc_status]] as const) {
+        if (status === 'pass' || status === 'fail') domainAuthOk.set({ client: d.client, domain: d.domain, check }, status === 'pass' ? 1 : 0);
+      }
+    }
+    blocklistListed.reset();
+    for (const l of await openBlocklistListings(tx)) blocklistListed.set({ target: l.target, zone: l.zone }, 1);
 
     const rows = await mailboxRows(tx);
     mailboxes.reset();
@@ -181,12 +193,20 @@ export function createServerMetrics({ config, db, logger, clock = () => new Date
     }
     await firstDomainRefresh;
     const started = performance.now();
-    await db.transaction().execute(async (tx) => {
-      await sql`set transaction read only`.execute(tx);
-      await sql`select set_config('statement_timeout', ${String(m.statementTimeoutMs)}, true)`.execute(tx);
-      await advanceCounters(tx);
-      await readGauges(tx, clock());
-    });
+    try {
+      await db.transaction().execute(async (tx) => {
+        await sql`set transaction read only`.execute(tx);
+        await sql`select set_config('statement_timeout', ${String(m.statementTimeoutMs)}, true)`.execute(tx);
+        await advanceCounters(tx);
+        await readGauges(tx, clock());
+      });
+      databaseUp.set(1);
+    } catch (error) {
+      // Still an answer: the alert on outreach_database_up needs one, and the in-process
+      // figures (HTTP, workers' starts and crashes) hold; the database's keep their last values.
+      databaseUp.set(0);
+      logger.warn('metrics: database read failed', { error: (error as Error).message });
+    }
     scrapeDuration.set((performance.now() - started) / 1000);
     const text = await registry.metrics();
     cached = { text, at: Date.now() };

@@ -8,6 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import type { Express } from 'express';
+import { BLOCKLIST_ALERT } from '../../src/dns/blocklists';
+import { raiseAlert } from '../../src/alerts/alerts';
+import { createDb } from '../../src/db/connection';
+import { findFreePort } from '../../src/db/embedded-postgres';
 import { createApp } from '../../src/http/app';
 import { createLogger } from '../../src/logger';
 import { startMetricsListener } from '../../src/metrics/metrics-listener';
@@ -184,6 +188,38 @@ describe('GET /metrics', () => {
       expect(sample(text, 'outreach_domain_bounce_rate', domain)).toBeCloseTo(0.1);
     } finally {
       fresh.stop();
+    }
+  });
+
+  it('shows each sender domain’s DNS checks and the blocklist listings still open', async () => {
+    const created = await request(app).post('/api/domains').set(bearer(world.a.adminToken)).send({ domain: 'checked.metrics.test' });
+    expect(created.status).toBe(201);
+    // What the DNS check (src/dns/) records: SPF passes, DKIM fails, DMARC not checked yet.
+    await t.db.updateTable('sender_domains').set({ spf_status: 'pass', dkim_status: 'fail' }).where('id', '=', created.body.id).execute();
+    const listing = { kind: 'sending_domain', target: 'checked.metrics.test', zone: 'dbl.example.test', reason: '127.0.1.2' };
+    const raised = await raiseAlert(t.db, { clientId: world.a.clientId, accountId: null, severity: 'critical', code: BLOCKLIST_ALERT, entityKey: 'domain:checked.metrics.test@dbl.example.test', message: 'listed', details: listing });
+    let text = await scrape();
+    const domain = { domain: 'checked.metrics.test' };
+    expect(sample(text, 'outreach_domain_auth_ok', { ...domain, check: 'spf' })).toBe(1);
+    expect(sample(text, 'outreach_domain_auth_ok', { ...domain, check: 'dkim' })).toBe(0);
+    expect(sample(text, 'outreach_domain_auth_ok', { ...domain, check: 'dmarc' })).toBeUndefined();
+    expect(sample(text, 'outreach_blocklist_listed', { target: 'checked.metrics.test', zone: 'dbl.example.test' })).toBe(1);
+    expect(sample(text, 'outreach_database_up')).toBe(1);
+    await t.db.updateTable('alerts').set({ resolved_at: new Date() }).where('id', '=', raised.id).execute();
+    text = await scrape();
+    expect(sample(text, 'outreach_blocklist_listed', { target: 'checked.metrics.test', zone: 'dbl.example.test' })).toBeUndefined();
+  });
+
+  it('still answers when the database does not, with outreach_database_up 0', async () => {
+    const port = await findFreePort();
+    const gone = createDb(`postgres://postgres@127.0.0.1:${port}/none`, { poolMax: 1, idleTimeoutMs: 1000 });
+    const down = createServerMetrics({ config: testConfig({}, { metrics: { cacheMs: 0 } }), db: gone, logger: createLogger('error') });
+    try {
+      const text = await down.scrape();
+      expect(sample(text, 'outreach_database_up')).toBe(0);
+    } finally {
+      down.stop();
+      await gone.destroy();
     }
   });
 
