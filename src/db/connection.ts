@@ -44,6 +44,9 @@ export interface DbOptions {
   onConnectionError?: (error: Error) => void;
 }
 
+/** The longest a pool's end waits for its sessions to close (a server that stopped answering). */
+const POOL_END_WAIT_MS = 5_000;
+
 export function createDb(connectionString: string, options: DbOptions): Db {
   const pool = new pg.Pool({
     connectionString,
@@ -65,11 +68,23 @@ export function createDb(connectionString: string, options: DbOptions): Db {
   // on its own (callers see a database-unavailable error, see http/db-errors.ts), pg marks
   // the client unusable and the pool drops it on release, so the next query connects anew.
   const onConnectionError = options.onConnectionError ?? (() => undefined);
+  const open = new Set<import('pg').PoolClient>();
   pool.on('connect', (client) => {
+    open.add(client);
+    client.once('end', () => open.delete(client));
     client.on('error', onConnectionError);
     prepareMarkedStatements(client);
   });
   pool.on('error', () => undefined);
+  // pg-pool's end() resolves once it has told its clients to end, not once their sessions are
+  // gone: a Postgres stopped right after (the embedded one, when the server stops) would still
+  // find them and end them with 57P01, which reads as a lost connection. Wait for the sockets.
+  const endPool = pool.end.bind(pool);
+  pool.end = (async () => {
+    await endPool();
+    const closing = [...open].map((client) => new Promise<void>((resolve) => client.once('end', () => resolve())));
+    await Promise.race([Promise.all(closing), new Promise<void>((resolve) => setTimeout(resolve, POOL_END_WAIT_MS).unref())]);
+  }) as typeof pool.end;
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
