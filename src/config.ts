@@ -24,6 +24,20 @@ const nonNegativeInt = z.int().check(z.nonnegative());
 const percent = z.number().check(z.minimum(0), z.maximum(100));
 const portNumber = z.int().check(z.minimum(1), z.maximum(65535));
 
+/** Hosts an owner lets outbound deliveries reach although they are not public (src/http/url-guard). */
+const hostAllowList = z.array(z.string().check(z.regex(/^[A-Za-z0-9.:[\]_-]+$/, 'expected host names or IP addresses such as "crm.internal" or "10.0.0.5"')));
+
+/** An outbox's loop (sponsor leads, alert messages): how often, how many, lease, timeout and retries. */
+const outboxDelivery = {
+  deliveryIntervalMs: positiveInt,
+  deliveryBatchSize: positiveInt,
+  deliveryLeaseMs: positiveInt,
+  deliveryTimeoutMs: positiveInt,
+  deliveryMaxAttempts: positiveInt,
+  deliveryRetryBaseSeconds: positiveInt,
+  deliveryRetryMaxSeconds: positiveInt,
+};
+
 const tunablesSchema = z.strictObject({
   server: z.strictObject({ shutdownTimeoutMs: positiveInt, requestBodyLimitKb: positiveInt }),
   database: z.strictObject({ poolMax: positiveInt, idleTimeoutMs: positiveInt, statementTimeoutMs: positiveInt, healthCheckTimeoutMs: positiveInt }),
@@ -92,14 +106,8 @@ const tunablesSchema = z.strictObject({
   sponsors: z.strictObject({
     apiRateLimitPerMinute: positiveInt,
     leadBodyLimitKb: positiveInt,
-    deliveryIntervalMs: positiveInt,
-    deliveryBatchSize: positiveInt,
-    deliveryLeaseMs: positiveInt,
-    deliveryTimeoutMs: positiveInt,
-    deliveryMaxAttempts: positiveInt,
-    deliveryRetryBaseSeconds: positiveInt,
-    deliveryRetryMaxSeconds: positiveInt,
-    deliveryHostAllowList: z.array(z.string().check(z.regex(/^[A-Za-z0-9.:[\]_-]+$/, 'expected host names or IP addresses such as "crm.internal" or "10.0.0.5"'))),
+    ...outboxDelivery,
+    deliveryHostAllowList: hostAllowList,
   }),
   // The CSV reader's limits (src/http/csv-reader.ts): a field is part of a record, so it cannot be the larger.
   imports: z
@@ -189,19 +197,13 @@ const tunablesSchema = z.strictObject({
   alerts: z.strictObject({
     telegramApiBaseUrl: z.url().check(z.regex(/^https?:\/\//, 'expected an http(s) URL such as "https://api.telegram.org"')),
     slackWebhookUrlPrefix: z.url().check(z.regex(/^https?:\/\/.+\/$/, 'expected a URL ending in "/" such as "https://hooks.slack.com/services/"')),
-    webhookHostAllowList: z.array(z.string().check(z.regex(/^[A-Za-z0-9.:[\]_-]+$/, 'expected host names or IP addresses such as "ops.internal" or "10.0.0.5"'))),
+    webhookHostAllowList: hostAllowList,
     // E-mail channels: this SMTP relay, or the dev sink when the host is empty and the sink is on.
     emailSmtpHost: z.string(),
     emailSmtpPort: portNumber,
     emailFrom: z.email(),
     channelMessagesPerHour: positiveInt,
-    deliveryIntervalMs: positiveInt,
-    deliveryBatchSize: positiveInt,
-    deliveryLeaseMs: positiveInt,
-    deliveryTimeoutMs: positiveInt,
-    deliveryMaxAttempts: positiveInt,
-    deliveryRetryBaseSeconds: positiveInt,
-    deliveryRetryMaxSeconds: positiveInt,
+    ...outboxDelivery,
   }),
 });
 

@@ -8,9 +8,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { findFreePort, greetsWith, groupName } from '../local-daemons';
 
 const DOVECOT = '/usr/sbin/dovecot';
 const NOBODY_ID = 65534;
@@ -25,35 +25,6 @@ export interface DovecotFleet {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function greets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('data', (chunk) => done(chunk.toString('latin1').startsWith('* OK')));
-    socket.once('error', () => done(false));
-  });
-}
-
-function groupName(gid: number): string {
-  const line = fs
-    .readFileSync('/etc/group', 'utf8')
-    .split('\n')
-    .find((entry) => entry.split(':')[2] === String(gid));
-  return line?.split(':')[0] ?? String(gid);
-}
-
 export async function startDovecotFleet(count: number): Promise<DovecotFleet> {
   if (!fs.existsSync(DOVECOT)) throw new Error(`${DOVECOT} not found: install Debian's dovecot-imapd`);
   const root = process.getuid?.() === 0;
@@ -66,7 +37,7 @@ export async function startDovecotFleet(count: number): Promise<DovecotFleet> {
   if (root) fs.chownSync(path.join(dir, 'home'), mailUid, mailGid);
   const users = Array.from({ length: count }, (_, i) => ({ user: `u${String(i + 1).padStart(4, '0')}@bench.test`, pass: `pw-${i + 1}` }));
   fs.writeFileSync(path.join(dir, 'passwd'), users.map((u) => `${u.user}:{PLAIN}${u.pass}::::::\n`).join(''), { mode: 0o644 });
-  const port = await freePort();
+  const port = await findFreePort();
   fs.writeFileSync(
     path.join(dir, 'dovecot.conf'),
     `
@@ -130,7 +101,7 @@ service anvil {
     fs.rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 15_000;
-  while (!(await greets(port))) {
+  while (!(await greetsWith(port, '* OK'))) {
     if (!running || Date.now() > deadline) {
       await stop();
       throw new Error(`dovecot did not start on 127.0.0.1:${port}: ${stderr}`);

@@ -3,29 +3,6 @@ import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 import type { CampaignContactStatus } from '../db/database';
 
-export async function insertInboundBounce(
-  db: DbOrTx,
-  bounce: { type: 'hard' | 'soft'; clientId: string; queueId: number; accountId: string | null; email: string; code: string | null; diagnostic: string; inboundMessageId: number; at: Date },
-): Promise<number> {
-  const row = await db
-    .insertInto('bounces')
-    .values({
-      client_id: bounce.clientId,
-      queue_id: bounce.queueId,
-      account_id: bounce.accountId,
-      email: bounce.email,
-      bounce_type: bounce.type,
-      code: bounce.code,
-      diagnostic: bounce.diagnostic,
-      source: `inbound:${bounce.inboundMessageId}`,
-      inbound_message_id: bounce.inboundMessageId,
-      received_at: bounce.at,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
-
 export async function insertComplaint(db: DbOrTx, complaint: { clientId: string; queueId: number; accountId: string | null; email: string; inboundMessageId: number; at: Date }): Promise<number> {
   const row = await db
     .insertInto('complaints')

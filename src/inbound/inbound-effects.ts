@@ -28,6 +28,7 @@ import type { DbOrTx } from '../db/connection';
 import type { InboundKind } from '../db/database';
 import { alertEntity, raiseAlert } from '../alerts/alerts';
 import { pauseAccount, pauseSenderDomain } from '../sending/account-state.repository';
+import { insertBounce } from '../sending/bounce-outcome.repository';
 import { senderDomainOf } from '../sending/limits';
 import { applyHealth } from '../sending/sender-health';
 import { addSuppression } from '../suppressions/suppression.repository';
@@ -40,7 +41,6 @@ import {
   countSoftBounces,
   delayWaitingRows,
   insertComplaint,
-  insertInboundBounce,
   insertReply,
   setContactStatus,
   stopCompanyContacts,
@@ -109,7 +109,7 @@ export async function applyEffects(tx: DbOrTx, target: EffectTarget, settings: I
 
   switch (effectClassOf(target.kind, target.subKind)) {
     case 'hard_bounce': {
-      const bounceId = await insertInboundBounce(tx, { ...bounceOf(target), type: 'hard', at: now });
+      const bounceId = await insertBounce(tx, { ...bounceOf(target), type: 'hard', at: now });
       effects.push({ type: 'bounce', bounceId, bounceType: 'hard' });
       await suppress('hard_bounce');
       await stop('bounced', false);
@@ -117,7 +117,7 @@ export async function applyEffects(tx: DbOrTx, target: EffectTarget, settings: I
       break;
     }
     case 'soft_bounce': {
-      const bounceId = await insertInboundBounce(tx, { ...bounceOf(target), type: 'soft', at: now });
+      const bounceId = await insertBounce(tx, { ...bounceOf(target), type: 'soft', at: now });
       effects.push({ type: 'bounce', bounceId, bounceType: 'soft' });
       const recent = await countSoftBounces(tx, row.client_id, row.to_email, new Date(now.getTime() - settings.softBounceWindowDays * DAY_MS));
       if (recent >= settings.softBounceSuppressAfter) await suppress('soft_bounce');

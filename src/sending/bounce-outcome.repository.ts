@@ -2,11 +2,12 @@
 import type { DbOrTx } from '../db/connection';
 import type { CampaignContactStatus } from '../db/database';
 
+/** The bounce row, whether the SMTP answer said so or a DSN / ESP event (inboundMessageId) came back. */
 export async function insertBounce(
   db: DbOrTx,
-  bounce: { type: 'hard' | 'soft'; clientId: string; queueId: number; accountId: string; email: string; code: string | null; diagnostic: string; at: Date },
-): Promise<void> {
-  await db
+  bounce: { type: 'hard' | 'soft'; clientId: string; queueId: number; accountId: string | null; email: string; code: string | null; diagnostic: string; inboundMessageId?: number; at: Date },
+): Promise<number> {
+  const row = await db
     .insertInto('bounces')
     .values({
       client_id: bounce.clientId,
@@ -16,10 +17,13 @@ export async function insertBounce(
       bounce_type: bounce.type,
       code: bounce.code,
       diagnostic: bounce.diagnostic,
-      source: 'smtp_reply',
+      source: bounce.inboundMessageId === undefined ? 'smtp_reply' : `inbound:${bounce.inboundMessageId}`,
+      inbound_message_id: bounce.inboundMessageId ?? null,
       received_at: bounce.at,
     })
-    .execute();
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
 }
 
 /** Moves an active campaign contact to `status` (a finished or replied one keeps its own). */

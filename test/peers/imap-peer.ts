@@ -9,11 +9,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import type { ImapSettings } from '../../src/transports/smtp.transport';
+import { findFreePort, greetsWith, groupName } from '../../scripts/local-daemons';
 
 const DOVECOT = '/usr/sbin/dovecot';
 const START_TIMEOUT_MS = 15_000;
@@ -43,39 +43,8 @@ export interface ImapPeer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Resolves once the server sends its `* OK` greeting. */
-async function greets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('data', (chunk) => done(chunk.toString('latin1').startsWith('* OK')));
-    socket.once('error', () => done(false));
-  });
-}
-
 function quote(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
-/** The name of a group id (Dovecot takes names), from /etc/group. */
-function groupName(gid: number): string {
-  const line = fs
-    .readFileSync('/etc/group', 'utf8')
-    .split('\n')
-    .find((entry) => entry.split(':')[2] === String(gid));
-  return line?.split(':')[0] ?? String(gid);
 }
 
 function dovecotConfig(dir: string, port: number, sentMailbox: string): string {
@@ -152,7 +121,7 @@ export async function startImapPeer(options: ImapPeerOptions = {}): Promise<Imap
   // As root the mail processes run as nobody: the maildir must be theirs.
   if (process.getuid?.() === 0) fs.chownSync(path.join(dir, 'home'), NOBODY_ID, NOBODY_ID);
   fs.writeFileSync(path.join(dir, 'passwd'), `${user}:{PLAIN}${pass}::::::\n`, { mode: 0o644 });
-  const port = await freePort();
+  const port = await findFreePort();
   fs.writeFileSync(path.join(dir, 'dovecot.conf'), dovecotConfig(dir, port, sentMailbox));
 
   const child: ChildProcess = spawn(DOVECOT, ['-F', '-c', path.join(dir, 'dovecot.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -180,7 +149,7 @@ export async function startImapPeer(options: ImapPeerOptions = {}): Promise<Imap
   };
 
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await greets(port))) {
+  while (!(await greetsWith(port, '* OK'))) {
     if (!running || Date.now() > deadline) {
       const log = fs.existsSync(path.join(dir, 'dovecot.log')) ? fs.readFileSync(path.join(dir, 'dovecot.log'), 'utf8') : '';
       await cleanUp();

@@ -14,11 +14,11 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import nodemailer from 'nodemailer';
+import { findFreePort, greetsWith } from '../../scripts/local-daemons';
 
 const run = promisify(execFile);
 const POSTFIX = '/usr/sbin/postfix';
@@ -51,27 +51,6 @@ export interface PostfixPeer {
   /** Postfix's own log, for failure messages. */
   log(): string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function greets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('data', (chunk) => done(chunk.toString('latin1').startsWith('220')));
-    socket.once('error', () => done(false));
-  });
 }
 
 /** Postfix's `inline:` table syntax: `{ key=value, ... }`. */
@@ -181,7 +160,7 @@ export async function startPostfixPeer(options: PostfixPeerOptions): Promise<Pos
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postfix-peer-'));
   fs.chmodSync(dir, 0o755);
-  const port = await freePort();
+  const port = await findFreePort();
   fs.writeFileSync(path.join(dir, 'main.cf'), mainCf(dir, port, options));
   fs.writeFileSync(path.join(dir, 'master.cf'), masterCf(port));
   // `postfix check` (run by start) reads the file list from meta_directory and creates the queue.
@@ -243,7 +222,7 @@ export async function startPostfixPeer(options: PostfixPeerOptions): Promise<Pos
   try {
     await postfix('start');
     const deadline = Date.now() + START_TIMEOUT_MS;
-    while (!(await greets(port))) {
+    while (!(await greetsWith(port, '220'))) {
       if (Date.now() > deadline) throw new Error(`postfix did not answer on 127.0.0.1:${port}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
