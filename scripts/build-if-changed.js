@@ -15,7 +15,7 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const STAMP = path.join(root, 'dist', '.build-stamp');
 /** What `npm run build` compiles or bundles, and the files that change how it does. */
-const INPUT_DIRS = ['src', 'workers', 'db', 'scripts'];
+const INPUT_DIRS = ['src', 'workers', 'db', 'scripts', 'web'];
 const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
 
 function listFiles(dir) {
@@ -41,7 +41,7 @@ function inputHash() {
 function main() {
   const wanted = inputHash();
   const built = fs.existsSync(STAMP) ? fs.readFileSync(STAMP, 'utf8').trim() : '';
-  if (built === wanted && fs.existsSync(path.join(root, 'dist', 'src', 'main.js'))) return;
+  if (built === wanted && fs.existsSync(path.join(root, 'dist', 'src', 'main.js')) && fs.existsSync(path.join(root, 'dist', 'web', 'index.html'))) return;
   process.stdout.write(built ? 'sources changed since the last build: building\n' : 'no build yet: building\n');
   try {
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });

@@ -6,6 +6,7 @@
 # openssl makes the TLS tests' certificates; dnsmasq and rbldnsd serve the DNS checks' zones
 # (test/helpers/dns-peer.ts: private instances, never the system services); promtool and amtool
 # (Debian prometheus, prometheus-alertmanager) check the metrics, rules and Alertmanager example.
+# Chromium (Debian's) is the browser the console tests drive through playwright-core.
 # Needs root and apt-get to install; otherwise says what to install.
 set -uo pipefail
 missing=()
@@ -16,6 +17,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 [ -x /usr/sbin/rbldnsd ] || missing+=(rbldnsd)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -2,7 +2,10 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
+import type { Db } from '../db/connection';
+import { countOwners } from '../users/user.repository';
 import type { AuthService } from './auth.service';
+import { OWNER_SETUP_COMMAND } from './owner-setup';
 import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from './password';
 
 export const newPasswordSchema = z
@@ -16,7 +19,23 @@ const passwordBody = z.object({ currentPassword: z.string().min(1).max(200), new
 const tokenPair = z.object({ accessToken: z.string(), refreshToken: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.number() });
 const me = z.object({ userId: z.uuid(), email: z.string(), role: z.enum(['owner', 'client_admin', 'client_viewer']), clientId: z.uuid().nullable() });
 
-export function registerAuthRoutes(api: ApiRouter, auth: AuthService, loginAttemptsPerMinute: number): void {
+const setupState = z.object({
+  ownerExists: z.boolean().describe('false on a fresh install: nobody can sign in until the owner is created'),
+  command: z.string().describe('The command that creates the owner, run in the project folder while the server runs'),
+});
+
+export function registerAuthRoutes(api: ApiRouter, db: Db, auth: AuthService, loginAttemptsPerMinute: number): void {
+  api.route({
+    method: 'get',
+    path: '/setup',
+    operationId: 'getSetupState',
+    tag: 'auth',
+    summary: 'Whether the owner account exists yet (the console shows the first-run path when not)',
+    access: 'public',
+    response: setupState,
+    handler: async () => ({ ownerExists: (await countOwners(db)) > 0, command: OWNER_SETUP_COMMAND }),
+  });
+
   // Keyed by address and email together: one attacker cannot lock a user out from elsewhere,
   // and one address cannot try many passwords for one account. Successful logins do not count.
   const loginLimiter = rateLimit({

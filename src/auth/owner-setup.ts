@@ -5,10 +5,12 @@ import { countOwners, insertUser } from '../users/user.repository';
 import { hashPassword, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from './password';
 import { normalizeEmail } from '../contacts/email-address';
 
+export const OWNER_SETUP_COMMAND = 'npm run create-admin -- --email you@example.com';
+
 /** The line the server prints at start while no owner exists, or undefined once one does. */
 export async function ownerSetupHint(db: DbOrTx, baseUrl: string): Promise<string | undefined> {
   if ((await countOwners(db)) > 0) return undefined;
-  return `No owner account yet. Create one, while this server runs, with: npm run create-admin -- --email you@example.com (a password is generated and printed, or pass --password), then log in at ${baseUrl}/api/auth/login`;
+  return `No owner account yet. Create one, while this server runs, with: ${OWNER_SETUP_COMMAND} (a password is generated and printed, or pass --password), then sign in at ${baseUrl}/ (the console) or through ${baseUrl}/api/auth/login`;
 }
 
 export function generatePassword(): string {

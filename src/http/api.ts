@@ -44,7 +44,7 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   const auth = createAuthServiceFromConfig(config, db);
   const api = new ApiRouter(registry, auth, config.server.requestBodyLimitKb * 1024);
 
-  registerAuthRoutes(api, auth, config.auth.loginAttemptsPerMinute);
+  registerAuthRoutes(api, db, auth, config.auth.loginAttemptsPerMinute);
   registerClientRoutes(api, db);
   registerUserRoutes(api, db);
   registerDomainRoutes(api, db, config, clock);
@@ -53,7 +53,7 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   registerCampaignRoutes(api, db, config, clock);
   registerContactRoutes(api, db, config, clock);
   registerSuppressionRoutes(api, db, config);
-  registerSinkMessageRoutes(api, db);
+  registerSinkMessageRoutes(api, db, config.jwtSecret);
   registerStatsRoutes(api, db, config.inbound, clock, config.dns);
   registerInboundRoutes(api, db, config, clock);
   registerWebhookEndpointRoutes(api, db, config);

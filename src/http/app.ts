@@ -16,6 +16,8 @@ import { workersRoutes } from '../orchestrator/workers.routes';
 import { createSnsClient, type SnsClient } from '../webhooks/sns';
 import { webhookRoutes } from '../webhooks/webhook.routes';
 import { adminApiRoutes, createAuthServiceFromConfig } from './api';
+import { consoleRoutes } from './console.routes';
+import { sinkPreviewRoutes } from '../transports/sink-preview';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
 import { healthRoutes } from './health.routes';
 import { securityHeaders } from './security-headers';
@@ -77,6 +79,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRoutes(db, config.database.healthCheckTimeoutMs));
   app.use('/api', workersRoutes({ db, config, auth: createAuthServiceFromConfig(config, db), orchestrator: deps.orchestrator ?? (() => undefined) }));
   app.use('/api', adminApiRoutes({ config, db, logger, ...(deps.clock ? { clock: deps.clock } : {}) }));
+  app.use(sinkPreviewRoutes(db, config.jwtSecret));
+  // Last before the 404: only paths nothing else answered reach the console's index.html.
+  app.use(consoleRoutes());
   app.use(notFoundHandler());
   app.use(errorMiddleware(logger));
   return app;

@@ -8,6 +8,7 @@ import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
 import { getSinkMessage, listSinkMessages, type SinkMessageSummary } from './sink-message.repository';
+import { parseSinkMessage, signedPreviewPath } from './sink-preview';
 
 const sinkMessageOut = z.object({
   id: z.number(),
@@ -25,7 +26,7 @@ function present(m: SinkMessageSummary): z.infer<typeof sinkMessageOut> {
 
 const messageIdParam = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
-export function registerSinkMessageRoutes(api: ApiRouter, db: Db): void {
+export function registerSinkMessageRoutes(api: ApiRouter, db: Db, previewSecret: string): void {
   api.route({
     method: 'get',
     path: '/sink/messages',
@@ -46,11 +47,18 @@ export function registerSinkMessageRoutes(api: ApiRouter, db: Db): void {
     summary: 'One captured message with its raw RFC 822 source (headers and body as the recipient would get them)',
     access: 'owner',
     params: messageIdParam,
-    response: sinkMessageOut.extend({ raw: z.string() }),
+    response: sinkMessageOut.extend({
+      raw: z.string(),
+      text: z.string().nullable().describe('The text part, decoded'),
+      hasHtml: z.boolean(),
+      headers: z.array(z.object({ name: z.string(), value: z.string() })).describe('Header fields in order, unfolded'),
+      previewPath: z.string().describe('A signed path (valid 10 minutes) serving the HTML part, or the text, with no script and no remote content, for a sandboxed iframe'),
+    }),
     handler: async ({ params }) => {
       const message = await getSinkMessage(db, params.id);
       if (!message) throw new AppError(404, 'not_found', 'No captured message with this id');
-      return { ...present(message), raw: message.raw };
+      const parsed = await parseSinkMessage(message.raw);
+      return { ...present(message), raw: message.raw, text: parsed.text, hasHtml: parsed.html !== null, headers: parsed.headers, previewPath: signedPreviewPath(previewSecret, message.id) };
     },
   });
 }

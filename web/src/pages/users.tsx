@@ -1,0 +1,6 @@
+// Not built yet: replaced by the page itself.
+import { PageHeader } from '../components/ui';
+
+export function UsersPage() {
+  return <PageHeader title="UsersPage" />;
+}
