@@ -11,6 +11,7 @@ import { LoginPage } from './pages/login';
 import { refresh, useUser } from './session';
 
 const FleetPage = lazy(() => import('./pages/fleet').then((m) => m.FleetPage));
+const MailboxNewPage = lazy(() => import('./pages/mailbox-new').then((m) => m.MailboxNewPage));
 const MailboxPage = lazy(() => import('./pages/mailbox').then((m) => m.MailboxPage));
 const CampaignsPage = lazy(() => import('./pages/campaigns').then((m) => m.CampaignsPage));
 const CampaignBuilderPage = lazy(() => import('./pages/campaign-builder').then((m) => m.CampaignBuilderPage));
@@ -40,6 +41,7 @@ function Pages() {
     <Router>
       <Route path="/" component={FleetPage} />
       <Route path="/fleet" component={FleetPage} />
+      <Route path="/fleet/new" component={MailboxNewPage} />
       <Route path="/fleet/:id" component={MailboxPage} />
       <Route path="/campaigns" component={CampaignsPage} />
       <Route path="/campaigns/new" component={CampaignBuilderPage} />
