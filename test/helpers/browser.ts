@@ -1,3 +1,6 @@
+/// <reference lib="dom" />
+// (The page-side callbacks below run in Chromium; the DOM types are for them. The server build,
+// tsconfig.build.json, does not include test/, so src/ is still checked without the DOM.)
 /**
  * Debian's Chromium driven through playwright-core, for the console tests: a page that
  * records every console error, uncaught exception and CSP violation (a page must log none),

@@ -65,7 +65,7 @@ function peakRss(): number {
 
 async function upload(pathname: string, csv: Buffer): Promise<{ status: number; body: { error?: { code: string; message: string; details: { line?: number } } } }> {
   const form = new FormData();
-  form.append('file', new Blob([csv], { type: 'text/csv' }), 'file.csv');
+  form.append('file', new Blob([new Uint8Array(csv)], { type: 'text/csv' }), 'file.csv');
   const res = await fetch(`http://127.0.0.1:${port}${pathname}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
   return { status: res.status, body: (await res.json()) as never };
 }
