@@ -46,6 +46,9 @@ interface Option {
 }
 
 const PAGE = 50;
+/** Label and value side by side (the stylesheet has no definition-list layout). */
+const DD = { margin: 0 } as const;
+const META_GRID = { display: 'grid', gridTemplateColumns: 'max-content 1fr', columnGap: '1rem', rowGap: '0.25rem', margin: '0 0 1rem' } as const;
 /** A button that reads as a link in the table (it opens the message in place, it goes nowhere). */
 const LINK_BUTTON = { background: 'none', border: 'none', padding: 0, font: 'inherit', color: 'var(--accent)', textDecoration: 'underline', cursor: 'pointer', textAlign: 'left' } as const;
 
@@ -126,27 +129,27 @@ function MessageDetail({ id, writer, labels, onClose, onChanged }: { id: number;
       ) : (
         <article aria-label={`Message ${message.subject || '(no subject)'}`}>
           <h3 class="message-subject">{message.subject || '(no subject)'}</h3>
-          <dl class="message-meta">
+          <dl class="message-meta" style={META_GRID}>
             <dt>From</dt>
-            <dd>{message.from ?? '—'}</dd>
+            <dd style={DD}>{message.from ?? '—'}</dd>
             <dt>To</dt>
-            <dd>{message.to ?? '—'}</dd>
+            <dd style={DD}>{message.to ?? '—'}</dd>
             <dt>Received</dt>
-            <dd>{formatDateTime(message.receivedAt)}</dd>
+            <dd style={DD}>{formatDateTime(message.receivedAt)}</dd>
             <dt>Class</dt>
-            <dd>
+            <dd style={DD}>
               <KindBadge kind={message.kind} subKind={message.subKind} /> <span class="muted">by {message.evidence}</span>
             </dd>
             {message.reason && (
               <>
                 <dt>Reason</dt>
-                <dd>{message.reason}</dd>
+                <dd style={DD}>{message.reason}</dd>
               </>
             )}
             <dt>Mailbox</dt>
-            <dd>{message.accountId ? (labels.get(message.accountId) ?? message.accountId) : message.source}</dd>
+            <dd style={DD}>{message.accountId ? (labels.get(message.accountId) ?? message.accountId) : message.source}</dd>
             <dt>About</dt>
-            <dd>{message.match ? `${message.match.campaignId ? (labels.get(message.match.campaignId) ?? 'a campaign') : 'a message'}, step ${message.match.stepNumber ?? '?'} (matched by ${message.match.method ?? '?'})` : 'not matched to a message of ours'}</dd>
+            <dd style={DD}>{message.match ? `${message.match.campaignId ? (labels.get(message.match.campaignId) ?? 'a campaign') : 'a message'}, step ${message.match.stepNumber ?? '?'} (matched by ${message.match.method ?? '?'})` : 'not matched to a message of ours'}</dd>
           </dl>
           {saved && <Notice kind="ok">Reclassified as {KIND_LABEL[message.kind]}.</Notice>}
           <h3>Text</h3>
