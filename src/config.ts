@@ -221,6 +221,7 @@ const envSchema = z.object({
   NODE_ID: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only'))),
   JWT_SECRET: z.optional(z.string().check(z.minLength(32, 'must be at least 32 characters'))),
   CREDENTIALS_KEYS: z.optional(z.string()),
+  TRACKING_KEYS: z.optional(z.string()),
   PM2_HOME: z.optional(nonEmpty),
   WORKER_NODE_EXTRA_CA_CERTS: z.optional(nonEmpty),
   METRICS_BEARER_TOKEN: z.optional(z.string().check(z.minLength(16, 'must be at least 16 characters'))),
@@ -236,6 +237,11 @@ export interface Config extends Tunables {
   nodeId: string;
   jwtSecret: string;
   credentialKeys: CredentialKey[];
+  /**
+   * Keys of tracking, unsubscribe and landing links (TRACKING_KEYS, else DATA_DIR's generated
+   * one): the first signs, all verify. The JWT secret verifies too (src/tracking/tracking-signer.ts).
+   */
+  trackingKeys: Buffer[];
   /** PM2's home (socket, pid, logs) for the workers' daemon; undefined = PM2's default (~/.pm2). */
   pm2Home: string | undefined;
   /** The bearer token /metrics asks for on the main port; undefined = the one generated in DATA_DIR/metrics-token. */
@@ -303,6 +309,11 @@ export function parseTunables(overrides: unknown = {}): Tunables {
   return result.data;
 }
 
+/** DATA_DIR as the configuration resolves it (relative to the repository root), without reading anything. */
+export function dataDirFrom(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(PROJECT_ROOT, env.DATA_DIR || '.data');
+}
+
 /**
  * Builds the whole configuration. `env` defaults to process.env; tests pass their own.
  * Generates the embedded default's secrets into DATA_DIR on first use.
@@ -313,7 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsedEnv.data;
 
   const tunables = parseTunables(e.CONFIG_FILE ? readJsonFile(e.CONFIG_FILE, 'CONFIG_FILE') : {});
-  const dataDir = path.resolve(PROJECT_ROOT, e.DATA_DIR ?? '.data');
+  const dataDir = dataDirFrom({ DATA_DIR: e.DATA_DIR });
   let generated: GeneratedSecrets;
   try {
     generated = loadOrCreateGeneratedSecrets(dataDir);
@@ -329,6 +340,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid environment: CREDENTIALS_KEYS: ${(error as Error).message}`);
   }
 
+  let trackingKeys: Buffer[];
+  try {
+    trackingKeys = e.TRACKING_KEYS ? parseCredentialKeys(e.TRACKING_KEYS).map((k) => k.key) : [generated.trackingKey];
+  } catch (error) {
+    throw new ConfigError(`Invalid environment: TRACKING_KEYS: ${(error as Error).message}`);
+  }
+
   return {
     ...tunables,
     databaseUrl: e.DATABASE_URL,
@@ -340,6 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeId: e.NODE_ID ?? generated.nodeId,
     jwtSecret: e.JWT_SECRET ?? generated.jwtSecret,
     credentialKeys,
+    trackingKeys,
     pm2Home: e.PM2_HOME,
     metricsBearerToken: e.METRICS_BEARER_TOKEN,
     embeddedPostgresPassword: generated.embeddedPostgresPassword,
@@ -352,6 +371,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // Set only when the operator set them; otherwise workers read the same DATA_DIR secrets.
       ...(e.JWT_SECRET ? { JWT_SECRET: e.JWT_SECRET } : {}),
       ...(e.CREDENTIALS_KEYS ? { CREDENTIALS_KEYS: e.CREDENTIALS_KEYS } : {}),
+      ...(e.TRACKING_KEYS ? { TRACKING_KEYS: e.TRACKING_KEYS } : {}),
       // Not the server's NODE_EXTRA_CA_CERTS: Node loads that file in every process at start
       // (measured: +1.1 MB and +50 ms of CPU per worker with Debian's bundle). Only workers
       // that must trust a private CA (their SMTP relay's) get one, when the operator says so.

@@ -15,6 +15,8 @@ export interface CredentialKey {
 export interface GeneratedSecrets {
   jwtSecret: string;
   credentialKey: CredentialKey;
+  /** Signs tracking, unsubscribe and landing links when TRACKING_KEYS is not set. */
+  trackingKey: Buffer;
   embeddedPostgresPassword: string;
   nodeId: string;
 }
@@ -23,6 +25,8 @@ interface SecretsFile {
   jwtSecret: string;
   credentialKeyId: string;
   credentialKey: string;
+  /** Absent in files written before tracking links had a key of their own: added on first load. */
+  trackingKey?: string;
   embeddedPostgresPassword: string;
   nodeId: string;
 }
@@ -35,8 +39,8 @@ export class DataDirError extends Error {
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
 /**
- * Parses CREDENTIALS_KEYS: "id:base64key[,id:base64key…]". The first key encrypts; all of
- * them decrypt, which is how keys are rotated.
+ * Parses CREDENTIALS_KEYS (and TRACKING_KEYS): "id:base64key[,id:base64key…]". The first key
+ * encrypts (signs); all of them decrypt (verify), which is how keys are rotated.
  */
 export function parseCredentialKeys(text: string): CredentialKey[] {
   const keys = text
@@ -76,6 +80,7 @@ export function loadOrCreateGeneratedSecrets(dataDir: string): GeneratedSecrets 
       jwtSecret: crypto.randomBytes(48).toString('base64url'),
       credentialKeyId: `k${Date.now().toString(36)}`,
       credentialKey: crypto.randomBytes(32).toString('base64'),
+      trackingKey: crypto.randomBytes(32).toString('base64'),
       embeddedPostgresPassword: crypto.randomBytes(24).toString('base64url'),
       nodeId: `node-${crypto.randomBytes(4).toString('hex')}`,
     };
@@ -92,12 +97,53 @@ export function loadOrCreateGeneratedSecrets(dataDir: string): GeneratedSecrets 
       fs.rmSync(temporary, { force: true });
     }
   }
+  if (!stored.trackingKey) stored = addTrackingKey(file);
   return {
     jwtSecret: stored.jwtSecret,
     credentialKey: { id: stored.credentialKeyId, key: Buffer.from(stored.credentialKey, 'base64') },
+    trackingKey: Buffer.from(stored.trackingKey as string, 'base64'),
     embeddedPostgresPassword: stored.embeddedPostgresPassword,
     nodeId: stored.nodeId,
   };
+}
+
+const LOCK_WAIT_MS = 10_000;
+
+/**
+ * Adds a tracking key to a secrets file written before there was one. The server and its
+ * workers may start at once: the first to take the lock (a file created exclusively) writes
+ * the key, the others wait and read it, so every process signs with the same key. The new
+ * file is renamed into place: a reader sees the old one or the new one, never half of one.
+ */
+function addTrackingKey(file: string): SecretsFile {
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(`Cannot write ${lock} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      // A lock older than the wait is a process that died holding it.
+      const lockAge = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (Date.now() > deadline || lockAge > LOCK_WAIT_MS) fs.rmSync(lock, { force: true });
+      // Config loading is synchronous; a short blocking sleep while another process writes.
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+  try {
+    const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as SecretsFile;
+    if (stored.trackingKey) return stored;
+    const updated: SecretsFile = { ...stored, trackingKey: crypto.randomBytes(32).toString('base64') };
+    const temporary = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(temporary, JSON.stringify(updated, null, 2), { mode: 0o600 });
+    fs.renameSync(temporary, file);
+    return updated;
+  } catch (error) {
+    throw new DataDirError(`Cannot add a tracking key to ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
 }
 
 /**

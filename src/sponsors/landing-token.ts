@@ -8,7 +8,7 @@
  *
  * Format: `l<queueId>-<offerId as 32 hex>.<sig>`; sig = base64url(HMAC-SHA256(key, payload))[0..22].
  */
-import crypto from 'node:crypto';
+import { createHmacKeyRing, type SigningSecret } from '../crypto/hmac-key-ring';
 
 const SIGNATURE_CHARS = 22;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -28,15 +28,14 @@ export interface LandingSigner {
   parseOfferLink(url: string): string | undefined;
 }
 
-export function createLandingSigner(secret: string, baseUrl: string): LandingSigner {
-  const key = crypto.createHmac('sha256', secret).update('outreach-landing-v1').digest();
-  const signature = (payload: string) => crypto.createHmac('sha256', key).update(payload).digest('base64url').slice(0, SIGNATURE_CHARS);
+export function createLandingSigner(secrets: SigningSecret | SigningSecret[], baseUrl: string): LandingSigner {
+  const ring = createHmacKeyRing(secrets, 'outreach-landing-v1', SIGNATURE_CHARS);
   const root = baseUrl.replace(/\/+$/, '');
   const offerLinkPrefix = `${root}/l/offer/`;
 
   const sign = ({ queueId, offerId }: LandingPayload) => {
     const payload = `l${queueId}-${offerId.replace(/-/g, '').toLowerCase()}`;
-    return `${payload}.${signature(payload)}`;
+    return `${payload}.${ring.sign(payload)}`;
   };
 
   return {
@@ -44,10 +43,7 @@ export function createLandingSigner(secret: string, baseUrl: string): LandingSig
     verify(token) {
       const match = /^l(\d{1,15})-([0-9a-f]{32})\.([A-Za-z0-9_-]{22})$/.exec(token);
       if (!match) return undefined;
-      const payload = token.slice(0, token.lastIndexOf('.'));
-      const expected = Buffer.from(signature(payload));
-      const given = Buffer.from(match[3] ?? '');
-      if (expected.length !== given.length || !crypto.timingSafeEqual(expected, given)) return undefined;
+      if (!ring.verify(token.slice(0, token.lastIndexOf('.')), match[3] ?? '')) return undefined;
       const hex = match[2] ?? '';
       const offerId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
       return { queueId: Number(match[1]), offerId };

@@ -15,7 +15,7 @@ import { normalizeEmail, hasControlChars } from '../contacts/email-address';
 import type { PublicGuards } from '../tracking/public-guards';
 import { errorPage, escapeHtml, page, stringParam } from '../tracking/tracking-pages';
 import { findRecipientOfMessage, type RecipientOfMessage } from '../tracking/tracking.repository';
-import { createLandingSigner } from './landing-token';
+import { landingSignerFor } from '../tracking/tracking-signer';
 import { createLead } from './lead.service';
 import { getOffer, getSponsorById, type OfferRow } from './sponsor.repository';
 
@@ -44,7 +44,7 @@ ${inputs}
 }
 
 export function landingRoutes(db: Db, config: Config, guards: PublicGuards): Router {
-  const signer = createLandingSigner(config.jwtSecret, config.baseUrl);
+  const signer = landingSignerFor(config);
   const router = Router();
 
   function sendPage(res: Response, status: number, html: string): void {

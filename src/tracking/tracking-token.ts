@@ -4,9 +4,11 @@
  * queue row, and for clicks the stored link); the signature is an HMAC so a forged or
  * altered token is refused, and a click target is always looked up server-side.
  *
- * Format: `<kind><queueId>[-<linkId>].<sig>`; sig = base64url(HMAC-SHA256(key, payload))[0..22].
+ * Format: `<kind><queueId>[-<linkId>].<sig>`; sig = base64url(HMAC-SHA256(key, payload))[0..22],
+ * key = HMAC-SHA256(secret, "outreach-tracking-v1") for each secret of the ring (the first
+ * signs, all verify: see ../crypto/hmac-key-ring.ts).
  */
-import crypto from 'node:crypto';
+import { createHmacKeyRing, type SigningSecret } from '../crypto/hmac-key-ring';
 
 export type TrackingKind = 'open' | 'click' | 'unsubscribe';
 
@@ -28,15 +30,14 @@ export interface TrackingSigner {
   unsubscribeUrl(queueId: number): string;
 }
 
-export function createTrackingSigner(secret: string, baseUrl: string): TrackingSigner {
-  // A key of its own, derived from the server secret, so tracking and JWTs never share one.
-  const key = crypto.createHmac('sha256', secret).update('outreach-tracking-v1').digest();
-  const signature = (payload: string) => crypto.createHmac('sha256', key).update(payload).digest('base64url').slice(0, SIGNATURE_CHARS);
+export function createTrackingSigner(secrets: SigningSecret | SigningSecret[], baseUrl: string): TrackingSigner {
+  // A key of its own per secret, so tracking and any other use of a secret never share one.
+  const ring = createHmacKeyRing(secrets, 'outreach-tracking-v1', SIGNATURE_CHARS);
   const root = baseUrl.replace(/\/+$/, '');
 
   const sign = ({ kind, queueId, linkId }: TrackingPayload) => {
     const payload = `${KIND_PREFIX[kind]}${queueId}${kind === 'click' ? `-${linkId}` : ''}`;
-    return `${payload}.${signature(payload)}`;
+    return `${payload}.${ring.sign(payload)}`;
   };
 
   return {
@@ -44,10 +45,7 @@ export function createTrackingSigner(secret: string, baseUrl: string): TrackingS
     verify(token, kind) {
       const match = /^([ocu])(\d{1,15})(?:-(\d{1,15}))?\.([A-Za-z0-9_-]{22})$/.exec(token);
       if (!match || match[1] !== KIND_PREFIX[kind] || (kind === 'click') !== (match[3] !== undefined)) return undefined;
-      const payload = token.slice(0, token.lastIndexOf('.'));
-      const expected = Buffer.from(signature(payload));
-      const given = Buffer.from(match[4] ?? '');
-      if (expected.length !== given.length || !crypto.timingSafeEqual(expected, given)) return undefined;
+      if (!ring.verify(token.slice(0, token.lastIndexOf('.')), match[4] ?? '')) return undefined;
       return { kind, queueId: Number(match[2]), ...(match[3] ? { linkId: Number(match[3]) } : {}) };
     },
     openUrl: (queueId) => `${root}/t/o/${sign({ kind: 'open', queueId })}.gif`,

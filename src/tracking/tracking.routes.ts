@@ -15,7 +15,6 @@ import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { Logger } from '../logger';
-import { createLandingSigner } from '../sponsors/landing-token';
 import { isSuppressed } from '../suppressions/suppression.repository';
 import { createAutomationDetector, normaliseIp } from './automation-detector';
 import { createPixelFastPath } from './pixel.fast-path';
@@ -23,7 +22,7 @@ import type { PublicGuards } from './public-guards';
 import type { TrackingEventWriter } from './tracking-event.writer';
 import { errorPage, stringParam, unsubscribeConfirmPage, unsubscribedPage } from './tracking-pages';
 import { findClickTarget, findRecipientOfMessage } from './tracking.repository';
-import { trackingSignerFor } from './tracking-signer';
+import { landingSignerFor, trackingSignerFor } from './tracking-signer';
 import { unsubscribeByQueueRow } from './unsubscribe.service';
 
 export interface TrackingRoutesDeps {
@@ -64,7 +63,7 @@ export function trackingPixel({ config, logger, events, guards }: Omit<TrackingR
 
 export function trackingRoutes({ db, config, logger, events, guards }: TrackingRoutesDeps): Router {
   const signer = trackingSignerFor(config);
-  const landing = createLandingSigner(config.jwtSecret, config.baseUrl);
+  const landing = landingSignerFor(config);
   const detector = createAutomationDetector(config.tracking);
   const router = Router();
 

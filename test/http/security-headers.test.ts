@@ -2,8 +2,7 @@ import crypto from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
 import type { Config } from '../../src/config';
-import { createLandingSigner } from '../../src/sponsors/landing-token';
-import { trackingSignerFor } from '../../src/tracking/tracking-signer';
+import { landingSignerFor, trackingSignerFor } from '../../src/tracking/tracking-signer';
 import { useTestDatabase } from '../helpers/database';
 import { seedSentMessage, type SentMessage } from '../tracking/fixtures';
 import { bearer, createWorld, testApp, testConfig, type World } from './admin-api.helpers';
@@ -33,7 +32,7 @@ describe('security headers', () => {
     message = await seedSentMessage(t.db, { clientId: world.a.clientId });
     const sponsor = await t.db.insertInto('sponsors').values({ client_id: world.a.clientId, name: 'Acme' }).returning('id').executeTakeFirstOrThrow();
     const offer = await t.db.insertInto('offers').values({ client_id: world.a.clientId, sponsor_id: sponsor.id, name: 'Trial' }).returning('id').executeTakeFirstOrThrow();
-    landingPath = new URL(createLandingSigner(config.jwtSecret, config.baseUrl).landingUrl(message.sentQueueId, offer.id)).pathname;
+    landingPath = new URL(landingSignerFor(config).landingUrl(message.sentQueueId, offer.id)).pathname;
   });
 
   const signer = () => trackingSignerFor(config);

@@ -7,8 +7,7 @@
 import type { Express } from 'express';
 import request from 'supertest';
 import type { Config } from '../../src/config';
-import { createLandingSigner } from '../../src/sponsors/landing-token';
-import { trackingSignerFor } from '../../src/tracking/tracking-signer';
+import { landingSignerFor, trackingSignerFor } from '../../src/tracking/tracking-signer';
 import { useTestDatabase } from '../helpers/database';
 import { seedSentMessage } from '../tracking/fixtures';
 import { bearer, createWorld, testApp, testConfig, type World } from './admin-api.helpers';
@@ -256,7 +255,7 @@ describe('text the database cannot store', () => {
 
     it('refuses a NUL in a landing form field, and bad escapes in the recipients’ routes', async () => {
       const message = await seedSentMessage(t.db, { clientId: world.a.clientId });
-      const landing = createLandingSigner(config.jwtSecret, config.baseUrl);
+      const landing = landingSignerFor(config);
       const offer = await t.db
         .insertInto('offers')
         .values({ client_id: world.a.clientId, sponsor_id: (await t.db.selectFrom('sponsors').select('id').executeTakeFirstOrThrow()).id, name: 'O', lead_fields: JSON.stringify(['zip']) })

@@ -1,8 +1,7 @@
 import type { Express } from 'express';
 import request from 'supertest';
 import type { Config } from '../../src/config';
-import { createLandingSigner } from '../../src/sponsors/landing-token';
-import { trackingSignerFor } from '../../src/tracking/tracking-signer';
+import { landingSignerFor, trackingSignerFor } from '../../src/tracking/tracking-signer';
 import { useTestDatabase } from '../helpers/database';
 import { testApp, testConfig } from '../http/admin-api.helpers';
 import { seedSentMessage, type SentMessage } from '../tracking/fixtures';
@@ -12,7 +11,7 @@ const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, l
 describe('offer landing page from a tracked click', () => {
   const t = useTestDatabase();
   const config: Config = testConfig();
-  const landing = createLandingSigner(config.jwtSecret, config.baseUrl);
+  const landing = landingSignerFor(config);
   const signer = trackingSignerFor(config);
   let app: Express;
 
