@@ -80,7 +80,7 @@ export function VirtualTable<T>({ caption, columns, rows, rowKey, sort, onSort, 
 
   return (
     <div ref={scroller} class="vt-scroll" style={{ height: `${height}px` }} onScroll={onScroll} tabIndex={0} role="region" aria-label={`${caption} (scrollable)`}>
-      <table class="vt" style={{ width: `${width}px` }} aria-rowcount={rows.length + 1}>
+      <table class="vt" style={{ minWidth: `${width}px` }} aria-rowcount={rows.length + 1}>
         <caption class="visually-hidden">{caption}</caption>
         <colgroup>
           {columns.map((c) => (

@@ -71,12 +71,12 @@ export function FleetPage() {
           },
         ]
       : []),
-    { key: 'email', label: 'Address', width: 250, sortable: true, cell: (a) => <a href={`/fleet/${a.id}`}>{a.email}</a> },
-    ...(owner ? [{ key: 'client', label: 'Client', width: 130, sortable: true, cell: (a: Account) => clientName(a.clientId) }] : []),
+    { key: 'email', label: 'Address', width: 220, sortable: true, cell: (a) => <a href={`/fleet/${a.id}`}>{a.email}</a> },
+    ...(owner ? [{ key: 'client', label: 'Client', width: 110, sortable: true, cell: (a: Account) => clientName(a.clientId) }] : []),
     {
       key: 'status',
       label: 'Status',
-      width: 190,
+      width: 160,
       sortable: true,
       cell: (a) => (
         <span title={a.pauseReason ?? undefined}>
@@ -85,13 +85,13 @@ export function FleetPage() {
         </span>
       ),
     },
-    { key: 'health', label: 'Health', width: 80, numeric: true, sortable: true, cell: (a) => formatNumber(Math.round(a.healthScore)) },
+    { key: 'health', label: 'Health', width: 76, numeric: true, sortable: true, cell: (a) => formatNumber(Math.round(a.healthScore)) },
     { key: 'warmup', label: 'Warm-up day', width: 110, numeric: true, sortable: true, cell: (a) => (a.warmupDay === null ? '—' : formatNumber(a.warmupDay)) },
     { key: 'sent', label: 'Sent / limit', width: 110, numeric: true, sortable: true, cell: (a) => `${formatNumber(a.sentToday)} / ${formatNumber(a.effectiveDailyLimit)}` },
     {
       key: 'next',
       label: 'Next send',
-      width: 190,
+      width: 170,
       sortable: true,
       cell: (a) => (
         <span title={a.waitReason ?? undefined}>
@@ -103,7 +103,7 @@ export function FleetPage() {
     {
       key: 'error',
       label: 'Last error',
-      width: 230,
+      width: 200,
       sortable: true,
       cell: (a) =>
         a.lastError ? (
@@ -120,7 +120,7 @@ export function FleetPage() {
     {
       key: 'worker',
       label: 'Worker',
-      width: 170,
+      width: 140,
       sortable: true,
       cell: (a) =>
         a.worker ? (
@@ -137,7 +137,7 @@ export function FleetPage() {
           {
             key: 'actions',
             label: 'Actions',
-            width: 100,
+            width: 90,
             cell: (a: Account) =>
               a.status === 'active' ? (
                 <button type="button" class="btn btn-small" aria-label={`Pause ${a.email}`} disabled={rowAction.busy} onClick={() => void setStatus(a, 'paused')}>
