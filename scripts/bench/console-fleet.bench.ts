@@ -107,6 +107,10 @@ export async function run(context: BenchContext): Promise<Record<string, number>
         await bundlePage.locator(FIRST_ROW).waitFor();
         renders.push(performance.now() - start);
       }
+      const apiMs = (await bundlePage.evaluate(
+        `performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/accounts')).map((e) => Math.round(e.responseEnd - e.startTime))`,
+      )) as number[];
+      context.log(`GET /api/accounts pages of the last navigation, ms: ${apiMs.join(' ')}`);
       const rowsInDom = await bundlePage.locator('table.vt tbody tr').count();
       context.log(`render ms: ${renders.map((ms) => ms.toFixed(0)).join(' ')}; rows in the DOM for ${MAILBOXES} mailboxes: ${rowsInDom}`);
 

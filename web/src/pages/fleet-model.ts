@@ -3,6 +3,7 @@
  * and sort applied in the browser (the whole fleet, ~1,200 rows, is loaded once per refresh,
  * so a keystroke narrows it without a round trip).
  */
+import { api } from '../api';
 import type { SortState } from '../components/virtual-table';
 
 export interface Account {
@@ -25,6 +26,23 @@ export interface Account {
   waitReason: string | null;
   worker: { state: string; stale: boolean; lastHeartbeatAt: string; sent: number | null; nodeId?: string | null } | null;
   lastError: { at: string; outcome: string; reason: string | null; code: number | null; enhancedCode: string | null; response: string | null } | null;
+}
+
+const PAGE = 500;
+
+/**
+ * The whole fleet: the first page says how many there are, then the other pages are fetched
+ * at once rather than one after another (getAll's way), which halves the wait for 1,200.
+ */
+export async function loadFleet(signal?: AbortSignal): Promise<Account[]> {
+  const first = await api.get<{ accounts: Account[]; total: number }>('/accounts', { limit: PAGE, offset: 0 }, signal);
+  const offsets: number[] = [];
+  for (let offset = PAGE; offset < first.total; offset += PAGE) offsets.push(offset);
+  const rest = await Promise.all(offsets.map((offset) => api.get<{ accounts: Account[] }>('/accounts', { limit: PAGE, offset }, signal)));
+  // Pages are cut from one ordering (by address); an account added between the requests may
+  // shift a row across a page edge, so keep each id once.
+  const seen = new Set<string>();
+  return [first, ...rest].flatMap((page) => page.accounts).filter((a) => !seen.has(a.id) && seen.add(a.id));
 }
 
 export interface FleetFilter {

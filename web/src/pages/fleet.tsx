@@ -10,7 +10,7 @@ import { useApi, useAction } from '../components/use-api';
 import { ErrorBanner, formatNumber, formatRelative, Loading, Notice, PageHeader, StatusBadge } from '../components/ui';
 import { VirtualTable, type Column, type SortState } from '../components/virtual-table';
 import { canWrite, isOwner, useUser } from '../session';
-import { applyFilter, applySort, describeWait, domainOf, NO_FILTER, STATUSES, TRANSPORTS, type Account, type FleetFilter } from './fleet-model';
+import { applyFilter, applySort, describeWait, domainOf, loadFleet, NO_FILTER, STATUSES, TRANSPORTS, type Account, type FleetFilter } from './fleet-model';
 import { FleetBulkBar } from './fleet-bulk';
 
 const REFRESH_MS = 15_000;
@@ -19,7 +19,7 @@ export function FleetPage() {
   const user = useUser();
   const writer = canWrite(user);
   const owner = isOwner(user);
-  const accounts = useApi((_signal) => getAll<Account>('/accounts', 'accounts'), [], { pollMs: REFRESH_MS });
+  const accounts = useApi((signal) => loadFleet(signal), [], { pollMs: REFRESH_MS });
   const clients = useApi(async () => (owner ? getAll<{ id: string; name: string }>('/clients', 'clients') : []), [owner]);
   const [filter, setFilter] = useState<FleetFilter>(NO_FILTER);
   const [sort, setSort] = useState<SortState>({ key: 'email', direction: 'ascending' });
@@ -31,7 +31,9 @@ export function FleetPage() {
   const clientName = (id: string) => clientNames.get(id) ?? id.slice(0, 8);
   const all = accounts.data ?? [];
   const domains = useMemo(() => [...new Set(all.map((a) => domainOf(a.email)))].sort(), [all]);
-  const shown = useMemo(() => applySort(applyFilter(all, filter), sort, clientName), [all, filter, sort, clientNames]);
+  // Sorted once per refresh or sort change; a keystroke only filters the sorted list (in order).
+  const sorted = useMemo(() => applySort(all, sort, clientName), [all, sort, clientNames]);
+  const shown = useMemo(() => applyFilter(sorted, filter), [sorted, filter]);
   const selectedShown = shown.filter((a) => selected.has(a.id));
 
   const setField = (field: keyof FleetFilter) => (event: Event) => setFilter({ ...filter, [field]: (event.currentTarget as HTMLInputElement).value });
