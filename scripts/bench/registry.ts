@@ -1,5 +1,6 @@
 /** Every benchmark `npm run bench` runs, in order. Add a module here to add figures. */
 import * as bouncePause from './bounce-pause.bench';
+import * as consoleFleet from './console-fleet.bench';
 import * as csvImport from './csv-import.bench';
 import * as fleet from './fleet.bench';
 import * as inboundClassify from './inbound-classify.bench';
@@ -25,4 +26,4 @@ export interface Benchmark {
   run(context: BenchContext): Promise<Record<string, number>>;
 }
 
-export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerKill, workerMemory, fleet, inboundClassify, inboundPoll, metricsScrape, bouncePause];
+export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerKill, workerMemory, fleet, inboundClassify, inboundPoll, metricsScrape, bouncePause, consoleFleet];

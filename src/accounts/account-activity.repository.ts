@@ -19,7 +19,7 @@ export interface AccountActivityRow extends AccountView {
   deferral_rate_pct: number;
   next_send_at: Date | null;
   probe_pending: boolean;
-  heartbeat: Pick<Selectable<WorkerHeartbeatsTable>, 'state' | 'details' | 'beat_at'> | null;
+  heartbeat: Pick<Selectable<WorkerHeartbeatsTable>, 'state' | 'details' | 'beat_at' | 'node_id'> | null;
   last_error: Pick<Selectable<SendLogsTable>, 'created_at' | 'outcome' | 'reason' | 'smtp_code' | 'enhanced_code' | 'response'> | null;
   /** Its inbox reading (src/inbound/readers), when read: the last poll that failed, in a row. */
   inbound: { last_read_at: Date | null; last_error: string | null; last_error_at: Date | null; consecutive_failures: number } | null;
@@ -70,15 +70,15 @@ export async function listAccountActivity(db: DbOrTx, scope: ClientScope, page: 
       (join) => join.onTrue(),
     )
     .selectAll('a')
-    .select(['hb.state as hb_state', 'hb.details as hb_details', 'hb.beat_at as hb_beat_at'])
+    .select(['hb.state as hb_state', 'hb.details as hb_details', 'hb.beat_at as hb_beat_at', 'hb.node_id as hb_node_id'])
     .select(['im.id as im_id', 'im.last_read_at as im_read_at', 'im.last_error as im_error', 'im.last_error_at as im_error_at', 'im.consecutive_failures as im_failures'])
     .select(['le.created_at as le_at', 'le.outcome as le_outcome', 'le.reason as le_reason', 'le.smtp_code as le_code', 'le.enhanced_code as le_enhanced_code', 'le.response as le_response'])
     .orderBy('a.email')
     .execute();
-  const presented = rows.map(({ hb_state, hb_details, hb_beat_at, le_at, le_outcome, le_reason, le_code, le_enhanced_code, le_response, im_id, im_read_at, im_error, im_error_at, im_failures, ...account }) => ({
+  const presented = rows.map(({ hb_state, hb_details, hb_beat_at, hb_node_id, le_at, le_outcome, le_reason, le_code, le_enhanced_code, le_response, im_id, im_read_at, im_error, im_error_at, im_failures, ...account }) => ({
     ...account,
     inbound: im_id === null ? null : { last_read_at: im_read_at, last_error: im_error, last_error_at: im_error_at, consecutive_failures: im_failures ?? 0 },
-    heartbeat: hb_state === null || hb_beat_at === null ? null : { state: hb_state, details: hb_details ?? {}, beat_at: hb_beat_at },
+    heartbeat: hb_state === null || hb_beat_at === null ? null : { state: hb_state, details: hb_details ?? {}, beat_at: hb_beat_at, node_id: hb_node_id },
     last_error:
       le_at === null || le_outcome === null
         ? null

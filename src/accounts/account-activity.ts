@@ -33,7 +33,7 @@ export interface AccountActivity {
   sentToday: number;
   nextSendAt: Date | null;
   waitReason: string | null;
-  worker: { state: string; stale: boolean; lastHeartbeatAt: Date; sent: number | null } | null;
+  worker: { state: string; stale: boolean; lastHeartbeatAt: Date; sent: number | null; nodeId: string | null } | null;
 }
 
 export interface ActivitySettings {
@@ -54,7 +54,7 @@ export function describeActivity(account: AccountActivityRow, sentToday: number,
     sentToday,
     nextSendAt: wait.until,
     waitReason: wait.reason,
-    worker: beat ? { state: beat.state, stale, lastHeartbeatAt: beat.beat_at, sent: typeof details.sent === 'number' ? details.sent : null } : null,
+    worker: beat ? { state: beat.state, stale, lastHeartbeatAt: beat.beat_at, sent: typeof details.sent === 'number' ? details.sent : null, nodeId: beat.node_id ?? null } : null,
   };
 }
 

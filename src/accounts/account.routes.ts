@@ -18,6 +18,8 @@ import { paged, pagedResponse } from '../http/paging';
 import { idParams, parseOrThrow, type FieldIssue } from '../http/validation';
 import { describeActivity, type AccountActivity } from './account-activity';
 import { listAccountActivity, sentTodayByAccount, type AccountActivityRow, type AccountPage } from './account-activity.repository';
+import { registerAccountBulkRoute } from './account-bulk.routes';
+import { registerAccountHistoryRoutes } from './account-history.routes';
 import { registerAccountVerifyRoute } from './account-verify.routes';
 import { activationDate, requestedWarmupStart } from './account-warmup';
 import { deleteAccount, getAccount, insertAccounts, updateAccount, type AccountView } from './account.repository';
@@ -184,6 +186,10 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
       return receiveCsv(req, config.imports, ({ rows }) => importAccountsCsv(db, rows, { clientId, cipher, defaults, now: clock(), maxRows: config.imports.maxAccountRows }));
     },
   });
+
+  // Before /accounts/:id: "bulk" is not an id.
+  registerAccountBulkRoute(api, db, clock);
+  registerAccountHistoryRoutes(api, db, clock);
 
   api.route({
     method: 'get',

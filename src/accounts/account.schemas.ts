@@ -203,6 +203,7 @@ export const accountOut = z.object({
       stale: z.boolean().describe('The last heartbeat is older than orchestrator.heartbeatStaleMs: the worker is not known to be running'),
       lastHeartbeatAt: z.string(),
       sent: z.number().nullable().describe('Sent by this worker process'),
+      nodeId: z.string().nullable().describe('The server node whose orchestrator runs it; null when not reported'),
     })
     .nullable()
     .describe('Its send worker as last reported; null when none has reported'),
