@@ -9,7 +9,7 @@ import { operationsOf, patternsOf, servedDocument, type OpenApiDocument, type Sc
 
 const t = useTestDatabase();
 
-const PUBLIC_OPERATIONS = ['POST /api/auth/login', 'POST /api/auth/refresh', 'POST /api/auth/logout'];
+const PUBLIC_OPERATIONS = ['GET /api/setup', 'POST /api/auth/login', 'POST /api/auth/refresh', 'POST /api/auth/logout'];
 const SPONSOR_KEY_OPERATIONS = ['GET /api/sponsors/offers', 'POST /api/sponsors/leads'];
 
 describe('GET /api/openapi.json', () => {
