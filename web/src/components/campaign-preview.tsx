@@ -48,8 +48,15 @@ function rebuild(node: Node, key: number): ComponentChildren {
   return <span key={key}>{children}</span>;
 }
 
+/**
+ * A DOMParser document shares the page's CSP: parsing a style attribute or a <style> element
+ * there is a (logged) violation although nothing of it is ever applied. They are cut before
+ * parsing; what is kept is decided by rebuild() alone, which copies no attribute at all.
+ */
+const withoutStyles = (html: string) => html.replace(/<style\b[^>]*>[\s\S]*?<\/style\s*>/gi, '').replace(/\sstyle\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/gi, '');
+
 export function SafeHtml({ html }: { html: string }) {
-  const body = new DOMParser().parseFromString(html, 'text/html').body;
+  const body = new DOMParser().parseFromString(withoutStyles(html), 'text/html').body;
   return <div class="preview-html">{Array.from(body.childNodes).map((node, index) => rebuild(node, index))}</div>;
 }
 
