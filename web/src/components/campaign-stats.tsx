@@ -49,9 +49,22 @@ export function StatsCards({ stats, engagement }: { stats: CampaignStats; engage
   );
 }
 
+const DAY_MS = 86_400_000;
+
+/** Every day from the first to the last with figures (at least a week, so one day is not stretched over years), quiet days as zeros. */
+function dayRange(seen: string[]): string[] {
+  if (seen.length === 0) return [];
+  const times = seen.map((day) => Date.parse(`${day}T00:00:00Z`));
+  const last = Math.max(...times);
+  const first = Math.min(Math.min(...times), last - 6 * DAY_MS);
+  const days: string[] = [];
+  for (let t = first; t <= last; t += DAY_MS) days.push(new Date(t).toISOString().slice(0, 10));
+  return days;
+}
+
 export function DailyCharts({ stats, engagement }: { stats: CampaignStats; engagement: CampaignEngagement | undefined }) {
   const { x, outcomes, opens } = useMemo(() => {
-    const days = [...new Set([...stats.days.map((d) => d.day), ...(engagement?.days ?? []).map((d) => d.day)])].sort();
+    const days = dayRange([...stats.days.map((d) => d.day), ...(engagement?.days ?? []).map((d) => d.day)]);
     const byDay = new Map(stats.days.map((d) => [d.day, d]));
     const engagementByDay = new Map((engagement?.days ?? []).map((d) => [d.day, d]));
     const metric = (key: 'sent' | 'opened' | 'clicked' | 'replied' | 'bounced' | 'unsubscribed') => days.map((day) => byDay.get(day)?.[key] ?? 0);
