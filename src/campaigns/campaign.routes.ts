@@ -15,6 +15,7 @@ import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { registerCampaignLifecycleRoutes } from './campaign-lifecycle.routes';
 import { registerCampaignMessageRoutes } from './campaign-messages.routes';
 import { registerCampaignPreviewRoutes } from './campaign-preview.routes';
+import { registerCampaignTemplateCheckRoute } from './campaign-template-check.routes';
 import {
   attachContacts,
   deleteCampaign,
@@ -40,6 +41,8 @@ async function checkSenders(db: Db, clientId: string, ids: string[]): Promise<vo
 }
 
 export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, clock: () => Date = () => new Date()): void {
+  // Before '/campaigns/:id…' routes are matched: a literal path of its own.
+  registerCampaignTemplateCheckRoute(api);
   api.route({
     method: 'get',
     path: '/campaigns',

@@ -9,6 +9,7 @@ import { sendingDomains } from '../domains/domain-rates.repository';
 import { bulkSenderCounts, BULK_SENDER_LIMIT, utcDay, type BulkSenderSettings } from '../dns/bulk-sender';
 import { getDomain as primaryDomainOf } from 'tldts';
 import { accountStats, campaignStats } from './stats.repository';
+import { registerCampaignEngagementRoute } from './campaign-engagement.routes';
 
 const eventCounts = {
   queued: z.number().describe('per day: rows created; otherwise: rows still waiting (due + scheduled + inFlight + unknown + held)'),
@@ -105,6 +106,7 @@ export function registerStatsRoutes(api: ApiRouter, db: Db, settings: DomainRate
       return campaignStats(db, campaign.id, clock());
     },
   });
+  registerCampaignEngagementRoute(api, db);
 
   api.route({
     method: 'get',
