@@ -15,7 +15,7 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const STAMP = path.join(root, 'dist', '.build-stamp');
 /** What `npm run build` compiles or bundles, and the files that change how it does. */
-const INPUT_DIRS = ['src', 'workers', 'db', 'scripts', 'web'];
+const INPUT_DIRS = ['src', 'workers', 'db', 'scripts'];
 const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
 
 function listFiles(dir) {

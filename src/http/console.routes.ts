@@ -1,5 +1,5 @@
 /**
- * The operator console (web/, built by `npm run build` into dist/web) served at `/` from the
+ * The operator console (src/console/, built by `npm run build` into dist/web) served at `/` from the
  * API's origin, under the same strict CSP as everything else: the build has no inline script
  * or style. Hashed assets are cached for a year; index.html never, so a new build shows at
  * the next load. Browser navigations to the console's own paths (/fleet, /campaigns/…) get

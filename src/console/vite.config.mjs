@@ -13,7 +13,7 @@ export default defineConfig({
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   resolve: { alias: { react: 'preact/compat', 'react-dom': 'preact/compat' } },
   build: {
-    outDir: path.join(here, '..', 'dist', 'web'),
+    outDir: path.join(here, '..', '..', 'dist', 'web'),
     emptyOutDir: true,
     target: 'es2022',
     // The module-preload polyfill would be an inline helper in older Vite; every browser
