@@ -5,19 +5,15 @@
  * when the server is up (connecting to the port its postmaster.pid names), else a cluster it
  * starts for the moment and stops again.
  */
-import path from 'node:path';
 import readline from 'node:readline';
 import { sql } from 'kysely';
 import { createOwner, generatePassword } from '../src/auth/owner-setup';
 import { loadConfig } from '../src/config';
-import { ensureDatabase, withDatabase } from '../src/db/admin';
 import { createDb } from '../src/db/connection';
-import { EMBEDDED_DATABASE, startEmbeddedPostgres } from '../src/db/embedded-postgres';
-import { runningPostmasterPort } from '../src/db/postmaster';
 import { readRunningServerInfo } from '../src/running-server';
 import { migrateToLatest } from '../src/db/migrate';
 import { isUniqueViolation } from '../src/http/db-errors';
-import { createLogger } from '../src/logger';
+import { cliDatabase } from './cli-database';
 
 function argument(name: string): string | undefined {
   const args = process.argv.slice(2);
@@ -41,19 +37,6 @@ async function askHidden(question: string): Promise<string> {
   return answer;
 }
 
-/** A connection string for the embedded database, and how to let go of it afterwards. */
-async function embeddedDatabase(dataDir: string, password: string): Promise<{ connectionString: string; release: () => Promise<void> }> {
-  const pgDataDir = path.join(dataDir, 'postgres');
-  const runningPort = runningPostmasterPort(pgDataDir);
-  if (runningPort !== undefined) {
-    const server = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${runningPort}/postgres`;
-    return { connectionString: withDatabase(server, EMBEDDED_DATABASE), release: async () => undefined };
-  }
-  const embedded = await startEmbeddedPostgres({ dataDir: pgDataDir, password, logger: createLogger('warn') });
-  await ensureDatabase(embedded.connectionString, EMBEDDED_DATABASE);
-  return { connectionString: withDatabase(embedded.connectionString, EMBEDDED_DATABASE), release: embedded.stop };
-}
-
 async function main(): Promise<void> {
   const email = argument('email');
   if (!email) throw new Error('usage: npm run create-admin -- --email you@example.com [--password PASSWORD]');
@@ -68,9 +51,7 @@ async function main(): Promise<void> {
   }
 
   const config = loadConfig();
-  let connectionString = config.databaseUrl;
-  let release = async (): Promise<void> => undefined;
-  if (!connectionString) ({ connectionString, release } = await embeddedDatabase(config.dataDir, config.embeddedPostgresPassword));
+  const { connectionString, release } = await cliDatabase(config);
   const db = createDb(connectionString, { poolMax: 1, idleTimeoutMs: 1000 });
   try {
     await sql`select 1`.execute(db);

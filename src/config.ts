@@ -10,6 +10,7 @@ import path from 'node:path';
 // tree-shaken mini API costs them a few KB where the full one costs ~7 MB each.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.cjs';
+import { loadOrCreateErasureKey, parseErasureKey } from './erasure/address-hash';
 import { DataDirError, loadOrCreateGeneratedSecrets, parseCredentialKeys, type CredentialKey, type GeneratedSecrets } from './secrets';
 
 /** The repository root, whether running from src/ (tests) or dist/src/ (compiled). */
@@ -224,6 +225,7 @@ const envSchema = z.object({
   PM2_HOME: z.optional(nonEmpty),
   WORKER_NODE_EXTRA_CA_CERTS: z.optional(nonEmpty),
   METRICS_BEARER_TOKEN: z.optional(z.string().check(z.minLength(16, 'must be at least 16 characters'))),
+  ERASURE_HASH_KEY: z.optional(nonEmpty),
 });
 
 export interface Config extends Tunables {
@@ -236,6 +238,8 @@ export interface Config extends Tunables {
   nodeId: string;
   jwtSecret: string;
   credentialKeys: CredentialKey[];
+  /** Keys the hash an erased address leaves on the suppression list (src/erasure/address-hash.ts); never changes. */
+  addressHashKey: Buffer;
   /** PM2's home (socket, pid, logs) for the workers' daemon; undefined = PM2's default (~/.pm2). */
   pm2Home: string | undefined;
   /** The bearer token /metrics asks for on the main port; undefined = the one generated in DATA_DIR/metrics-token. */
@@ -329,6 +333,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid environment: CREDENTIALS_KEYS: ${(error as Error).message}`);
   }
 
+  let addressHashKey: Buffer;
+  try {
+    addressHashKey = e.ERASURE_HASH_KEY ? parseErasureKey(e.ERASURE_HASH_KEY) : loadOrCreateErasureKey(dataDir);
+  } catch (error) {
+    throw new ConfigError(`Invalid erasure key (ERASURE_HASH_KEY or ${dataDir}/erasure-key): ${(error as Error).message}`);
+  }
+
   return {
     ...tunables,
     databaseUrl: e.DATABASE_URL,
@@ -340,6 +351,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeId: e.NODE_ID ?? generated.nodeId,
     jwtSecret: e.JWT_SECRET ?? generated.jwtSecret,
     credentialKeys,
+    addressHashKey,
     pm2Home: e.PM2_HOME,
     metricsBearerToken: e.METRICS_BEARER_TOKEN,
     embeddedPostgresPassword: generated.embeddedPostgresPassword,
@@ -352,6 +364,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // Set only when the operator set them; otherwise workers read the same DATA_DIR secrets.
       ...(e.JWT_SECRET ? { JWT_SECRET: e.JWT_SECRET } : {}),
       ...(e.CREDENTIALS_KEYS ? { CREDENTIALS_KEYS: e.CREDENTIALS_KEYS } : {}),
+      ...(e.ERASURE_HASH_KEY ? { ERASURE_HASH_KEY: e.ERASURE_HASH_KEY } : {}),
       // Not the server's NODE_EXTRA_CA_CERTS: Node loads that file in every process at start
       // (measured: +1.1 MB and +50 ms of CPU per worker with Debian's bundle). Only workers
       // that must trust a private CA (their SMTP relay's) get one, when the operator says so.
