@@ -10,6 +10,7 @@ import path from 'node:path';
 // tree-shaken mini API costs them a few KB where the full one costs ~7 MB each.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.cjs';
+import { loadOrCreateErasureKey, parseErasureKey } from './erasure/address-hash';
 import { DataDirError, loadOrCreateGeneratedSecrets, parseCredentialKeys, type CredentialKey, type GeneratedSecrets } from './secrets';
 
 /** The repository root, whether running from src/ (tests) or dist/src/ (compiled). */
@@ -225,6 +226,7 @@ const envSchema = z.object({
   PM2_HOME: z.optional(nonEmpty),
   WORKER_NODE_EXTRA_CA_CERTS: z.optional(nonEmpty),
   METRICS_BEARER_TOKEN: z.optional(z.string().check(z.minLength(16, 'must be at least 16 characters'))),
+  ERASURE_HASH_KEY: z.optional(nonEmpty),
 });
 
 export interface Config extends Tunables {
@@ -242,6 +244,8 @@ export interface Config extends Tunables {
    * one): the first signs, all verify. The JWT secret verifies too (src/tracking/tracking-signer.ts).
    */
   trackingKeys: Buffer[];
+  /** Keys the hash an erased address leaves on the suppression list (src/erasure/address-hash.ts); never changes. */
+  addressHashKey: Buffer;
   /** PM2's home (socket, pid, logs) for the workers' daemon; undefined = PM2's default (~/.pm2). */
   pm2Home: string | undefined;
   /** The bearer token /metrics asks for on the main port; undefined = the one generated in DATA_DIR/metrics-token. */
@@ -346,6 +350,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (error) {
     throw new ConfigError(`Invalid environment: TRACKING_KEYS: ${(error as Error).message}`);
   }
+  let addressHashKey: Buffer;
+  try {
+    addressHashKey = e.ERASURE_HASH_KEY ? parseErasureKey(e.ERASURE_HASH_KEY) : loadOrCreateErasureKey(dataDir);
+  } catch (error) {
+    throw new ConfigError(`Invalid erasure key (ERASURE_HASH_KEY or ${dataDir}/erasure-key): ${(error as Error).message}`);
+  }
 
   return {
     ...tunables,
@@ -359,6 +369,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret: e.JWT_SECRET ?? generated.jwtSecret,
     credentialKeys,
     trackingKeys,
+    addressHashKey,
     pm2Home: e.PM2_HOME,
     metricsBearerToken: e.METRICS_BEARER_TOKEN,
     embeddedPostgresPassword: generated.embeddedPostgresPassword,
@@ -372,6 +383,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.JWT_SECRET ? { JWT_SECRET: e.JWT_SECRET } : {}),
       ...(e.CREDENTIALS_KEYS ? { CREDENTIALS_KEYS: e.CREDENTIALS_KEYS } : {}),
       ...(e.TRACKING_KEYS ? { TRACKING_KEYS: e.TRACKING_KEYS } : {}),
+      ...(e.ERASURE_HASH_KEY ? { ERASURE_HASH_KEY: e.ERASURE_HASH_KEY } : {}),
       // Not the server's NODE_EXTRA_CA_CERTS: Node loads that file in every process at start
       // (measured: +1.1 MB and +50 ms of CPU per worker with Debian's bundle). Only workers
       // that must trust a private CA (their SMTP relay's) get one, when the operator says so.

@@ -56,6 +56,7 @@ export function describeDatabase(connectionString: string): string {
 async function connectAndMigrate(connectionString: string, config: Config, logger: Logger): Promise<Db> {
   const db = createDb(connectionString, {
     ...config.database,
+    addressHashKey: config.addressHashKey,
     applicationName: `outreach-server-${config.nodeId}`,
     onConnectionError: (error) => logger.warn('database connection lost', { error: error.message, code: (error as NodeJS.ErrnoException).code }),
   });

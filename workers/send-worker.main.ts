@@ -49,6 +49,7 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
   const logger = createLineLogger(config.logLevel, { worker: 'send', accountId });
   const db = createDb(config.databaseUrl, {
     poolMax: 1,
+    addressHashKey: config.addressHashKey,
     idleTimeoutMs: config.sending.workerDbIdleTimeoutMs,
     statementTimeoutMs: config.database.statementTimeoutMs,
     applicationName: `send-worker:${accountId.slice(0, 8)}`,

@@ -9,7 +9,8 @@ import type { Config } from '../config';
 import type { CredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
-import type { ApiRouter } from '../http/api-router';
+import type { ClientScope } from '../auth/client-scope';
+import type { ApiRouter, RouteAudit } from '../http/api-router';
 import { idParams } from '../http/validation';
 import { gmailEndpoints } from '../sending/account-transport';
 import { loadTransport, TransportConfigError } from '../transports/load-transport';
@@ -47,11 +48,13 @@ function present(transport: VerifyOut['transport'], result: SendResult): VerifyO
 }
 
 export function registerAccountVerifyRoute(api: ApiRouter, db: Db, config: Config, cipher: CredentialCipher): void {
+  const audit: RouteAudit<unknown> = { load: (id: string, scope: ClientScope) => getAccount(db, scope, id) };
   api.route({
     method: 'post',
     path: '/accounts/:id/verify',
     operationId: 'verifyAccount',
     tag: 'accounts',
+    audit,
     summary: "Try the account's login against its provider (SMTP AUTH, Gmail token exchange); sends nothing, changes nothing",
     params: idParams,
     status: 200,

@@ -11,7 +11,7 @@ import type { Db } from '../db/connection';
 import { emailDomain } from '../contacts/email-address';
 import { findDomainsByName, getDomain } from '../domains/domain.repository';
 import { AppError } from '../http/app-error';
-import type { ApiRouter } from '../http/api-router';
+import type { ApiRouter, RouteAudit } from '../http/api-router';
 import { receiveCsv } from '../http/csv-upload';
 import { isUniqueViolation } from '../http/db-errors';
 import { paged, pagedResponse } from '../http/paging';
@@ -93,6 +93,7 @@ function parseCredentialsFor(transport: 'smtp' | 'gmail' | 'sink', credentials: 
 const conflict = () => new AppError(409, 'conflict', 'An account with this address exists', { issues: [{ path: 'email', message: 'already registered' }] });
 
 export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, clock: () => Date = () => new Date()): void {
+  const audit: RouteAudit<unknown> = { load: (id: string, scope: ClientScope) => getAccount(db, scope, id) };
   const cipher = createCredentialCipher(config.credentialKeys);
   const defaults = accountDefaults(config.sending);
   const activitySettings = { warmup: config.warmup, heartbeatStaleMs: config.orchestrator.heartbeatStaleMs };
@@ -135,6 +136,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
     path: '/accounts',
     operationId: 'createAccount',
     tag: 'accounts',
+    audit,
     summary: "Add a sender account (credentials are stored encrypted and never returned); its address must be on one of its client's sender domains; an active one starts its warm-up today unless warmupStartedOn or warmupDay says it is already warm",
     body: createAccountBody,
     response: accountOut,
@@ -163,6 +165,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
     path: '/accounts/import',
     operationId: 'importAccounts',
     tag: 'accounts',
+    audit,
     summary: `Import sender accounts from a CSV (columns: ${ACCOUNT_CSV_COLUMNS.join(', ')}); per-row report`,
     upload: { contentType: 'multipart/form-data', description: 'The CSV as the "file" part, or the raw file with Content-Type: text/csv' },
     status: 200,
@@ -207,6 +210,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
     path: '/accounts/:id',
     operationId: 'updateAccount',
     tag: 'accounts',
+    audit,
     summary: 'Update limits, status, settings, warm-up start or credentials of a sender account (its first activation starts its warm-up)',
     params: idParams,
     body: updateAccountBody,
@@ -250,6 +254,7 @@ export function registerAccountRoutes(api: ApiRouter, db: Db, config: Config, cl
     path: '/accounts/:id',
     operationId: 'deleteAccount',
     tag: 'accounts',
+    audit,
     summary: 'Delete a sender account',
     params: idParams,
     status: 204,

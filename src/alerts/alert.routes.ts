@@ -12,7 +12,7 @@ import type { Config } from '../config';
 import { createCredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
-import type { ApiRouter } from '../http/api-router';
+import type { ApiRouter, RouteAudit } from '../http/api-router';
 import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { emailAddress, idParams, nonEmptyLine, uuid } from '../http/validation';
 import { deliveryHostPolicy, refusedDeliveryHost } from '../sponsors/delivery-address';
@@ -101,6 +101,7 @@ function presentChannel(c: AlertChannelRow): z.infer<typeof channelOut> {
 }
 
 export function registerAlertRoutes(api: ApiRouter, db: Db, config: Config): void {
+  const audit: RouteAudit<unknown> = { load: (id: string, scope: ClientScope) => getChannel(db, scope, id) };
   const cipher = createCredentialCipher(config.credentialKeys);
   const hostPolicy = deliveryHostPolicy(config.alerts.webhookHostAllowList);
 
@@ -200,6 +201,7 @@ export function registerAlertRoutes(api: ApiRouter, db: Db, config: Config): voi
     path: '/alert-channels',
     operationId: 'createAlertChannel',
     tag: 'alerts',
+    audit,
     summary: "Add an alert channel: the owner's own (every alert) or a client's (its alerts)",
     body: createBody,
     response: channelOut,
@@ -240,6 +242,7 @@ export function registerAlertRoutes(api: ApiRouter, db: Db, config: Config): voi
     path: '/alert-channels/:id',
     operationId: 'updateAlertChannel',
     tag: 'alerts',
+    audit,
     summary: 'Change an alert channel (its kind, repeated in the body, cannot change)',
     params: idParams,
     body: updateBody,
@@ -283,6 +286,7 @@ export function registerAlertRoutes(api: ApiRouter, db: Db, config: Config): voi
     path: '/alert-channels/:id',
     operationId: 'deleteAlertChannel',
     tag: 'alerts',
+    audit,
     summary: 'Delete an alert channel (its undelivered messages go with it)',
     params: idParams,
     status: 204,
@@ -296,6 +300,7 @@ export function registerAlertRoutes(api: ApiRouter, db: Db, config: Config): voi
     path: '/alert-channels/:id/test',
     operationId: 'sendAlertChannelTest',
     tag: 'alerts',
+    audit,
     summary: 'Queue a test message to the channel (sent by the delivery loop within alerts.deliveryIntervalMs)',
     params: idParams,
     status: 202,

@@ -71,6 +71,9 @@ export function registerAuthRoutes(api: ApiRouter, db: Db, auth: AuthService, lo
     path: '/auth/refresh',
     operationId: 'refreshTokens',
     tag: 'auth',
+    // Every console session rotates its tokens every few minutes: a row each would bury the
+    // trail, and it changes nothing anyone set. Sign-in (login) and sign-out (logout) are audited.
+    audit: { skip: 'token rotation: the console refreshes every few minutes; login and logout are audited' },
     summary: 'Exchange a refresh token for a new token pair (the old refresh token is used up)',
     access: 'public',
     body: refreshBody,

@@ -28,7 +28,7 @@ function isFinished(campaign: string): RawBuilder<boolean> {
       join contacts ct on ct.id = cc.contact_id
       where cc.campaign_id = ${c} and cc.status = 'active'
         and not exists (select 1 from email_queue q where q.campaign_id = ${c} and q.contact_id = cc.contact_id)
-        and not exists (select 1 from suppressions s where s.client_id = ct.client_id and s.email = ct.email))
+        and not exists (select 1 from suppressions s where s.client_id = ct.client_id and s.email = any(suppression_keys(ct.email))))
     end`;
 }
 

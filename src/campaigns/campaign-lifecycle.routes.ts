@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { ClientScope } from '../auth/client-scope';
 import type { Config } from '../config';
 import type { Db } from '../db/connection';
-import type { ApiRouter } from '../http/api-router';
+import { campaignAudit } from './campaign-audit';
+import type { ApiRouter, RouteAudit } from '../http/api-router';
 import { idParams } from '../http/validation';
 import { guardCampaignStart, type FailingDomain } from '../dns/dns-start-guard';
 import { getCampaign, type CampaignRow } from './campaign.repository';
@@ -35,6 +36,7 @@ function presentSendingBegins(begins: SendingBegins | undefined) {
 type LifecycleResult = { campaign: CampaignRow; queued?: number; skippedSuppressed?: number; cancelledQueueRows?: number; sendingBegins?: SendingBegins; dnsWarnings?: FailingDomain[] };
 
 export function registerCampaignLifecycleRoutes(api: ApiRouter, db: Db, config: Config, clock: () => Date): void {
+  const audit: RouteAudit<unknown> = campaignAudit(db);
   const enqueue = { messageIdDomain: config.sending.messageIdDomain };
   const actions: Array<[string, (scope: ClientScope, id: string, now: Date) => Promise<LifecycleResult>, string]> = [
     [
@@ -55,6 +57,7 @@ export function registerCampaignLifecycleRoutes(api: ApiRouter, db: Db, config: 
       path: `/campaigns/:id/${action}`,
       operationId: `${action}Campaign`,
       tag: 'campaigns',
+      audit,
       summary,
       params: idParams,
       status: 200,

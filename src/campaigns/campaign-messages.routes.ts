@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import type { Db } from '../db/connection';
 import type { QueueStatus } from '../db/database';
-import type { ApiRouter } from '../http/api-router';
+import { campaignAudit } from './campaign-audit';
+import type { ApiRouter, RouteAudit } from '../http/api-router';
 import { idParams } from '../http/validation';
 import { listCampaignMessages, type MessageRow } from './campaign-messages.repository';
 import { AppError } from '../http/app-error';
@@ -72,11 +73,13 @@ function present(row: MessageRow): z.infer<typeof messageOut> {
 }
 
 export function registerCampaignMessageRoutes(api: ApiRouter, db: Db, clock: () => Date = () => new Date()): void {
+  const audit: RouteAudit<unknown> = campaignAudit(db);
   api.route({
     method: 'post',
     path: '/campaigns/:id/held/resolve',
     operationId: 'resolveHeldMessages',
     tag: 'campaigns',
+    audit,
     summary:
       'Settle rows held for an operator (delivery could not be verified): "delivered" marks them sent and queues their follow-ups; "resend" sends them again with the same Message-ID. All held rows of the campaign, or the given ids',
     params: idParams,

@@ -8,7 +8,8 @@ import { getContact, type ContactRow } from '../contacts/contact.repository';
 import { createCredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
-import type { ApiRouter } from '../http/api-router';
+import { campaignAudit } from './campaign-audit';
+import type { ApiRouter, RouteAudit } from '../http/api-router';
 import { emailAddress, idParams, uuid } from '../http/validation';
 import { newMessageId } from '../queue/enqueue';
 import { gmailEndpoints, openAccountTransport } from '../sending/account-transport';
@@ -41,6 +42,7 @@ function stepProblems(step: StepRow, contact: ContactRow): Array<z.infer<typeof 
 }
 
 export function registerCampaignPreviewRoutes(api: ApiRouter, db: Db, config: Config): void {
+  const audit: RouteAudit<unknown> = campaignAudit(db);
   const signer = trackingSignerFor(config);
   const cipher = createCredentialCipher(config.credentialKeys);
 
@@ -98,6 +100,7 @@ export function registerCampaignPreviewRoutes(api: ApiRouter, db: Db, config: Co
     path: '/campaigns/:id/test-send',
     operationId: 'sendCampaignTestMessage',
     tag: 'campaigns',
+    audit,
     summary: 'Send one step, rendered for a contact, to a test address through a sender of the pool',
     params: idParams,
     body: z.object({ stepNumber: z.number().int().min(1).max(100), to: emailAddress, contactId: uuid, accountId: uuid.optional() }).strict(),

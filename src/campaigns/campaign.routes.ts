@@ -9,7 +9,8 @@ import { clientForCreate } from '../auth/client-scope';
 import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
-import type { ApiRouter } from '../http/api-router';
+import { campaignAudit } from './campaign-audit';
+import type { ApiRouter, RouteAudit } from '../http/api-router';
 import { idParams, uuid } from '../http/validation';
 import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { registerCampaignLifecycleRoutes } from './campaign-lifecycle.routes';
@@ -43,6 +44,7 @@ async function checkSenders(db: Db, clientId: string, ids: string[]): Promise<vo
 export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, clock: () => Date = () => new Date()): void {
   // Before '/campaigns/:id…' routes are matched: a literal path of its own.
   registerCampaignTemplateCheckRoute(api);
+  const audit: RouteAudit<unknown> = campaignAudit(db);
   api.route({
     method: 'get',
     path: '/campaigns',
@@ -62,6 +64,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
     path: '/campaigns',
     operationId: 'createCampaign',
     tag: 'campaigns',
+    audit,
     summary: 'Create a campaign with its steps and sender pool',
     body: createBody,
     response: campaignOut,
@@ -97,6 +100,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
     path: '/campaigns/:id',
     operationId: 'updateCampaign',
     tag: 'campaigns',
+    audit,
     summary: 'Change campaign settings (name, window, time zone, limits, tracking)',
     params: idParams,
     body: settingsSchema.partial().strict(),
@@ -116,6 +120,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
     path: '/campaigns/:id',
     operationId: 'deleteCampaign',
     tag: 'campaigns',
+    audit,
     summary: 'Delete a draft campaign',
     params: idParams,
     status: 204,
@@ -132,6 +137,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
     path: '/campaigns/:id/steps',
     operationId: 'replaceCampaignSteps',
     tag: 'campaigns',
+    audit,
     summary: 'Replace the sequence steps (draft or paused campaigns)',
     params: idParams,
     body: z.object({ steps: z.array(stepSchema).min(1).max(20) }).strict(),
@@ -159,6 +165,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
     path: '/campaigns/:id/senders',
     operationId: 'replaceCampaignSenders',
     tag: 'campaigns',
+    audit,
     summary: 'Replace the sender pool',
     params: idParams,
     body: z.object({ senderAccountIds: senderIds }).strict(),
@@ -179,6 +186,7 @@ export function registerCampaignRoutes(api: ApiRouter, db: Db, config: Config, c
     path: '/campaigns/:id/contacts',
     operationId: 'addCampaignContacts',
     tag: 'campaigns',
+    audit,
     summary: 'Add existing contacts to a campaign by id (a running campaign queues step 1 for them at once)',
     params: idParams,
     body: z.object({ contactIds: z.array(uuid).min(1).max(10_000) }).strict(),

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { hasControlChars } from '../contacts/email-address';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
-import type { ApiRouter } from '../http/api-router';
+import type { ClientScope } from '../auth/client-scope';
+import type { ApiRouter, RouteAudit } from '../http/api-router';
 import { isUniqueViolation } from '../http/db-errors';
 import { idParams, nonEmptyLine } from '../http/validation';
 import { paged, pagedResponse, pageQuery } from '../http/paging';
@@ -49,6 +50,7 @@ function present(client: ClientRow): z.infer<typeof clientOut> {
 const conflict = () => new AppError(409, 'conflict', 'A client with this name exists', { issues: [{ path: 'name', message: 'already taken' }] });
 
 export function registerClientRoutes(api: ApiRouter, db: Db): void {
+  const audit: RouteAudit<unknown> = { load: (id: string, scope: ClientScope) => getClient(db, scope, id), targetIsClient: true };
   api.route({
     method: 'get',
     path: '/clients',
@@ -64,6 +66,7 @@ export function registerClientRoutes(api: ApiRouter, db: Db): void {
     path: '/clients',
     operationId: 'createClient',
     tag: 'clients',
+    audit,
     summary: 'Create a client',
     access: 'owner',
     body: clientFields.partial().required({ name: true }).strict(),
@@ -97,6 +100,7 @@ export function registerClientRoutes(api: ApiRouter, db: Db): void {
     path: '/clients/:id',
     operationId: 'updateClient',
     tag: 'clients',
+    audit,
     summary: 'Update a client',
     params: idParams,
     body: clientFields.partial().strict(),
@@ -118,6 +122,7 @@ export function registerClientRoutes(api: ApiRouter, db: Db): void {
     path: '/clients/:id',
     operationId: 'deleteClient',
     tag: 'clients',
+    audit,
     summary: 'Delete a client and everything it owns',
     access: 'owner',
     params: idParams,

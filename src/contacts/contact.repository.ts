@@ -40,7 +40,7 @@ export async function insertContactBatch(db: DbOrTx, clientId: string, campaignI
       ) as t(email, email_domain, first_name, last_name, company, time_zone, custom_fields)
     ), wanted as (
       select i.* from input i
-      where not exists (select 1 from suppressions s where s.client_id = ${clientId} and s.email = i.email)
+      where not exists (select 1 from suppressions s where s.client_id = ${clientId} and s.email = any(suppression_keys(i.email)))
     ), inserted as (
       insert into contacts (client_id, email, email_domain, first_name, last_name, company, time_zone, custom_fields)
       select ${clientId}, email, email_domain, first_name, last_name, company, time_zone, custom_fields from wanted

@@ -4,6 +4,7 @@
  * process time zone.
  */
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { sessionSettingsFor } from '../erasure/address-hash';
 import type { Database } from './database';
 
 /**
@@ -40,12 +41,23 @@ export interface DbOptions {
   idleTimeoutMs: number;
   statementTimeoutMs?: number;
   applicationName?: string;
+  /**
+   * The erasure hash key (config.addressHashKey): given to every session so address_hash()
+   * (migration 0026) can match erased addresses on the suppression list. Without it, hashed
+   * entries match nothing in this pool's sessions.
+   */
+  addressHashKey?: Buffer;
   /** Told when a pooled connection loses its server (restart, failover, network). */
   onConnectionError?: (error: Error) => void;
 }
 
 /** The longest a pool's end waits for its sessions to close (a server that stopped answering). */
 const POOL_END_WAIT_MS = 5_000;
+
+function sessionSettingOptions(addressHashKey: Buffer | undefined): string[] {
+  if (!addressHashKey) return [];
+  return Object.entries(sessionSettingsFor(addressHashKey)).map(([name, value]) => `-c ${name}=${value}`);
+}
 
 export function createDb(connectionString: string, options: DbOptions): Db {
   const pool = new pg.Pool({
@@ -59,7 +71,7 @@ export function createDb(connectionString: string, options: DbOptions): Db {
     // would otherwise keep planning them anew whenever a plan made for the given arrays looks
     // cheaper than the generic one, which for the journal's write it always does (~0.9 ms of
     // planning per call, measured).
-    options: '-c plan_cache_mode=force_generic_plan',
+    options: ['-c plan_cache_mode=force_generic_plan', ...sessionSettingOptions(options.addressHashKey)].join(' '),
   });
   // A client losing its server (restart: 57P01, failover, network) emits 'error'. pg-pool
   // listens only while a client is idle (and re-emits it on the pool); a client checked out

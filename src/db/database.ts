@@ -504,6 +504,19 @@ export interface AuditLogTable {
   entity_id: string | null;
   details: Json;
   created_at: Timestamp;
+  /** 0025: the API caller as it was at the time (rows written by the API; null on automatic ones). */
+  actor_email: string | null;
+  actor_role: string | null;
+  method: string | null;
+  path: string | null;
+  status: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  /** 0025: the target's state before and after a settings change, secrets redacted. */
+  before: Json<unknown> | null;
+  after: Json<unknown> | null;
+  /** 0025: the request body, secrets redacted. */
+  changes: Json<unknown> | null;
 }
 
 export interface RuntimeSettingsTable {

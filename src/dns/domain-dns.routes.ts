@@ -9,7 +9,8 @@ import { createCredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import { getDomain, type DomainRow } from '../domains/domain.repository';
 import { AppError } from '../http/app-error';
-import type { ApiRouter } from '../http/api-router';
+import type { ClientScope } from '../auth/client-scope';
+import type { ApiRouter, RouteAudit } from '../http/api-router';
 import { idParams } from '../http/validation';
 import { dkimRecord, type DomainDnsReport } from './domain-dns-check';
 import { sendingRoutesOf } from './domain-dns.repository';
@@ -62,6 +63,7 @@ async function expectedRecords(db: Db, domain: DomainRow, dkimKey: string | null
 }
 
 export function registerDomainDnsRoutes(api: ApiRouter, db: Db, config: Config, clock: () => Date): void {
+  const audit: RouteAudit<unknown> = { load: (id: string, scope: ClientScope) => getDomain(db, scope, id) };
   const cipher = createCredentialCipher(config.credentialKeys);
   const deps = { db, cipher, resolve: createDnsResolver(config.dns) };
   const present = async (domain: DomainRow, report: DomainDnsReport | null) => ({
@@ -99,6 +101,7 @@ export function registerDomainDnsRoutes(api: ApiRouter, db: Db, config: Config, 
     path: '/domains/:id/dns/check',
     operationId: 'checkDomainDns',
     tag: 'domains',
+    audit,
     summary: 'Check the sender domain’s DNS now (SPF, DKIM, DMARC, MX, relay PTR) and record the result',
     params: idParams,
     status: 200,

@@ -12,7 +12,8 @@ import type { Config } from '../config';
 import { createCredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
-import type { ApiRouter } from '../http/api-router';
+import type { ClientScope } from '../auth/client-scope';
+import type { ApiRouter, RouteAudit } from '../http/api-router';
 import { isUniqueViolation } from '../http/db-errors';
 import { idParams, singleLine, uuid } from '../http/validation';
 import { paged, pagedResponse, pageQuery } from '../http/paging';
@@ -113,6 +114,7 @@ function present(d: DomainRow, rates: DomainRates): z.infer<typeof domainOut> {
 }
 
 export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config, clock: () => Date = () => new Date()): void {
+  const audit: RouteAudit<unknown> = { load: (id: string, scope: ClientScope) => getDomain(db, scope, id) };
   /** The domains as presented, with their rates (one query per client among them). */
   const presentAll = async (domains: DomainRow[]) => {
     const rates = new Map<string, DomainRates>();
@@ -150,6 +152,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config, clo
     path: '/domains',
     operationId: 'createDomain',
     tag: 'domains',
+    audit,
     summary: 'Add a sender domain',
     body: fields.partial().extend({ domain: domainName, clientId: uuid.optional() }).strict(),
     response: domainOut,
@@ -184,6 +187,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config, clo
     path: '/domains/:id',
     operationId: 'updateDomain',
     tag: 'domains',
+    audit,
     summary: 'Update a sender domain (DKIM selector and key, daily limit, bounce mailbox)',
     params: idParams,
     body: fields.partial().strict(),
@@ -199,6 +203,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config, clo
     path: '/domains/:id',
     operationId: 'deleteDomain',
     tag: 'domains',
+    audit,
     summary: 'Delete a sender domain',
     params: idParams,
     status: 204,
@@ -215,6 +220,7 @@ export function registerDomainRoutes(api: ApiRouter, db: Db, config: Config, clo
     path: '/domains/:id/transfer',
     operationId: 'transferDomain',
     tag: 'domains',
+    audit,
     summary: 'Move a sender domain, with its DKIM key and limits, to another client (owner only; refused while accounts of its client send from it)',
     access: 'owner',
     params: idParams,

@@ -13,6 +13,8 @@ import { z } from 'zod';
 import { authenticate, getAuth, getScope, requireAccess, type AccessLevel } from '../auth/auth.middleware';
 import type { AuthContext, AuthService } from '../auth/auth.service';
 import type { ClientScope } from '../auth/client-scope';
+import type { AuditRecorder } from '../audit/audit-recorder';
+import { targetIdOf } from '../audit/audit-recorder';
 import { AppError } from './app-error';
 import { jsonBody } from './body-parsers';
 import { BEARER_SCHEME, clientScopeParameter, errorSchema, SPONSOR_KEY_SCHEME, toOpenApiPath } from './openapi';
@@ -38,6 +40,23 @@ export interface RouteContext<P, Q, H, B> {
   body: B;
   auth: AuthContext;
   scope: ClientScope;
+}
+
+/**
+ * How a write route is audited. Every non-GET route gets an audit row after a 2xx answer
+ * (src/audit/); a settings route adds `load` so the row holds the target's state before and
+ * after (secrets redacted). `skip` takes a route out, with the reason, which the audit test
+ * lists and checks.
+ */
+export interface RouteAudit<P> {
+  /** The target's current state (a settings row), by the target's id, within the caller's scope. */
+  load?(id: string, scope: ClientScope, params: P): Promise<unknown>;
+  /** The target is a client itself: its id is the row's client. */
+  targetIsClient?: boolean;
+  /** What of the body the row keeps (default: all of it, secrets redacted); for bodies naming a person to forget. */
+  changes?(body: unknown): unknown;
+  /** Not audited, and why. */
+  skip?: string;
 }
 
 export interface RouteSpec<P extends AnyObject, Q extends AnyObject, H extends AnyObject, B extends z.ZodType> {
@@ -67,6 +86,7 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, H extends A
   errors?: number[];
   /** Extra middleware run before validation (e.g. the login rate limiter). */
   middleware?: RequestHandler[];
+  audit?: RouteAudit<z.output<P>>;
   handler(context: RouteContext<z.output<P>, z.output<Q>, z.output<H>, z.output<B>>): Promise<unknown>;
 }
 
@@ -80,12 +100,16 @@ const emptyObject = z.object({});
 export class ApiRouter {
   readonly router = Router();
   private readonly operationIds = new Set<string>();
+  /** Every write route registered through route(), with how it is audited (the audit test reads it). */
+  readonly writeRoutes: { method: Method; path: string; operationId: string; access: RouteAccess; audited: boolean; skipReason?: string; loadsState: boolean }[] = [];
 
   constructor(
     private readonly registry: OpenAPIRegistry,
     private readonly auth: AuthService,
     /** The JSON body limit of routes that set none (server.requestBodyLimitKb). */
     private readonly defaultBodyLimitBytes: number,
+    /** Writes the audit row of every successful write (src/audit/audit-recorder.ts). */
+    private readonly auditor: AuditRecorder,
     private readonly prefix = '/api',
   ) {}
 
@@ -97,6 +121,18 @@ export class ApiRouter {
     this.register(spec);
 
     const signedIn = usesBearer(access);
+    const audited = spec.method !== 'get' && spec.audit?.skip === undefined;
+    if (spec.method !== 'get') {
+      this.writeRoutes.push({
+        method: spec.method,
+        path: spec.path,
+        operationId: spec.operationId,
+        access,
+        audited,
+        ...(spec.audit?.skip !== undefined ? { skipReason: spec.audit.skip } : {}),
+        loadsState: spec.audit?.load !== undefined,
+      });
+    }
     const handlers: RequestHandler[] = [];
     if (signedIn) {
       handlers.push(authenticate(this.auth));
@@ -112,21 +148,52 @@ export class ApiRouter {
       const query = parseOrThrow(spec.query ?? emptyObject, stripClientId(req.query, access), 'query');
       const headers = parseOrThrow(spec.headers ?? emptyObject, readHeaders(req, spec.headers), 'header');
       const body = spec.body ? parseOrThrow(spec.body, req.body, 'body') : undefined;
-      const result = await spec.handler({
-        req,
-        res,
-        params: (params?.data ?? {}) as z.output<P>,
-        query: query as z.output<Q>,
-        headers: headers as z.output<H>,
-        body: body as z.output<B>,
-        auth: signedIn ? getAuth(req) : (undefined as unknown as AuthContext),
-        scope: signedIn ? getScope(req) : { clientId: null },
-      });
+      const parsedParams = (params?.data ?? {}) as z.output<P>;
+      const auth = signedIn ? getAuth(req) : (undefined as unknown as AuthContext);
+      const scope = signedIn ? getScope(req) : { clientId: null };
+      const load = audited ? spec.audit?.load : undefined;
+      const paramId = targetIdOf(parsedParams, undefined);
+      const before = load && paramId !== null ? await this.loadState(spec.operationId, () => load(paramId, scope, parsedParams)) : undefined;
+      const result = await spec.handler({ req, res, params: parsedParams, query: query as z.output<Q>, headers: headers as z.output<H>, body: body as z.output<B>, auth, scope });
+      // The audit row is written before the answer goes out, so a caller that saw 2xx finds its
+      // row (routes that stream their own answer, CSV, are recorded just after it).
+      const answerStatus = res.headersSent ? res.statusCode : result === undefined ? (status === 201 || status === 200 ? 204 : status) : status;
+      if (audited && answerStatus >= 200 && answerStatus < 300) {
+        const targetId = targetIdOf(parsedParams, result);
+        const after = load && targetId !== null ? await this.loadState(spec.operationId, () => load(targetId, scope, parsedParams)) : undefined;
+        await this.auditor.record({
+          req,
+          status: answerStatus,
+          operationId: spec.operationId,
+          tag: spec.tag,
+          method: spec.method,
+          caller: signedIn ? 'bearer' : access === 'sponsorKey' ? 'sponsorKey' : 'public',
+          auth: signedIn ? auth : undefined,
+          scope,
+          params: parsedParams,
+          body: spec.upload ? { upload: spec.upload.contentType } : spec.audit?.changes ? spec.audit.changes(body) : body,
+          result,
+          targetId,
+          before,
+          after,
+          ...(spec.audit?.targetIsClient && targetId !== null ? { clientId: targetId } : {}),
+        });
+      }
       if (res.headersSent) return;
-      if (result === undefined) res.status(status === 201 || status === 200 ? 204 : status).end();
-      else res.status(status).json(result);
+      if (result === undefined) res.status(answerStatus).end();
+      else res.status(answerStatus).json(result);
     });
     this.router[spec.method](spec.path, ...handlers);
+  }
+
+  /** A state loader's failure is logged and leaves the row without that state: the change itself goes on. */
+  private async loadState(operationId: string, load: () => Promise<unknown>): Promise<unknown> {
+    try {
+      return (await load()) ?? null;
+    } catch (error) {
+      this.auditor.loaderFailed(operationId, error);
+      return undefined;
+    }
   }
 
   /**

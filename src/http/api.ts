@@ -25,6 +25,9 @@ import { registerSinkMessageRoutes } from '../transports/sink-message.routes';
 import { registerUserRoutes } from '../users/user.routes';
 import { registerWebhookEndpointRoutes } from '../webhooks/webhook-endpoint.routes';
 import { registerAlertRoutes } from '../alerts/alert.routes';
+import { createAuditRecorder } from '../audit/audit-recorder';
+import { registerAuditRoutes } from '../audit/audit.routes';
+import { registerErasureRoutes } from '../erasure/erasure.routes';
 import { ApiRouter } from './api-router';
 import { buildOpenApiDocument, createOpenApiRegistry } from './openapi';
 
@@ -39,10 +42,15 @@ export function createAuthServiceFromConfig(config: Config, db: Db): AuthService
   return createAuthService(db, createAccessTokenService(config.jwtSecret, config.auth.accessTokenTtlSeconds), config.auth.refreshTokenTtlSeconds);
 }
 
-export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps): Router {
+export function adminApiRoutes(deps: ApiDeps): Router {
+  return buildAdminApi(deps).router;
+}
+
+/** The admin API's ApiRouter itself: its router, and the list of write routes the audit test checks. */
+export function buildAdminApi({ config, db, logger, clock = () => new Date() }: ApiDeps): ApiRouter {
   const registry = createOpenApiRegistry();
   const auth = createAuthServiceFromConfig(config, db);
-  const api = new ApiRouter(registry, auth, config.server.requestBodyLimitKb * 1024);
+  const api = new ApiRouter(registry, auth, config.server.requestBodyLimitKb * 1024, createAuditRecorder(db, logger));
 
   registerAuthRoutes(api, db, auth, config.auth.loginAttemptsPerMinute);
   registerClientRoutes(api, db);
@@ -58,6 +66,8 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
   registerInboundRoutes(api, db, config, clock);
   registerWebhookEndpointRoutes(api, db, config);
   registerAlertRoutes(api, db, config);
+  registerAuditRoutes(api, db);
+  registerErasureRoutes(api, db, config);
   // Sponsor API (X-Api-Key) before sponsor admin, so /sponsors/offers is not taken for an id.
   registerSponsorApiRoutes(api, db, config);
   registerSponsorAdminRoutes(api, db, config);
@@ -79,5 +89,5 @@ export function adminApiRoutes({ config, db, clock = () => new Date() }: ApiDeps
     document ??= buildOpenApiDocument(registry);
     res.json(document);
   });
-  return api.router;
+  return api;
 }

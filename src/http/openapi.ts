@@ -61,6 +61,8 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   orchestrator: 'Worker processes of this node',
   inbound: 'Inbound mail and ESP events: bounces, complaints, replies, auto-replies, their effects and reclassification',
   webhooks: 'ESP event webhook endpoints (SES through SNS, SendGrid, Mailgun) per client; their keys are write-only',
+  audit: 'The audit trail: every change made through the API (who, what, before/after for settings, when, from where) and the automatic ones',
+  erasure: 'Erasure of a person (GDPR/CCPA): their address removed from every table, only a keyed hash kept on the suppression list',
   alerts: "Alerts the system raised (one open per client, code and entity; acknowledged, resolved when the condition clears) and the channels that carry them to people: Telegram, Slack, signed webhook, e-mail; the owner's channels get every alert, a client's its own",
 };
 

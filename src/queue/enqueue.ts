@@ -62,7 +62,7 @@ export async function enqueueCampaign(
   const inserted = await sql<{ n: number; skipped: number }>`
     with candidates as (
       select cc.contact_id, ct.email, ct.email_domain,
-             exists (select 1 from suppressions s where s.client_id = ${campaign.client_id} and s.email = ct.email) as suppressed
+             exists (select 1 from suppressions s where s.client_id = ${campaign.client_id} and s.email = any(suppression_keys(ct.email))) as suppressed
       from campaign_contacts cc
       join contacts ct on ct.id = cc.contact_id and ct.client_id = ${campaign.client_id}
       where cc.campaign_id = ${campaignId} and cc.status = 'active'
@@ -131,7 +131,7 @@ export const FOLLOW_UP_CTES = sql`
       from sent s
       join sequence_steps ns on ns.campaign_id = s.campaign_id and ns.step_number = s.step_number + 1
       join campaign_contacts cc on cc.campaign_id = s.campaign_id and cc.contact_id = s.contact_id and cc.status = 'active'
-      where not exists (select 1 from suppressions x where x.client_id = s.client_id and x.email = s.to_email)
+      where not exists (select 1 from suppressions x where x.client_id = s.client_id and x.email = any(suppression_keys(s.to_email)))
     ),
     follow_ups as (
       insert into email_queue (client_id, campaign_id, contact_id, step_id, step_number, account_id, to_email, recipient_domain, run_after, message_id)

@@ -167,7 +167,7 @@ async function selectCandidatesAmong(
   const result = await sql<CandidateRow>`
     select q.id, q.client_id, q.campaign_id, q.contact_id, q.step_id, q.step_number, q.account_id, q.to_email, q.recipient_domain,
            q.message_id, q.attempts,
-           exists (select 1 from suppressions s where s.client_id = q.client_id and s.email = q.to_email) as suppressed,
+           exists (select 1 from suppressions s where s.client_id = q.client_id and s.email = any(suppression_keys(q.to_email))) as suppressed,
            -- A subquery, not a join: Postgres would hash all of the campaign's contacts for it.
            -- No row (contact taken out of the campaign) reads as not active: the claim cancels it.
            (select cc.status from campaign_contacts cc where cc.campaign_id = q.campaign_id and cc.contact_id = q.contact_id) as contact_status,

@@ -2,6 +2,7 @@
  * Suppressions: addresses a client never mails again (invariant 4). One row per client and
  * lower-cased address; the first reason recorded wins.
  */
+import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 import type { SuppressionReason } from '../db/database';
 
@@ -24,11 +25,12 @@ export async function addSuppression(db: DbOrTx, suppression: NewSuppression): P
 }
 
 export async function isSuppressed(db: DbOrTx, clientId: string, email: string): Promise<boolean> {
+  // The address itself, or the hash it left if the person was erased (migration 0026).
   const row = await db
     .selectFrom('suppressions')
     .select('id')
     .where('client_id', '=', clientId)
-    .where('email', '=', email.toLowerCase())
+    .where('email', '=', sql<string>`any(suppression_keys(${email}))`)
     .executeTakeFirst();
   return row !== undefined;
 }

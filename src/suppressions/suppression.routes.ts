@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { clientForCreate } from '../auth/client-scope';
 import type { Config } from '../config';
 import { normalizeEmail } from '../contacts/email-address';
+import { ERASED_PREFIX } from '../erasure/address-hash';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
 import type { ApiRouter } from '../http/api-router';
@@ -14,7 +15,7 @@ import { spreadsheetSafe } from './csv-safe';
 import { addSuppressions, allSuppressions, deleteSuppression, getSuppression, listSuppressions, type SuppressionRow } from './suppression-list.repository';
 
 const reasonSchema = z.enum(['unsubscribed', 'hard_bounce', 'soft_bounce', 'complaint', 'manual']);
-const suppressionOut = z.object({ id: z.number(), clientId: z.uuid(), email: z.string(), reason: reasonSchema, source: z.string(), createdAt: z.string() });
+const suppressionOut = z.object({ id: z.number(), clientId: z.uuid(), email: z.string().describe("The address, or 'erased:<keyed hash>' for a person who was erased"), reason: reasonSchema, source: z.string(), createdAt: z.string() });
 const suppressionParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
 /** The recipient's own choices (unsubscribe, complaint) are never undone from the admin side. */
@@ -145,13 +146,17 @@ export function registerSuppressionRoutes(api: ApiRouter, db: Db, config: Config
     path: '/suppressions/:id',
     operationId: 'deleteSuppression',
     tag: 'suppressions',
-    summary: 'Remove a manual or hard-bounce suppression (unsubscribes and complaints stay)',
+    summary: 'Remove a manual or hard-bounce suppression (unsubscribes, complaints and erasures stay)',
     params: suppressionParams,
     status: 204,
     errors: [409],
     handler: async ({ scope, params }) => {
       const suppression = await getSuppression(db, scope, params.id);
       if (!suppression) throw new AppError(404, 'not_found', 'Suppression not found');
+      // An erased person's hash is what keeps them from being mailed again: their request, not a setting.
+      if (suppression.email.startsWith(ERASED_PREFIX)) {
+        throw new AppError(409, 'protected_suppression', 'This entry is what an erasure left: the person asked to be forgotten and is never mailed again');
+      }
       if (PROTECTED_REASONS.has(suppression.reason)) {
         throw new AppError(409, 'protected_suppression', `A suppression for reason "${suppression.reason}" is the recipient's choice and cannot be removed`);
       }

@@ -8,7 +8,8 @@ import { hashPassword } from '../auth/password';
 import { newPasswordSchema } from '../auth/auth.routes';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
-import type { ApiRouter } from '../http/api-router';
+import type { ClientScope } from '../auth/client-scope';
+import type { ApiRouter, RouteAudit } from '../http/api-router';
 import { isUniqueViolation } from '../http/db-errors';
 import { emailAddress, idParams } from '../http/validation';
 import { paged, pagedResponse, pageQuery } from '../http/paging';
@@ -45,6 +46,7 @@ export function presentUser(user: PublicUser): z.infer<typeof userOut> {
 }
 
 export function registerUserRoutes(api: ApiRouter, db: Db): void {
+  const audit: RouteAudit<unknown> = { load: (id: string, scope: ClientScope) => getUser(db, scope, id) };
   api.route({
     method: 'get',
     path: '/users',
@@ -61,6 +63,7 @@ export function registerUserRoutes(api: ApiRouter, db: Db): void {
     path: '/users',
     operationId: 'createUser',
     tag: 'users',
+    audit,
     summary: 'Create a user (the owner passes clientId for client roles)',
     body: createBody,
     response: userOut,
@@ -101,6 +104,7 @@ export function registerUserRoutes(api: ApiRouter, db: Db): void {
     path: '/users/:id',
     operationId: 'updateUser',
     tag: 'users',
+    audit,
     summary: 'Change a client user’s role or disable them (their sessions end)',
     params: idParams,
     body: updateBody,
@@ -122,6 +126,7 @@ export function registerUserRoutes(api: ApiRouter, db: Db): void {
     path: '/users/:id',
     operationId: 'deleteUser',
     tag: 'users',
+    audit,
     summary: 'Delete a user',
     params: idParams,
     status: 204,

@@ -14,7 +14,8 @@ import type { Config } from '../config';
 import { createCredentialCipher } from '../crypto/credential-cipher';
 import type { Db } from '../db/connection';
 import { AppError } from '../http/app-error';
-import type { ApiRouter } from '../http/api-router';
+import type { ClientScope } from '../auth/client-scope';
+import type { ApiRouter, RouteAudit } from '../http/api-router';
 import { paged, pagedResponse, pageQuery } from '../http/paging';
 import { idParams, nonEmptyLine, uuid } from '../http/validation';
 import { sendgridPublicKey } from './sendgrid';
@@ -64,6 +65,7 @@ const endpointOut = z.object({
 });
 
 export function registerWebhookEndpointRoutes(api: ApiRouter, db: Db, config: Config): void {
+  const audit: RouteAudit<unknown> = { load: (id: string, scope: ClientScope) => getEndpoint(db, scope, id) };
   const cipher = createCredentialCipher(config.credentialKeys);
   const seal = (key: string | undefined) => (key === undefined ? undefined : cipher.encrypt(key.trim()));
 
@@ -103,6 +105,7 @@ export function registerWebhookEndpointRoutes(api: ApiRouter, db: Db, config: Co
     path: '/webhook-endpoints',
     operationId: 'createWebhookEndpoint',
     tag: 'webhooks',
+    audit,
     summary: 'Add an ESP webhook endpoint; answers the URL to give the provider',
     body: createBody,
     response: endpointOut,
@@ -138,6 +141,7 @@ export function registerWebhookEndpointRoutes(api: ApiRouter, db: Db, config: Co
     path: '/webhook-endpoints/:id',
     operationId: 'updateWebhookEndpoint',
     tag: 'webhooks',
+    audit,
     summary: 'Rename an ESP webhook endpoint, change its topics or replace its key (the provider cannot change)',
     params: idParams,
     body: updateBody,
@@ -165,6 +169,7 @@ export function registerWebhookEndpointRoutes(api: ApiRouter, db: Db, config: Co
     path: '/webhook-endpoints/:id',
     operationId: 'deleteWebhookEndpoint',
     tag: 'webhooks',
+    audit,
     summary: 'Delete an ESP webhook endpoint (its URL answers 404 from then on; deliveries already received are still processed)',
     params: idParams,
     status: 204,
