@@ -10,7 +10,7 @@ import path from 'node:path';
 // tree-shaken mini API costs them a few KB where the full one costs ~7 MB each.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.cjs';
-import { loadOrCreateErasureKey, parseErasureKey } from './erasure/address-hash';
+import { parseErasureKey } from './erasure/address-hash';
 import { DataDirError, loadOrCreateGeneratedSecrets, parseCredentialKeys, type CredentialKey, type GeneratedSecrets } from './secrets';
 
 /** The repository root, whether running from src/ (tests) or dist/src/ (compiled). */
@@ -352,9 +352,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   let addressHashKey: Buffer;
   try {
-    addressHashKey = e.ERASURE_HASH_KEY ? parseErasureKey(e.ERASURE_HASH_KEY) : loadOrCreateErasureKey(dataDir);
+    addressHashKey = e.ERASURE_HASH_KEY ? parseErasureKey(e.ERASURE_HASH_KEY) : generated.erasureKey;
   } catch (error) {
-    throw new ConfigError(`Invalid erasure key (ERASURE_HASH_KEY or ${dataDir}/erasure-key): ${(error as Error).message}`);
+    throw new ConfigError(`Invalid environment: ERASURE_HASH_KEY: ${(error as Error).message}`);
   }
 
   return {

@@ -17,6 +17,8 @@ export interface GeneratedSecrets {
   credentialKey: CredentialKey;
   /** Signs tracking, unsubscribe and landing links when TRACKING_KEYS is not set. */
   trackingKey: Buffer;
+  /** Keys the hash an erased address leaves on the suppression list when ERASURE_HASH_KEY is not set; never changes. */
+  erasureKey: Buffer;
   embeddedPostgresPassword: string;
   nodeId: string;
 }
@@ -27,6 +29,8 @@ interface SecretsFile {
   credentialKey: string;
   /** Absent in files written before tracking links had a key of their own: added on first load. */
   trackingKey?: string;
+  /** Absent in files written before erasure: added on first load. */
+  erasureKey?: string;
   embeddedPostgresPassword: string;
   nodeId: string;
 }
@@ -81,6 +85,7 @@ export function loadOrCreateGeneratedSecrets(dataDir: string): GeneratedSecrets 
       credentialKeyId: `k${Date.now().toString(36)}`,
       credentialKey: crypto.randomBytes(32).toString('base64'),
       trackingKey: crypto.randomBytes(32).toString('base64'),
+      erasureKey: crypto.randomBytes(32).toString('base64'),
       embeddedPostgresPassword: crypto.randomBytes(24).toString('base64url'),
       nodeId: `node-${crypto.randomBytes(4).toString('hex')}`,
     };
@@ -97,11 +102,12 @@ export function loadOrCreateGeneratedSecrets(dataDir: string): GeneratedSecrets 
       fs.rmSync(temporary, { force: true });
     }
   }
-  if (!stored.trackingKey) stored = addTrackingKey(file);
+  if (!stored.trackingKey || !stored.erasureKey) stored = addMissingKeys(file);
   return {
     jwtSecret: stored.jwtSecret,
     credentialKey: { id: stored.credentialKeyId, key: Buffer.from(stored.credentialKey, 'base64') },
     trackingKey: Buffer.from(stored.trackingKey as string, 'base64'),
+    erasureKey: Buffer.from(stored.erasureKey as string, 'base64'),
     embeddedPostgresPassword: stored.embeddedPostgresPassword,
     nodeId: stored.nodeId,
   };
@@ -110,12 +116,12 @@ export function loadOrCreateGeneratedSecrets(dataDir: string): GeneratedSecrets 
 const LOCK_WAIT_MS = 10_000;
 
 /**
- * Adds a tracking key to a secrets file written before there was one. The server and its
- * workers may start at once: the first to take the lock (a file created exclusively) writes
- * the key, the others wait and read it, so every process signs with the same key. The new
+ * Adds the keys a secrets file written by an older version lacks (tracking, erasure). The
+ * server and its workers may start at once: the first to take the lock (a file created
+ * exclusively) writes the keys, the others wait and read them, so every process uses the same. The new
  * file is renamed into place: a reader sees the old one or the new one, never half of one.
  */
-function addTrackingKey(file: string): SecretsFile {
+function addMissingKeys(file: string): SecretsFile {
   const lock = `${file}.lock`;
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
@@ -133,14 +139,15 @@ function addTrackingKey(file: string): SecretsFile {
   }
   try {
     const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as SecretsFile;
-    if (stored.trackingKey) return stored;
-    const updated: SecretsFile = { ...stored, trackingKey: crypto.randomBytes(32).toString('base64') };
+    if (stored.trackingKey && stored.erasureKey) return stored;
+    const fresh = () => crypto.randomBytes(32).toString('base64');
+    const updated: SecretsFile = { ...stored, trackingKey: stored.trackingKey ?? fresh(), erasureKey: stored.erasureKey ?? fresh() };
     const temporary = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(temporary, JSON.stringify(updated, null, 2), { mode: 0o600 });
     fs.renameSync(temporary, file);
     return updated;
   } catch (error) {
-    throw new DataDirError(`Cannot add a tracking key to ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new DataDirError(`Cannot add keys to ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   } finally {
     fs.rmSync(lock, { force: true });
   }

@@ -36,6 +36,8 @@ describe('configuration', () => {
     expect(second.jwtSecret).toBe(first.jwtSecret);
     expect(second.credentialKeys[0]?.key.equals(first.credentialKeys[0]!.key)).toBe(true);
     expect(second.nodeId).toBe(first.nodeId);
+    expect(second.addressHashKey.equals(first.addressHashKey)).toBe(true);
+    expect(second.trackingKeys[0]?.equals(first.trackingKeys[0]!)).toBe(true);
   });
 
   it('gives every process the same secrets when many start at once on a new data directory', async () => {
