@@ -43,10 +43,10 @@ import { rowHolder } from '../campaigns/campaign-messages.repository';
 import { COUNTER_SQL, DAY_COUNTERS, ROLLUP_COUNTERS } from './rollup-metrics';
 
 const EVENT_METRICS = ['queued', 'sent', 'bounced', 'opened', 'clicked', 'replied', 'unsubscribed', 'complained'] as const;
-const STATE_METRICS = ['due', 'scheduled', 'retrying', 'inFlight', 'unknown', 'held', 'failed', 'suppressed', 'cancelled'] as const;
+type StateMetric = 'due' | 'scheduled' | 'retrying' | 'inFlight' | 'unknown' | 'held' | 'failed' | 'suppressed' | 'cancelled';
 
 export type DayCounts = Record<(typeof EVENT_METRICS)[number], number>;
-export type Counts = Record<(typeof EVENT_METRICS)[number] | (typeof STATE_METRICS)[number], number>;
+export type Counts = Record<(typeof EVENT_METRICS)[number] | StateMetric, number>;
 
 /** Sums of the rollup counters, as they come out of Postgres (bigint sums are strings). */
 type Sums = Record<(typeof ROLLUP_COUNTERS)[number], unknown> & { due: unknown };
