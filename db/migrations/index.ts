@@ -23,6 +23,7 @@ import * as m0022 from './0022_feedback_rates_esp_tracking';
 import * as m0023 from './0023_queue_open_states';
 import * as m0024 from './0024_alert_channels';
 import * as m0027 from './0027_stats_rollups';
+import * as m0028 from './0028_history_retention';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '0023_queue_open_states': m0023,
   '0024_alert_channels': m0024,
   '0027_stats_rollups': m0027,
+  '0028_history_retention': m0028,
 };
