@@ -238,8 +238,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await backfill(db);
 }
 
-/** The same definitions as stats_refresh, set-based over every existing row. */
-async function backfill(db: Kysely<unknown>): Promise<void> {
+/**
+ * The same definitions as stats_refresh, set-based over every existing row (also used by the
+ * history bench after a bulk fill with the triggers off: the rollup tables must be empty).
+ */
+export async function backfill(db: Kysely<unknown>): Promise<void> {
   await sql.raw(`
     insert into queue_stats_rows
     select q.id, q.client_id, q.campaign_id, q.contact_id, q.step_number, ${holder('q')}, q.status, q.attempts, q.created_at, q.sent_at,
