@@ -26,7 +26,9 @@ export async function fillHistory(db: Kysely<unknown>, shape: HistoryShape): Pro
   const contacts = Math.ceil(sends / 2);
   const campaigns = Math.max(4, Math.ceil(sends / sendsPerCampaign));
   const c0 = offset / 2;
-  const id = (kind: string, n: string) => sql.raw(`md5('${kind}' || (${n}))::uuid`);
+  // md5-derived, with the version 4 and variant bits set so the API's uuid checks accept them.
+  const id = (kind: string, n: string) =>
+    sql.raw(`(select overlay(overlay(h placing '4' from 13) placing '8' from 17)::uuid from md5('${kind}' || (${n})) h)`);
   // A queue row's contact number, from its message id '<h{k}.{step}@history.bench>'.
   const contactOf = (q: string) => sql.raw(`split_part(substr(${q}.message_id, 3), '.', 1)::bigint`);
   const ownRows = (q: string) => sql`${contactOf(q)} >= ${c0}::bigint`;
@@ -93,7 +95,7 @@ export async function fillHistory(db: Kysely<unknown>, shape: HistoryShape): Pro
       insert into email_queue (client_id, campaign_id, contact_id, step_id, step_number, account_id, claimed_by_account_id, to_email, recipient_domain,
         status, run_after, attempts, message_id, sent_at, created_at, updated_at)
       select ${id('client', 'campaign % 4')}, ${id('campaign', 'campaign')}, contact_id, ${id('step', "campaign || '/' || step")}, step,
-        case when step = 2 or status not in ('queued', 'suppressed') then ${id('account', 'mailbox')} end,
+        case when step = 2 or status not in ('queued', 'suppressed') or rh % 2 = 0 then ${id('account', 'mailbox')} end,
         case when status not in ('queued', 'suppressed', 'cancelled') then ${id('account', 'mailbox')} end,
         'p' || k || '@r' || (k % 500) || '.example', 'r' || (k % 500) || '.example',
         status, greatest(at, ${now}::timestamptz - interval '1 hour') + case when status = 'queued' and rh % 3 = 0 then interval '2 hours' else interval '0' end,
