@@ -24,6 +24,7 @@ import { claimBatch } from '../../src/queue/claim';
 import { listAccountDemand } from '../../src/orchestrator/account-demand.repository';
 import { insertOpenEvents } from '../../src/tracking/tracking-event.repository';
 import { backfill } from '../../db/migrations/0027_stats_rollups';
+import { purgeHistory } from '../../src/orchestrator/history-retention';
 import { withBenchDatabase } from './bench-database';
 import { fillHistory } from './history-fill';
 import type { BenchContext } from './registry';
@@ -60,6 +61,7 @@ interface SizeFigures {
   reconcile: number;
   pixel: number;
   dbMb: number;
+  deleteRowsPerS: number;
 }
 
 async function measureSize(sends: number, context: BenchContext): Promise<SizeFigures> {
@@ -136,7 +138,19 @@ async function measureSize(sends: number, context: BenchContext): Promise<SizeFi
         reconcile: round(quantile(reconciles, 0.5), 2),
         pixel: round(quantile(pixels.slice(10), 0.5), 2),
         dbMb: dbBytes / 2 ** 20,
+        deleteRowsPerS: 0,
       };
+      // Retention by batched deletes: the oldest day of events and send logs (what the nightly
+      // job removes each night once history is older than the period).
+      const oldest = (await sql<{ at: Date }>`select min(created_at) as at from send_logs`.execute(db)).rows[0]!.at;
+      const days = (now.getTime() - new Date(oldest).getTime()) / 86_400_000 - 1;
+      let deleted = 0;
+      const deleteMs = await timed(async () => {
+        const r = await purgeHistory(db, { trackingEventsDays: days, sendLogsDays: days, sinkMessagesDays: 3650, deleteBatchSize: config.retention.deleteBatchSize }, now);
+        deleted = r.openEvents + r.clickEvents + r.sendLogs;
+      });
+      figures.deleteRowsPerS = Math.round(deleted / (deleteMs / 1000));
+      context.log(`${label(sends)}: retention deleted ${deleted} rows (the oldest day) in ${round(deleteMs)} ms: ${figures.deleteRowsPerS} rows/s`);
       context.log(`${label(sends)}: claim median ${figures.claim} ms (${JSON.stringify(kinds)}), demand query ${figures.reconcile} ms, pixel write ${figures.pixel} ms`);
       return figures;
     } finally {
@@ -153,7 +167,7 @@ export async function run(context: BenchContext): Promise<Record<string, number>
     const f = await measureSize(sends, context);
     bySize.set(sends, f);
     const l = label(sends);
-    Object.assign(out, { [`history_stats_p95_ms_${l}`]: f.statsP95, [`history_claim_ms_${l}`]: f.claim, [`history_reconcile_ms_${l}`]: f.reconcile, [`history_pixel_ms_${l}`]: f.pixel });
+    Object.assign(out, { [`history_stats_p95_ms_${l}`]: f.statsP95, [`history_claim_ms_${l}`]: f.claim, [`history_reconcile_ms_${l}`]: f.reconcile, [`history_pixel_ms_${l}`]: f.pixel, [`history_retention_delete_rows_per_s_${l}`]: f.deleteRowsPerS });
   }
   const measured = [...bySize.keys()];
   if (measured.length >= 2) {
