@@ -206,6 +206,14 @@ const tunablesSchema = z.strictObject({
     channelMessagesPerHour: positiveInt,
     ...outboxDelivery,
   }),
+  // Raw history kept (days) before the nightly job deletes it; the statistics live on in the
+  // rollups. Inbound messages: inbound.retentionDays; resolved alerts: orchestrator.alertRetentionDays.
+  retention: z.strictObject({
+    trackingEventsDays: positiveInt,
+    sendLogsDays: positiveInt,
+    sinkMessagesDays: positiveInt,
+    deleteBatchSize: positiveInt,
+  }),
 });
 
 export type Tunables = z.infer<typeof tunablesSchema>;

@@ -24,6 +24,8 @@ import * as m0023 from './0023_queue_open_states';
 import * as m0024 from './0024_alert_channels';
 import * as m0025 from './0025_audit_trail';
 import * as m0026 from './0026_erasure';
+import * as m0027 from './0027_stats_rollups';
+import * as m0028 from './0028_history_retention';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -47,4 +49,6 @@ export const migrations: Record<string, Migration> = {
   '0024_alert_channels': m0024,
   '0025_audit_trail': m0025,
   '0026_erasure': m0026,
+  '0027_stats_rollups': m0027,
+  '0028_history_retention': m0028,
 };

@@ -3,6 +3,7 @@ import * as bouncePause from './bounce-pause.bench';
 import * as consoleFleet from './console-fleet.bench';
 import * as csvImport from './csv-import.bench';
 import * as fleet from './fleet.bench';
+import * as history from './history.bench';
 import * as inboundClassify from './inbound-classify.bench';
 import * as inboundPoll from './inbound-poll.bench';
 import * as metricsScrape from './metrics-scrape.bench';
@@ -26,4 +27,4 @@ export interface Benchmark {
   run(context: BenchContext): Promise<Record<string, number>>;
 }
 
-export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerKill, workerMemory, fleet, inboundClassify, inboundPoll, metricsScrape, bouncePause, consoleFleet];
+export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerKill, workerMemory, fleet, inboundClassify, inboundPoll, metricsScrape, bouncePause, consoleFleet, history];

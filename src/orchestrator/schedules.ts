@@ -11,6 +11,8 @@
  * - hourly: resolve 'worker_crashed' alerts of accounts running again, delete old resolved
  *   alerts, delete inbound messages older than inbound.retentionDays (their bounces,
  *   complaints and replies stay: the stats read them); rotate worker logs every 5 minutes.
+ * - daily at 03:45 UTC: raw history past config `retention` (tracking events, send logs, sink
+ *   messages) deleted in batches (history-retention.ts); the statistics live on in the rollups.
  * - daily at 03:15 UTC: every sender domain's DNS check, then the blocklists (src/dns/);
  *   hourly: today's consumer-mailbox recipients per primary domain against the bulk-sender rules.
  * Zones are re-read hourly so a new account zone gets its own midnight.
@@ -23,6 +25,7 @@ import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
 import { purgeInboundMessages } from '../inbound/inbound-message.repository';
 import { rotateLogs } from './log-rotation';
+import { purgeHistory, type RetentionResult } from './history-retention';
 import { createCredentialCipher } from '../crypto/credential-cipher';
 import { checkBlocklists } from '../dns/blocklists';
 import { warnBulkSenders } from '../dns/bulk-sender';
@@ -83,6 +86,7 @@ export class Schedules {
     this.tasks.push(cron.schedule('0 * * * *', this.guard('alerts', () => cleanUpAlerts(db, o.alertRetentionDays)), { noOverlap: true, name: 'alert-cleanup' }));
     this.tasks.push(cron.schedule('0 * * * *', this.guard('zones', () => this.refreshZones()), { noOverlap: true, name: 'zones' }));
     this.tasks.push(cron.schedule('30 * * * *', this.guard('inbound-retention', () => this.purgeInbound()), { noOverlap: true, name: 'inbound-retention' }));
+    this.tasks.push(cron.schedule('45 3 * * *', this.guard('history-retention', () => this.purgeHistory()), { timezone: 'UTC', noOverlap: true, name: 'history-retention' }));
     this.tasks.push(cron.schedule('15 3 * * *', this.guard('dns-guard', () => this.checkDns()), { timezone: 'UTC', noOverlap: true, name: 'dns-guard' }));
     this.tasks.push(cron.schedule('45 * * * *', this.guard('bulk-sender', () => warnBulkSenders(db, config.dns, new Date())), { noOverlap: true, name: 'bulk-sender' }));
     if (o.workerLogs === 'file') {
@@ -114,6 +118,13 @@ export class Schedules {
   async purgeInbound(now = new Date()): Promise<number> {
     const purged = await purgeInboundMessages(this.deps.db, new Date(now.getTime() - this.deps.config.inbound.retentionDays * 86_400_000));
     if (purged > 0) this.deps.logger.info('inbound messages purged', { purged, retentionDays: this.deps.config.inbound.retentionDays });
+    return purged;
+  }
+
+  /** Deletes raw history past config `retention` (public so it can be run on demand). */
+  async purgeHistory(now = new Date()): Promise<RetentionResult> {
+    const purged = await purgeHistory(this.deps.db, this.deps.config.retention, now);
+    this.deps.logger.info('history past retention deleted', { ...purged });
     return purged;
   }
 

@@ -1,6 +1,10 @@
 /**
- * Campaign figures, computed from the queue and the event tables (nothing is double-counted:
- * each queue row counts at most once per metric).
+ * Campaign figures, read from the rollups the database keeps up to date as rows change and
+ * events arrive (db/migrations/0027_stats_rollups.ts), so a request costs the same at ten
+ * million sends as at one: nothing here scans history. Nothing is double-counted: each queue
+ * row counts at most once per metric. Two figures are read live, both bounded by what is
+ * current rather than by history: due vs scheduled (depends on now; only rows still 'queued'),
+ * and per day the replies and unsubscribes (a campaign's replies and unsubscribed contacts).
  *
  * Where each queue row is now (by its status):
  *   queued        every row still waiting: due + scheduled + inFlight + unknown + held
@@ -26,82 +30,42 @@
  * Per day counts events on the day they happened (UTC): queued (created), sent, bounced,
  * opened, clicked, replied, unsubscribed.
  * Per account, a row belongs to the account that holds or sent it (rowHolder): a row waiting
- * in the campaign's pool belongs to none yet (accountId null).
+ * in the campaign's pool belongs to none yet (accountId null). Account figures cover rows created
+ * in [from, to): whole UTC days from the daily rollup, the partial days at either end from the
+ * per-row entries (queue_stats_rows), so any instant works as an edge.
+ * The last sent step (for replies not tied to a row, and unsubscribes) is the contact's last
+ * sent step in the campaign, whatever period is asked for.
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 import { ownedBy, type ClientScope } from '../auth/client-scope';
-import { WAITING_STATES } from '../campaigns/campaign-completion.repository';
 import { rowHolder } from '../campaigns/campaign-messages.repository';
+import { COUNTER_SQL, DAY_COUNTERS, ROLLUP_COUNTERS } from './rollup-metrics';
 
 const EVENT_METRICS = ['queued', 'sent', 'bounced', 'opened', 'clicked', 'replied', 'unsubscribed', 'complained'] as const;
-const STATE_METRICS = ['due', 'scheduled', 'retrying', 'inFlight', 'unknown', 'held', 'failed', 'suppressed', 'cancelled'] as const;
-const METRICS = [...EVENT_METRICS, ...STATE_METRICS] as const;
+type StateMetric = 'due' | 'scheduled' | 'retrying' | 'inFlight' | 'unknown' | 'held' | 'failed' | 'suppressed' | 'cancelled';
 
 export type DayCounts = Record<(typeof EVENT_METRICS)[number], number>;
-export type Counts = Record<(typeof METRICS)[number], number>;
+export type Counts = Record<(typeof EVENT_METRICS)[number] | StateMetric, number>;
 
-interface GroupedRow extends Counts {
-  step_number: number | null;
-  account_id: string | null;
-  by_step: number;
-  by_account: number;
+/** Sums of the rollup counters, as they come out of Postgres (bigint sums are strings). */
+type Sums = Record<(typeof ROLLUP_COUNTERS)[number], unknown> & { due: unknown };
+
+const DAY_MS = 86_400_000;
+const sumColumns = sql.raw(ROLLUP_COUNTERS.map((c) => `sum(${c}) as ${c}`).join(', '));
+const rowCounterColumns = sql.raw(ROLLUP_COUNTERS.map((c) => `${COUNTER_SQL[c]} as ${c}`).join(', '));
+
+/** The API's counts from rollup sums plus the live number of rows due now. */
+function counts(row: Partial<Sums>): Counts {
+  const n = (key: keyof Sums) => Number(row[key] ?? 0);
+  const due = n('due');
+  return {
+    queued: n('queued'), sent: n('sent'), bounced: n('bounced'), opened: n('opened'), clicked: n('clicked'), replied: n('replied'),
+    unsubscribed: n('unsubscribed'), complained: n('complained'),
+    due, scheduled: n('waiting_queued') - due, retrying: n('retrying'), inFlight: n('in_flight'), unknown: n('unknown'), held: n('held'),
+    failed: n('failed'), suppressed: n('suppressed'), cancelled: n('cancelled'),
+  };
 }
-
-function counts(row: Partial<Record<(typeof METRICS)[number], unknown>>): Counts {
-  return Object.fromEntries(METRICS.map((m) => [m, Number(row[m] ?? 0)])) as Counts;
-}
-
-function dayCounts(): DayCounts {
-  return Object.fromEntries(EVENT_METRICS.map((m) => [m, 0])) as DayCounts;
-}
-
-/** One row per queue row with its metric flags, for the rows `where` selects. */
-function flaggedRows(where: RawBuilder<boolean>, now: Date) {
-  return sql`
-    select q.id, q.step_number, ${rowHolder('q')} as account_id, q.created_at, q.sent_at,
-      q.status in (${sql.join(WAITING_STATES)}) as is_queued,
-      q.status = 'queued' and q.run_after <= ${now} as is_due,
-      q.status = 'queued' and q.run_after > ${now} as is_scheduled,
-      q.status = 'queued' and q.attempts > 0 as is_retrying,
-      q.status in ('claimed', 'sending') as is_in_flight,
-      q.status = 'unknown' as is_unknown,
-      q.status = 'held' as is_held,
-      q.status = 'failed' as is_failed,
-      q.status = 'suppressed' as is_suppressed,
-      q.status = 'cancelled' as is_cancelled,
-      q.sent_at is not null as is_sent,
-      (q.status = 'bounced' or exists (select 1 from bounces b where b.queue_id = q.id and b.bounce_type = 'hard')) as is_bounced,
-      exists (select 1 from open_events o where o.queue_id = q.id and o.automated_reason is null) as is_opened,
-      exists (select 1 from click_events c where c.queue_id = q.id and c.automated_reason is null) as is_clicked,
-      (exists (select 1 from replies r where r.queue_id = q.id)
-        or (q.sent_at is not null and q.step_number = max(q.step_number) filter (where q.sent_at is not null) over (partition by q.campaign_id, q.contact_id)
-            and exists (select 1 from replies r where r.queue_id is null and r.campaign_id = q.campaign_id and r.contact_id = q.contact_id))) as is_replied,
-      (q.sent_at is not null and q.step_number = max(q.step_number) filter (where q.sent_at is not null) over (partition by q.campaign_id, q.contact_id)
-        and exists (select 1 from campaign_contacts cc where cc.campaign_id = q.campaign_id and cc.contact_id = q.contact_id and cc.status = 'unsubscribed')) as is_unsubscribed,
-      exists (select 1 from complaints x where x.queue_id = q.id) as is_complained
-    from email_queue q
-    where ${where}`;
-}
-
-const AGGREGATES = sql`
-  count(*) filter (where is_queued) as queued,
-  count(*) filter (where is_sent) as sent,
-  count(*) filter (where is_bounced) as bounced,
-  count(*) filter (where is_opened) as opened,
-  count(*) filter (where is_clicked) as clicked,
-  count(*) filter (where is_replied) as replied,
-  count(*) filter (where is_unsubscribed) as unsubscribed,
-  count(*) filter (where is_complained) as complained,
-  count(*) filter (where is_due) as due,
-  count(*) filter (where is_scheduled) as scheduled,
-  count(*) filter (where is_retrying) as retrying,
-  count(*) filter (where is_in_flight) as "inFlight",
-  count(*) filter (where is_unknown) as unknown,
-  count(*) filter (where is_held) as held,
-  count(*) filter (where is_failed) as failed,
-  count(*) filter (where is_suppressed) as suppressed,
-  count(*) filter (where is_cancelled) as cancelled`;
 
 export interface CampaignStats {
   totals: Counts;
@@ -110,11 +74,28 @@ export interface CampaignStats {
   days: Array<DayCounts & { day: string }>;
 }
 
+interface GroupedRow extends Sums {
+  step_number: number | null;
+  account_id: string | null;
+  by_step: number;
+  by_account: number;
+}
+
 export async function campaignStats(db: DbOrTx, campaignId: string, now: Date): Promise<CampaignStats> {
+  // Due rows are counted live: only rows still 'queued' are read (the campaign's waiting rows).
   const { rows } = await sql<GroupedRow>`
-    with f as (${flaggedRows(sql<boolean>`q.campaign_id = ${campaignId}`, now)})
-    select step_number, account_id, grouping(step_number) as by_step, grouping(account_id) as by_account, ${AGGREGATES}
-    from f group by grouping sets ((), (step_number), (account_id))
+    with due as (
+      select q.step_number, ${rowHolder('q')} as account_id, count(*) as due from email_queue q
+      where q.campaign_id = ${campaignId} and q.status = 'queued' and q.run_after <= ${now} group by 1, 2
+    ),
+    g as (
+      select r.*, coalesce(d.due, 0) as due from stats_campaign_rollup r
+      left join due d on d.step_number = r.step_number and d.account_id is not distinct from r.account_id
+      where r.campaign_id = ${campaignId} and r.rows > 0
+    )
+    select step_number, account_id, grouping(step_number) as by_step, grouping(account_id) as by_account, ${sumColumns}, sum(due) as due
+    from g group by grouping sets ((), (step_number), (account_id))
+    having sum(rows) > 0
     order by step_number nulls first, account_id nulls first`.execute(db);
 
   const totals = rows.find((r) => Number(r.by_step) === 1 && Number(r.by_account) === 1);
@@ -125,22 +106,19 @@ export async function campaignStats(db: DbOrTx, campaignId: string, now: Date): 
 
 async function campaignDays(db: DbOrTx, campaignId: string): Promise<Array<DayCounts & { day: string }>> {
   const { rows } = await sql<{ day: string; metric: string; n: number }>`
-    with q as (select id, contact_id, created_at, sent_at, status, updated_at from email_queue where campaign_id = ${campaignId}),
-    events as (
-      select created_at as at, 'queued' as metric, id as queue_id from q
-      union all select sent_at, 'sent', id from q where sent_at is not null
-      union all select coalesce((select min(b.received_at) from bounces b where b.queue_id = q.id), q.updated_at), 'bounced', id
-        from q where status = 'bounced' or exists (select 1 from bounces b where b.queue_id = q.id and b.bounce_type = 'hard')
-      union all select min(o.occurred_at), 'opened', o.queue_id from open_events o where o.campaign_id = ${campaignId} and o.automated_reason is null group by o.queue_id
-      union all select min(c.occurred_at), 'clicked', c.queue_id from click_events c where c.campaign_id = ${campaignId} and c.automated_reason is null group by c.queue_id
-      union all select min(r.received_at), 'replied', coalesce(r.queue_id, 0) from replies r where r.campaign_id = ${campaignId} group by r.contact_id, coalesce(r.queue_id, 0)
-      union all select s.created_at, 'unsubscribed', 0 from campaign_contacts cc
+    with events as (
+      ${sql.join(
+        DAY_COUNTERS.map((m) => sql`select day, ${m}::text as metric, ${sql.ref(m)}::int as n from stats_campaign_days where campaign_id = ${campaignId} and ${sql.ref(m)} <> 0`),
+        sql` union all `,
+      )}
+      union all select (first_at at time zone 'UTC')::date, 'replied', count(*)::int from (
+        select min(r.received_at) as first_at from replies r where r.campaign_id = ${campaignId} group by r.contact_id, coalesce(r.queue_id, 0)) f group by 1
+      union all select (s.created_at at time zone 'UTC')::date, 'unsubscribed', count(*)::int from campaign_contacts cc
         join contacts ct on ct.id = cc.contact_id
         join suppressions s on s.client_id = ct.client_id and s.email = ct.email and s.reason = 'unsubscribed'
-        where cc.campaign_id = ${campaignId} and cc.status = 'unsubscribed'
-      union all select min(x.received_at), 'complained', x.queue_id from complaints x join q on q.id = x.queue_id group by x.queue_id
+        where cc.campaign_id = ${campaignId} and cc.status = 'unsubscribed' group by 1
     )
-    select to_char(at at time zone 'UTC', 'YYYY-MM-DD') as day, metric, count(*)::int as n from events group by 1, 2 order by 1`.execute(db);
+    select to_char(day, 'YYYY-MM-DD') as day, metric, sum(n)::int as n from events group by 1, 2 order by 1`.execute(db);
   const byDay = new Map<string, DayCounts & { day: string }>();
   for (const row of rows) {
     const entry = byDay.get(row.day) ?? { day: row.day, ...dayCounts() };
@@ -150,12 +128,43 @@ async function campaignDays(db: DbOrTx, campaignId: string): Promise<Array<DayCo
   return [...byDay.values()];
 }
 
-/** Per sender account across campaigns, for rows created in [from, to). */
+/**
+ * Per sender account across campaigns, for rows created in [from, to): whole UTC days from
+ * the daily rollup, the partial days at the edges from the per-row entries.
+ */
 export async function accountStats(db: DbOrTx, scope: ClientScope, from: Date, to: Date, now: Date): Promise<Array<Counts & { accountId: string; email: string }>> {
-  const { rows } = await sql<Counts & { account_id: string; email: string }>`
-    with f as (${flaggedRows(sql<boolean>`${ownedBy(scope, 'q.client_id')} and ${rowHolder('q')} is not null and q.created_at >= ${from} and q.created_at < ${to}`, now)})
-    select f.account_id, a.email, ${AGGREGATES}
-    from f join sender_accounts a on a.id = f.account_id
-    group by f.account_id, a.email order by a.email`.execute(db);
+  const firstWholeDay = new Date(Math.ceil(from.getTime() / DAY_MS) * DAY_MS);
+  const endOfWholeDays = new Date(Math.floor(to.getTime() / DAY_MS) * DAY_MS);
+  const wholeDays = firstWholeDay < endOfWholeDays;
+  const partial: RawBuilder<boolean> = wholeDays
+    ? sql<boolean>`((r.created_at >= ${from} and r.created_at < ${firstWholeDay}) or (r.created_at >= ${endOfWholeDays} and r.created_at < ${to}))`
+    : sql<boolean>`r.created_at >= ${from} and r.created_at < ${to}`;
+  const { rows } = await sql<Sums & { account_id: string; email: string }>`
+    with parts as (
+      select account_id, ${sql.raw(ROLLUP_COUNTERS.join(', '))} from stats_account_rollup
+      where ${ownedBy(scope, 'client_id')} and ${wholeDays ? sql`day >= ${isoDay(firstWholeDay)}::date and day < ${isoDay(endOfWholeDays)}::date` : sql`false`}
+      union all
+      select r.account_id, ${rowCounterColumns} from queue_stats_rows r
+      where ${ownedBy(scope, 'r.client_id')} and r.account_id is not null and ${partial}
+    ),
+    totals as (select account_id, ${sumColumns} from parts group by account_id having sum(rows) > 0),
+    due as (
+      select q.account_id, count(*) as due from email_queue q
+      where ${ownedBy(scope, 'q.client_id')} and q.status = 'queued' and q.account_id is not null and q.run_after <= ${now}
+        and q.created_at >= ${from} and q.created_at < ${to}
+      group by 1
+    )
+    select t.*, coalesce(d.due, 0) as due, a.email from totals t
+    join sender_accounts a on a.id = t.account_id
+    left join due d on d.account_id = t.account_id
+    order by a.email`.execute(db);
   return rows.map((r) => ({ accountId: r.account_id, email: r.email, ...counts(r) }));
+}
+
+function dayCounts(): DayCounts {
+  return Object.fromEntries(EVENT_METRICS.map((m) => [m, 0])) as DayCounts;
+}
+
+function isoDay(at: Date): string {
+  return at.toISOString().slice(0, 10);
 }
