@@ -3,7 +3,8 @@
  * tracking events and send logs past their period in batches by time, so each needs an index on
  * its time column (the existing ones lead with campaign or account). send_logs stays
  * append-only for everyone else: the refusal trigger lets a delete through only in a
- * transaction that set `outreach.retention` to 'on' (the job does, with set local).
+ * transaction that set `outreach.retention` to 'on' (the job does, with set local), and keeps
+ * 0026's one exception (an erasure may rewrite the `response` text).
  * The decision (batched deletes, not partitions) and its figures are in the README.
  */
 import { type Kysely, sql } from 'kysely';
@@ -16,6 +17,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create or replace function refuse_send_log_change() returns trigger language plpgsql as $$
     begin
       if tg_op = 'DELETE' and current_setting('outreach.retention', true) = 'on' then return old; end if;
+      if tg_op = 'UPDATE' and current_setting('outreach.erasure', true) = 'on'
+         and (to_jsonb(new) - 'response') = (to_jsonb(old) - 'response') then
+        return new;
+      end if;
       raise exception 'send_logs is append-only';
     end $$;
   `.execute(db);
@@ -28,6 +33,10 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     drop index send_logs_created_idx;
     create or replace function refuse_send_log_change() returns trigger language plpgsql as $$
     begin
+      if tg_op = 'UPDATE' and current_setting('outreach.erasure', true) = 'on'
+         and (to_jsonb(new) - 'response') = (to_jsonb(old) - 'response') then
+        return new;
+      end if;
       raise exception 'send_logs is append-only';
     end $$;
   `.execute(db);
