@@ -17,8 +17,9 @@ export function consoleRoutes(dir = CONSOLE_DIR): Router {
   const router = express.Router();
   const indexFile = path.join(dir, 'index.html');
   router.use('/assets', express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false }));
-  router.get(/.*/, (req, res, next) => {
-    if (req.path.startsWith('/api/') || req.path.startsWith('/assets/') || !(req.headers.accept ?? '').includes('text/html')) {
+  // A middleware, not a route: a request it passes on stays unmatched (metrics label it so).
+  router.use((req, res, next) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || req.path.startsWith('/api/') || req.path.startsWith('/assets/') || !(req.headers.accept ?? '').includes('text/html')) {
       next();
       return;
     }
