@@ -41,7 +41,7 @@ function inputHash() {
 function main() {
   const wanted = inputHash();
   const built = fs.existsSync(STAMP) ? fs.readFileSync(STAMP, 'utf8').trim() : '';
-  if (built === wanted && fs.existsSync(path.join(root, 'dist', 'src', 'main.js')) && fs.existsSync(path.join(root, 'dist', 'web', 'index.html'))) return;
+  if (built === wanted && fs.existsSync(path.join(root, 'dist', 'src', 'main.js'))) return;
   process.stdout.write(built ? 'sources changed since the last build: building\n' : 'no build yet: building\n');
   try {
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });

@@ -107,6 +107,10 @@ export async function run(context: BenchContext): Promise<Record<string, number>
         await bundlePage.locator(FIRST_ROW).waitFor();
         renders.push(performance.now() - start);
       }
+      const timeline = (await bundlePage.evaluate(
+        `[['html', 0, Math.round(performance.getEntriesByType('navigation')[0].responseEnd)], ...performance.getEntriesByType('resource').map((e) => [e.name.replace(location.origin, '').slice(0, 40), Math.round(e.startTime), Math.round(e.responseEnd)])]`,
+      )) as [string, number, number][];
+      context.log(`last navigation (ms from its start): ${timeline.map(([what, from, to]) => `${what} ${from}–${to}`).join('; ')}`);
       const apiMs = (await bundlePage.evaluate(
         `performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/accounts')).map((e) => Math.round(e.responseEnd - e.startTime))`,
       )) as number[];

@@ -16,6 +16,10 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { PROJECT_ROOT } from '../../src/config';
 import { TEST_PASSWORD } from '../http/admin-api.helpers';
 
+// A page test drives a real browser through several pages: on a loaded 2-core machine one test
+// takes well over jest's default 30 s. (Set here, it applies to each test file using this helper.)
+jest.setTimeout(180_000);
+
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOT_DIR = path.join(PROJECT_ROOT, 'test-output', 'screenshots');
 

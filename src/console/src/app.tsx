@@ -10,7 +10,9 @@ import { Loading } from './components/ui';
 import { LoginPage } from './pages/login';
 import { refresh, useUser } from './session';
 
-const FleetPage = lazy(() => import('./pages/fleet').then((m) => m.FleetPage));
+// The fleet is the first page after sign-in: its chunk is fetched while the session is restored.
+const fleetChunk = import('./pages/fleet');
+const FleetPage = lazy(() => fleetChunk.then((m) => m.FleetPage));
 const MailboxNewPage = lazy(() => import('./pages/mailbox-new').then((m) => m.MailboxNewPage));
 const MailboxPage = lazy(() => import('./pages/mailbox').then((m) => m.MailboxPage));
 const CampaignsPage = lazy(() => import('./pages/campaigns').then((m) => m.CampaignsPage));

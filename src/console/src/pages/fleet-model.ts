@@ -29,15 +29,19 @@ export interface Account {
 }
 
 const PAGE = 500;
+/** Small, so the first rows show after one short request; the rest come in full pages at once. */
+const FIRST_PAGE = 100;
 
 /**
  * The whole fleet: the first page says how many there are, then the other pages are fetched
  * at once rather than one after another (getAll's way), which halves the wait for 1,200.
+ * `onFirstPage` gets the first page as soon as it is in, so the table shows while the rest loads.
  */
-export async function loadFleet(signal?: AbortSignal): Promise<Account[]> {
-  const first = await api.get<{ accounts: Account[]; total: number }>('/accounts', { limit: PAGE, offset: 0 }, signal);
+export async function loadFleet(signal?: AbortSignal, onFirstPage?: (accounts: Account[], total: number) => void): Promise<Account[]> {
+  const first = await api.get<{ accounts: Account[]; total: number }>('/accounts', { limit: FIRST_PAGE, offset: 0 }, signal);
+  if (first.total > first.accounts.length) onFirstPage?.(first.accounts, first.total);
   const offsets: number[] = [];
-  for (let offset = PAGE; offset < first.total; offset += PAGE) offsets.push(offset);
+  for (let offset = FIRST_PAGE; offset < first.total; offset += PAGE) offsets.push(offset);
   const rest = await Promise.all(offsets.map((offset) => api.get<{ accounts: Account[] }>('/accounts', { limit: PAGE, offset }, signal)));
   // Pages are cut from one ordering (by address); an account added between the requests may
   // shift a row across a page edge, so keep each id once.

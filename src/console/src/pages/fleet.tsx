@@ -19,7 +19,9 @@ export function FleetPage() {
   const user = useUser();
   const writer = canWrite(user);
   const owner = isOwner(user);
-  const accounts = useApi((signal) => loadFleet(signal), [], { pollMs: REFRESH_MS });
+  // Until the whole fleet is in, the first page is shown (the first load of a large fleet).
+  const [firstPage, setFirstPage] = useState<{ accounts: Account[]; total: number } | undefined>(undefined);
+  const accounts = useApi((signal) => loadFleet(signal, (rows, total) => setFirstPage({ accounts: rows, total })), [], { pollMs: REFRESH_MS });
   const clients = useApi(async () => (owner ? getAll<{ id: string; name: string }>('/clients', 'clients') : []), [owner]);
   const [filter, setFilter] = useState<FleetFilter>(NO_FILTER);
   const [sort, setSort] = useState<SortState>({ key: 'email', direction: 'ascending' });
@@ -29,7 +31,8 @@ export function FleetPage() {
 
   const clientNames = useMemo(() => new Map((clients.data ?? []).map((c) => [c.id, c.name])), [clients.data]);
   const clientName = (id: string) => clientNames.get(id) ?? id.slice(0, 8);
-  const all = accounts.data ?? [];
+  const all = accounts.data ?? firstPage?.accounts ?? [];
+  const stillLoading = accounts.data === undefined && firstPage !== undefined;
   const domains = useMemo(() => [...new Set(all.map((a) => domainOf(a.email)))].sort(), [all]);
   // Sorted once per refresh or sort change; a keystroke only filters the sorted list (in order).
   const sorted = useMemo(() => applySort(all, sort, clientName), [all, sort, clientNames]);
@@ -185,12 +188,16 @@ export function FleetPage() {
       )}
       {notice && <Notice kind="ok">{notice}</Notice>}
       <ErrorBanner error={rowAction.error} />
-      {!accounts.data && accounts.loading ? (
+      {!accounts.data && !firstPage && accounts.loading ? (
         <Loading what="Loading the fleet" />
       ) : (
         <>
           <p class="fleet-count muted" aria-live="polite">
-            {shown.length === all.length ? `${formatNumber(all.length)} mailboxes` : `${formatNumber(shown.length)} of ${formatNumber(all.length)} mailboxes`}
+            {stillLoading
+              ? `${formatNumber(all.length)} of ${formatNumber(firstPage?.total)} mailboxes loaded so far…`
+              : shown.length === all.length
+                ? `${formatNumber(all.length)} mailboxes`
+                : `${formatNumber(shown.length)} of ${formatNumber(all.length)} mailboxes`}
             {writer && selected.size > 0 ? `, ${formatNumber(selectedShown.length)} selected` : ''}
           </p>
           <VirtualTable caption="Mailboxes" columns={columns} rows={shown} rowKey={(a) => a.id} sort={sort} onSort={onSort} rowClass={(a) => (selected.has(a.id) ? 'vt-selected' : undefined)} />
