@@ -10,7 +10,8 @@
  *   figure back. `replied` and `unsubscribed` also follow the contact's last sent step.
  * - stats_campaign_rollup (campaign, step, holder), stats_account_rollup (client, holder, UTC
  *   day the row was created) and stats_campaign_days (campaign, UTC day of each event): sums of
- *   those rows' 0/1 counters (src/stats/rollup-metrics.ts).
+ *   those rows' 0/1 counters (src/stats/rollup-metrics.ts), kept as append-only deltas that
+ *   stats_fold() merges every few seconds (readers sum every row of a key).
  * - One trigger function, stats_refresh(queue row, fact), recomputes a queue row's entry and
  *   moves its contribution (minus the old, plus the new) whenever the row or something it
  *   depends on changes: the queue row itself, an open, a click, a bounce, a complaint, a reply
@@ -61,19 +62,49 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     -- Account figures read partial days (the edges of a period) from here.
     create index queue_stats_rows_created_idx on queue_stats_rows (created_at);
 
+    -- The rollups are append-only between folds: a trigger only inserts delta rows (folded =
+    -- false), so concurrent writers never wait on, or deadlock over, a shared counter row (every
+    -- claim from a campaign's pool would otherwise update that pool's one row). stats_fold()
+    -- merges the deltas into one folded row per key every few seconds; readers sum all rows.
     create table stats_campaign_rollup (
       campaign_id uuid not null, step_number integer not null, account_id uuid, ${counterColumns},
-      unique nulls not distinct (campaign_id, step_number, account_id)
+      folded boolean not null default false
     );
+    create unique index stats_campaign_rollup_key on stats_campaign_rollup (campaign_id, step_number, account_id) nulls not distinct where folded;
+    create index stats_campaign_rollup_campaign_idx on stats_campaign_rollup (campaign_id);
     create table stats_account_rollup (
       client_id uuid not null, account_id uuid not null, day date not null, ${counterColumns},
-      primary key (day, account_id)
+      folded boolean not null default false
     );
+    create unique index stats_account_rollup_key on stats_account_rollup (day, account_id) where folded;
     create index stats_account_rollup_client_idx on stats_account_rollup (client_id, day);
     create table stats_campaign_days (
       campaign_id uuid not null, day date not null, ${dayColumns},
-      primary key (campaign_id, day)
+      folded boolean not null default false
     );
+    create unique index stats_campaign_days_key on stats_campaign_days (campaign_id, day) where folded;
+    create index stats_campaign_days_campaign_idx on stats_campaign_days (campaign_id);
+    create index stats_campaign_rollup_deltas on stats_campaign_rollup (campaign_id) where not folded;
+    create index stats_account_rollup_deltas on stats_account_rollup (day) where not folded;
+    create index stats_campaign_days_deltas on stats_campaign_days (campaign_id) where not folded;
+
+    -- Folds the deltas into the folded rows, one folder at a time (any node may call it).
+    create function stats_fold() returns void language plpgsql as $$
+    begin
+      if not pg_try_advisory_xact_lock(hashtext('outreach.stats_fold')) then return; end if;
+      with fresh as (delete from stats_campaign_rollup where not folded returning *)
+      insert into stats_campaign_rollup (campaign_id, step_number, account_id, ${cols}, folded)
+        select campaign_id, step_number, account_id, ${ROLLUP_COUNTERS.map((c) => `sum(${c})`).join(', ')}, true from fresh group by 1, 2, 3
+        on conflict (campaign_id, step_number, account_id) where folded do update set ${addExcluded('stats_campaign_rollup')};
+      with fresh as (delete from stats_account_rollup where not folded returning *)
+      insert into stats_account_rollup (client_id, account_id, day, ${cols}, folded)
+        select min(client_id::text)::uuid, account_id, day, ${ROLLUP_COUNTERS.map((c) => `sum(${c})`).join(', ')}, true from fresh group by 2, 3
+        on conflict (day, account_id) where folded do update set ${addExcluded('stats_account_rollup')};
+      with fresh as (delete from stats_campaign_days where not folded returning *)
+      insert into stats_campaign_days (campaign_id, day, ${DAY_COUNTERS.join(', ')}, folded)
+        select campaign_id, day, ${DAY_COUNTERS.map((c) => `sum(${c})`).join(', ')}, true from fresh group by 1, 2
+        on conflict (campaign_id, day) where folded do update set ${DAY_COUNTERS.map((c) => `${c} = stats_campaign_days.${c} + excluded.${c}`).join(', ')};
+    end $$;
     -- Contact-level replies (not tied to a queue row) are looked up per contact.
     create index replies_campaign_contact_idx on replies (campaign_id, contact_id) where queue_id is null;
 
@@ -81,20 +112,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create function stats_add(r queue_stats_rows, sign integer) returns void language plpgsql as $$
     begin
       insert into stats_campaign_rollup (campaign_id, step_number, account_id, ${cols})
-        values (r.campaign_id, r.step_number, r.account_id, ${signed('r', 'sign')})
-        on conflict (campaign_id, step_number, account_id) do update set ${addExcluded('stats_campaign_rollup')};
+        values (r.campaign_id, r.step_number, r.account_id, ${signed('r', 'sign')});
       if r.account_id is not null then
         insert into stats_account_rollup (client_id, account_id, day, ${cols})
-          values (r.client_id, r.account_id, (r.created_at at time zone 'UTC')::date, ${signed('r', 'sign')})
-          on conflict (day, account_id) do update set ${addExcluded('stats_account_rollup')};
+          values (r.client_id, r.account_id, (r.created_at at time zone 'UTC')::date, ${signed('r', 'sign')});
       end if;
     end $$;
 
     create function stats_add_day(campaign uuid, metric text, d date, sign integer) returns void language plpgsql as $$
     begin
       if d is null then return; end if;
-      execute format('insert into stats_campaign_days (campaign_id, day, %1$I) values ($1, $2, $3)
-        on conflict (campaign_id, day) do update set %1$I = stats_campaign_days.%1$I + excluded.%1$I', metric)
+      execute format('insert into stats_campaign_days (campaign_id, day, %1$I) values ($1, $2, $3)', metric)
         using campaign, d, sign;
     end $$;
 
@@ -268,13 +296,13 @@ export async function backfill(db: Kysely<unknown>): Promise<void> {
     update queue_stats_rows r set unsubscribed = f.unsubscribed, replied = r.replied or f.contact_replied
     from flags f where f.queue_id = r.queue_id and (f.unsubscribed or f.contact_replied);
 
-    insert into stats_campaign_rollup (campaign_id, step_number, account_id, ${cols})
-      select campaign_id, step_number, account_id, ${sums} from queue_stats_rows r group by 1, 2, 3;
-    insert into stats_account_rollup (client_id, account_id, day, ${cols})
-      select min(client_id::text)::uuid, account_id, (created_at at time zone 'UTC')::date, ${sums}
+    insert into stats_campaign_rollup (campaign_id, step_number, account_id, ${cols}, folded)
+      select campaign_id, step_number, account_id, ${sums}, true from queue_stats_rows r group by 1, 2, 3;
+    insert into stats_account_rollup (client_id, account_id, day, ${cols}, folded)
+      select min(client_id::text)::uuid, account_id, (created_at at time zone 'UTC')::date, ${sums}, true
       from queue_stats_rows r where account_id is not null group by 2, 3;
-    insert into stats_campaign_days (campaign_id, day, ${DAY_COUNTERS.join(', ')})
-      select campaign_id, day, ${DAY_COUNTERS.map((m) => `count(*) filter (where metric = '${m}')`).join(', ')}
+    insert into stats_campaign_days (campaign_id, day, ${DAY_COUNTERS.join(', ')}, folded)
+      select campaign_id, day, ${DAY_COUNTERS.map((m) => `count(*) filter (where metric = '${m}')`).join(', ')}, true
       from (${DAY_COUNTERS.map((m) => `select campaign_id, ${DAY_SQL[m]} as day, '${m}' as metric from queue_stats_rows r`).join(' union all ')}) e
       where day is not null group by 1, 2;
   `).execute(db);
@@ -290,7 +318,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     drop trigger replies_stats on replies;
     drop trigger campaign_contacts_stats on campaign_contacts;
     drop function stats_on_queue, stats_on_open, stats_on_click, stats_on_bounce, stats_on_complaint, stats_on_reply,
-      stats_on_campaign_contact, stats_on_event, stats_refresh_contact, stats_refresh, stats_move, stats_add_day, stats_add;
+      stats_on_campaign_contact, stats_on_event, stats_refresh_contact, stats_refresh, stats_move, stats_add_day, stats_add, stats_fold;
     drop index replies_campaign_contact_idx;
     drop table stats_campaign_days, stats_account_rollup, stats_campaign_rollup, queue_stats_rows;
   `.execute(db);

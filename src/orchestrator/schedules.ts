@@ -6,6 +6,8 @@
  *   effective limit is computed from warmup_started_on and today's date in the account's zone.
  * - every sweepIntervalMs: the sending engine's sweeper (expired claims back to the queue,
  *   expired sends to 'unknown' and their reconciliation).
+ * - every 10 seconds: the statistics rollups' deltas folded into one row per key (stats_fold:
+ *   writers only insert deltas, so they never wait on a shared counter row).
  * - every minute: running campaigns with nothing left waiting become `completed`
  *   (campaign-completion.service.ts says why on a timer and not per send).
  * - hourly: resolve 'worker_crashed' alerts of accounts running again, delete old resolved
@@ -18,6 +20,7 @@
  * Zones are re-read hourly so a new account zone gets its own midnight.
  */
 import path from 'node:path';
+import { foldStatsDeltas } from '../stats/stats.repository';
 import cron, { type ScheduledTask } from 'node-cron';
 import { completeFinishedCampaigns } from '../campaigns/campaign-completion.service';
 import type { Config } from '../config';
@@ -82,6 +85,7 @@ export class Schedules {
       const sweep = this.deps.sweep;
       this.tasks.push(cron.schedule(intervalExpression(o.sweepIntervalMs), this.guard('sweeper', () => sweep(db, new Date())), { noOverlap: true, name: 'sweeper' }));
     }
+    this.tasks.push(cron.schedule('*/10 * * * * *', this.guard('stats-fold', () => foldStatsDeltas(db)), { noOverlap: true, name: 'stats-fold' }));
     this.tasks.push(cron.schedule('* * * * *', this.guard('campaign-completion', () => this.completeCampaigns()), { noOverlap: true, name: 'campaign-completion' }));
     this.tasks.push(cron.schedule('0 * * * *', this.guard('alerts', () => cleanUpAlerts(db, o.alertRetentionDays)), { noOverlap: true, name: 'alert-cleanup' }));
     this.tasks.push(cron.schedule('0 * * * *', this.guard('zones', () => this.refreshZones()), { noOverlap: true, name: 'zones' }));

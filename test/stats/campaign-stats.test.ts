@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import request from 'supertest';
+import { foldStatsDeltas } from '../../src/stats/stats.repository';
 import { useTestDatabase } from '../helpers/database';
 import { bearer } from '../http/admin-api.helpers';
 import { campaignInEveryState, type CampaignInEveryState } from '../campaigns/campaign-states.fixture';
@@ -65,6 +67,24 @@ describe('campaign statistics count every queue state', () => {
     expect(Object.keys(days[0]!).sort()).toEqual(['bounced', 'clicked', 'complained', 'day', 'opened', 'queued', 'replied', 'sent', 'unsubscribed']);
     expect(days.reduce((sum, d) => sum + d.queued!, 0)).toBe(12);
     expect(days.reduce((sum, d) => sum + d.sent!, 0)).toBe(3);
+  });
+
+  it('answers the same after the rollups’ deltas are folded, with one row left per key', async () => {
+    const before = await request(s.app).get(`/api/campaigns/${s.campaignId}/stats`).set(bearer(s.world.a.adminToken));
+    const accountsBefore = await request(s.app).get('/api/stats/accounts').set(bearer(s.world.a.adminToken));
+    const deltas = await sql<{ n: number }>`select count(*)::int as n from stats_campaign_rollup where not folded`.execute(t.db);
+    expect(deltas.rows[0]!.n).toBeGreaterThan(0); // the fixture's writes went in as deltas
+    await foldStatsDeltas(t.db);
+    const after = await request(s.app).get(`/api/campaigns/${s.campaignId}/stats`).set(bearer(s.world.a.adminToken));
+    const accountsAfter = await request(s.app).get('/api/stats/accounts').set(bearer(s.world.a.adminToken));
+    expect(after.body).toEqual(before.body);
+    expect(accountsAfter.body.accounts).toEqual(accountsBefore.body.accounts);
+    for (const [table, key] of [['stats_campaign_rollup', 'campaign_id, step_number, account_id'], ['stats_account_rollup', 'day, account_id'], ['stats_campaign_days', 'campaign_id, day']] as const) {
+      const { rows } = await sql<{ unfolded: number; duplicated: number }>`
+        select (select count(*)::int from ${sql.table(table)} where not folded) as unfolded,
+               (select count(*)::int from (select 1 from ${sql.table(table)} group by ${sql.raw(key)} having count(*) > 1) d) as duplicated`.execute(t.db);
+      expect({ table, ...rows[0] }).toEqual({ table, unfolded: 0, duplicated: 0 });
+    }
   });
 
   it('refuses another client’s campaign', async () => {
