@@ -22,6 +22,7 @@ import * as m0020 from './0020_webhooks';
 import * as m0022 from './0022_feedback_rates_esp_tracking';
 import * as m0023 from './0023_queue_open_states';
 import * as m0024 from './0024_alert_channels';
+import * as m0029 from './0029_queue_notify_due';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
   '0022_feedback_rates_esp_tracking': m0022,
   '0023_queue_open_states': m0023,
   '0024_alert_channels': m0024,
+  '0029_queue_notify_due': m0029,
 };
