@@ -172,10 +172,12 @@ export class SendWorker {
         if (claim.kind === 'wait') {
           const now = clock.now().getTime();
           const untilMs = claim.until ? Math.max(0, claim.until.getTime() - now) : settings.idlePollMs;
-          // Nothing to send within the keep-alive: exit (no claim is held between batches). A
-          // nudge that came during the claim may mean new work, so then look again instead.
-          if (settings.keepAliveMs > 0 && untilMs > settings.keepAliveMs && !this.takeNudge()) {
-            const until = new Date(now + untilMs);
+          // Its next send is known and beyond the keep-alive: exit (no claim is held between
+          // batches). A wait with no known end (nothing queued at all: the orchestrator stops
+          // the worker; a full recipient-domain or campaign counter) keeps polling. A nudge that
+          // came during the claim may mean new work, so then look again instead.
+          if (claim.until && settings.keepAliveMs > 0 && untilMs > settings.keepAliveMs && !this.takeNudge()) {
+            const until = claim.until;
             this.idleSince = claimedAt;
             this.setState('idle_exit', claim.reason, until);
             return { reason: 'idle_exit', detail: claim.reason, until, sent: this.sent };
