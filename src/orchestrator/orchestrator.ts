@@ -360,14 +360,20 @@ export class Orchestrator {
   private wake(accountIds: Iterable<string> | undefined, dueMs?: number): void {
     const nowMs = Date.now();
     const due = Math.min(dueMs ?? nowMs, Number.MAX_SAFE_INTEGER);
-    if (accountIds === undefined) this.allWokenAtMs = nowMs;
-    else {
-      for (const id of accountIds) {
-        const previous = this.nudges.get(id);
-        this.nudges.set(id, { lastAtMs: nowMs, earliestDueMs: Math.min(previous?.earliestDueMs ?? Infinity, due) });
-      }
+    if (accountIds === undefined) {
+      this.allWokenAtMs = nowMs;
+      this.requestReconcile();
+      return;
     }
-    this.requestReconcile();
+    // Running workers are nudged over IPC instead: reconcile only for accounts without one.
+    const running = new Set(this.supervisor.knownWorkers().map((w) => w.accountId));
+    let sleeper = false;
+    for (const id of accountIds) {
+      const previous = this.nudges.get(id);
+      this.nudges.set(id, { lastAtMs: nowMs, earliestDueMs: Math.min(previous?.earliestDueMs ?? Infinity, due) });
+      if (!running.has(id)) sleeper = true;
+    }
+    if (sleeper) this.requestReconcile();
   }
 
   private inBackoff(accountId: string, now: Date): boolean {
