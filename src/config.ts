@@ -88,6 +88,13 @@ const tunablesSchema = z.strictObject({
     restartBackoffBaseMs: positiveInt,
     restartBackoffMaxMs: positiveInt,
     workerStopTimeoutMs: positiveInt,
+    /**
+     * A worker whose next send is further away than this exits (state 'idle_exit', not a crash);
+     * 0 keeps every worker resident while it has work ahead. See README "Workers that come and go".
+     */
+    workerKeepAliveSeconds: nonNegativeInt,
+    /** How long before an exited worker's next send the orchestrator starts it again. */
+    workerWakeLeadSeconds: positiveInt,
     workerLogs: z.enum(['file', 'none']),
     workerLogMaxBytes: positiveInt,
     sweepIntervalMs: positiveInt,

@@ -5,8 +5,9 @@
  * Postgres connection only while working (pool max 1, short idle timeout) and never LISTENs:
  * the parent wakes it with a `{type: 'nudge'}` IPC message.
  *
- * Exit codes: 0 after SIGTERM/SIGINT (sends in flight finished, unsent claims released) and when
- * its account is not active (logged on one line); 1 when it cannot start or fails (an error
+ * Exit codes: 0 after SIGTERM/SIGINT (sends in flight finished, unsent claims released), when
+ * its account is not active (logged on one line) and when its next send is further away than
+ * orchestrator.workerKeepAliveSeconds (idle_exit: the orchestrator starts it again in time); 1 when it cannot start or fails (an error
  * other than the database being away, which it waits out).
  */
 import { ConfigError, loadConfig } from '../src/config';
@@ -157,6 +158,7 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
       },
       idlePollMs: config.sending.idlePollMs,
       heartbeatIntervalMs: config.orchestrator.heartbeatIntervalMs,
+      keepAliveMs: config.orchestrator.workerKeepAliveSeconds * 1000,
       nodeId: config.nodeId,
     },
   });
@@ -179,7 +181,7 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
   let exitCode = 0;
   try {
     const exit = await worker.run();
-    logger.info('worker stopped', { reason: exit.reason, detail: exit.detail, sent: exit.sent });
+    logger.info('worker stopped', { reason: exit.reason, detail: exit.detail, sent: exit.sent, ...(exit.until ? { until: exit.until.toISOString() } : {}) });
   } catch (error) {
     logger.error('worker failed', { error: (error as Error).message });
     exitCode = 1;

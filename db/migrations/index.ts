@@ -26,6 +26,7 @@ import * as m0025 from './0025_audit_trail';
 import * as m0026 from './0026_erasure';
 import * as m0027 from './0027_stats_rollups';
 import * as m0028 from './0028_history_retention';
+import * as m0029 from './0029_queue_notify_due';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -51,4 +52,5 @@ export const migrations: Record<string, Migration> = {
   '0026_erasure': m0026,
   '0027_stats_rollups': m0027,
   '0028_history_retention': m0028,
+  '0029_queue_notify_due': m0029,
 };

@@ -6,8 +6,13 @@
  *   idle      no process; starts one when active + work due + quota left (and not backing off)
  *   running   process online; stopped when paused/suspended/disabled/crashed, out of quota,
  *             out of work or the lease is lost; restarted when it misses heartbeats
- *   exited    the process ended by itself: a clean exit (its last status said 'stopped') just
- *             goes back to idle; anything else is a crash
+ *   exited    the process ended by itself: a clean exit (its last status said 'stopped',
+ *             'inactive' or 'idle_exit') just goes back to idle; anything else is a crash
+ *   asleep    the worker exited because its next send was further away than
+ *             orchestrator.workerKeepAliveSeconds (idle_exit, with that time): no worker is
+ *             needed until workerWakeLeadSeconds before it, when a timer reconciles again; a
+ *             nudge for the account (new work, a campaign started or edited, the account edited,
+ *             the LISTEN connection or this node starting) ends the sleep at once
  *   backoff   after a crash: restarted after base × 2^(restarts this hour), capped; after
  *             maxRestartsPerHour restarts in an hour the account becomes 'crashed' instead
  *
@@ -29,12 +34,21 @@ import { findNodes } from './node.repository';
 import { Pm2Supervisor, terminateOrphans, WORKER_MARKER_VAR, type WorkerProcess } from './pm2-supervisor';
 import { isProcessAlive, readEnvironVariable } from './proc-stats';
 import { hasQuotaLeft } from './quota';
-import { countRecentRestarts, listHeartbeats, listHeartbeatsOfNode, listPoolAccountIds, markAccountCrashed, recordHeartbeats, recordWorkerRestart } from './worker.repository';
+import {
+  countRecentRestarts,
+  listHeartbeats,
+  listHeartbeatsOfNode,
+  listPoolAccountIds,
+  markAccountCrashed,
+  recordHeartbeats,
+  recordWorkerRestart,
+  type WorkerHeartbeat,
+} from './worker.repository';
 
 export const ORCHESTRATOR_CHANNEL = 'outreach_orchestrator';
 const HOUR_MS = 3_600_000;
 /** Worker states (heartbeat row or last status message) that mean "I stopped on purpose". */
-const CLEAN_EXIT_STATES = new Set(['stopped', 'stopping', 'inactive']);
+const CLEAN_EXIT_STATES = new Set(['stopped', 'stopping', 'inactive', 'idle_exit']);
 
 export interface OrchestratorOptions {
   db: Db;
@@ -73,7 +87,23 @@ export class Orchestrator {
   private listener: ChangeListener | undefined;
   private readonly backoffUntil = new Map<string, number>();
   private readonly backoffTimers = new Set<NodeJS.Timeout>();
-  private readonly lastMessage = new Map<string, { atMs: number; state?: string }>();
+  private readonly lastMessage = new Map<string, { atMs: number; state?: string; beatAtMs?: number; untilMs?: number }>();
+  /**
+   * Nudges per account since its last start: when the latest came, and the earliest time the
+   * work they announced is due (now for edits and campaign starts, the rows' run_after for
+   * queued rows). An idle_exit decided (its claim begun) before the latest nudge may have
+   * missed that work, so the account is started by then at the latest.
+   */
+  private readonly nudges = new Map<string, { lastAtMs: number; earliestDueMs: number }>();
+  /**
+   * When every account was nudged: this node's start and each return of the LISTEN
+   * connection (notifications sent while it was not listening are lost).
+   */
+  private allWokenAtMs = Date.now();
+  /** When this node last asked for each account's worker to start (its earlier beats are of an earlier process). */
+  private readonly startRequestedAtMs = new Map<string, number>();
+  /** The earliest time an asleep account must be started (its wake time less the lead). */
+  private nextWakeMs: number | undefined;
   /** Accounts whose process we are stopping on purpose: their exit is not a crash. */
   private readonly stopping = new Set<string>();
   private lastProcesses: WorkerProcess[] = [];
@@ -131,6 +161,7 @@ export class Orchestrator {
         // Changes notified while the connection was down are lost: reconcile, and wake every
         // waiting worker (queued rows may be waiting for them), as if told about everything.
         onResumed: () => {
+          this.allWokenAtMs = Date.now();
           this.requestReconcile();
           void this.nudgePools(undefined);
         },
@@ -187,7 +218,9 @@ export class Orchestrator {
           this.again = false;
           this.scheduleReconcile(0);
         } else {
-          this.scheduleReconcile(this.config.orchestrator.reconcileIntervalMs);
+          // The interval, or sooner when an asleep account must be started before then.
+          const untilWakeMs = this.nextWakeMs === undefined ? Infinity : Math.max(0, this.nextWakeMs - Date.now());
+          this.scheduleReconcile(Math.min(this.config.orchestrator.reconcileIntervalMs, untilWakeMs));
         }
       });
     return this.running;
@@ -206,18 +239,31 @@ export class Orchestrator {
     for (const proc of processes) if (!this.leases.isOwned(proc.accountId)) toStop.push({ proc, reason: 'not owned by this node' });
 
     const owned = this.leases.ownedIds();
-    const demand = await listAccountDemand(this.db, owned, o.reconcileIntervalMs);
+    const leadMs = o.workerWakeLeadSeconds * 1000;
+    // Work due within the lead counts too: a woken account's next row must be seen as work.
+    const demand = await listAccountDemand(this.db, owned, Math.max(o.reconcileIntervalMs, leadMs));
     const beats = new Map((await listHeartbeats(this.db, owned)).map((h) => [h.accountId, h]));
     const toStart: AccountDemand[] = [];
+    this.nextWakeMs = undefined;
 
     for (const account of demand) {
       const proc = byAccount.get(account.accountId);
-      const why = this.reasonNotToRun(account, now, proc !== undefined);
+      let why = this.reasonNotToRun(account, now, proc !== undefined);
+      const alive = proc !== undefined && (proc.status === 'online' || proc.status === 'launching') && proc.pid > 0 && isProcessAlive(proc.pid);
+      if (!why && !alive) {
+        const wakeMs = this.sleepsUntil(account.accountId, beats.get(account.accountId));
+        if (wakeMs !== undefined && wakeMs - leadMs > now.getTime()) {
+          why = `asleep until ${new Date(wakeMs).toISOString()}`;
+          this.nextWakeMs = Math.min(this.nextWakeMs ?? Infinity, wakeMs - leadMs);
+        }
+      }
       if (proc) {
-        const alive = (proc.status === 'online' || proc.status === 'launching') && proc.pid > 0 && isProcessAlive(proc.pid);
         if (!alive) {
+          // Only what this process said: a worker that dies before its first word after an
+          // earlier one exited cleanly (idle_exit, stopped) is a crash, not a clean exit.
           const beat = beats.get(account.accountId);
-          const lastState = this.lastMessage.get(account.accountId)?.state ?? beat?.state;
+          const startedAtMs = this.startRequestedAtMs.get(account.accountId) ?? 0;
+          const lastState = this.lastMessage.get(account.accountId)?.state ?? (beat && beat.beatAt.getTime() >= startedAtMs ? beat.state : undefined);
           const clean = this.stopping.has(account.accountId) || (lastState !== undefined && CLEAN_EXIT_STATES.has(lastState));
           await this.supervisor.stopWorker(proc.pmId);
           this.stopping.delete(account.accountId);
@@ -254,6 +300,12 @@ export class Orchestrator {
 
     if (toStart.length > 0) {
       this.checkFdLimit(processes.length + toStart.length);
+      for (const account of toStart) {
+        // What it was nudged about, the new process sees in its first claim.
+        this.nudges.delete(account.accountId);
+        this.lastMessage.delete(account.accountId);
+        this.startRequestedAtMs.set(account.accountId, Date.now());
+      }
       const started = await this.supervisor.startWorkers(
         toStart.map((a) => ({ id: a.accountId, email: a.email })),
         (id) => !this.stopped && this.leases.isOwned(id),
@@ -277,6 +329,51 @@ export class Orchestrator {
     if (!(running ? account.hasFutureWork : account.hasWork)) return running ? 'no work left' : 'no work due';
     if (!hasQuotaLeft(account, this.config.warmup, now)) return 'daily quota used';
     return undefined;
+  }
+
+  /**
+   * The wake time of an account whose worker exited idle (idle_exit), unless a nudge for it
+   * came after the claim that made it exit began. From the exit's IPC status when this node saw
+   * it, else from its heartbeat row (written by the worker on its way out).
+   */
+  private sleepsUntil(accountId: string, beat: WorkerHeartbeat | undefined): number | undefined {
+    const message = this.lastMessage.get(accountId);
+    let decidedAtMs: number | undefined;
+    let untilMs: number | undefined;
+    if (message?.state === 'idle_exit' && message.untilMs !== undefined) {
+      decidedAtMs = message.beatAtMs ?? message.atMs;
+      untilMs = message.untilMs;
+    } else if (beat?.state === 'idle_exit' && typeof beat.details.until === 'string') {
+      decidedAtMs = beat.beatAt.getTime();
+      untilMs = new Date(beat.details.until).getTime();
+    }
+    if (decidedAtMs === undefined || untilMs === undefined || Number.isNaN(untilMs)) return undefined;
+    if (decidedAtMs < this.allWokenAtMs) return undefined;
+    const nudge = this.nudges.get(accountId);
+    return nudge && decidedAtMs < nudge.lastAtMs ? Math.min(untilMs, nudge.earliestDueMs) : untilMs;
+  }
+
+  /**
+   * Tells the reconcile that these accounts (all when undefined) may have work due at `dueMs`
+   * (now by default) that their exited workers did not see, and reconciles.
+   */
+  private wake(accountIds: Iterable<string> | undefined, dueMs?: number): void {
+    const nowMs = Date.now();
+    const due = Math.min(dueMs ?? nowMs, Number.MAX_SAFE_INTEGER);
+    if (accountIds === undefined) {
+      this.allWokenAtMs = nowMs;
+      this.requestReconcile();
+      return;
+    }
+    // Running workers are nudged over IPC instead: reconcile only for accounts without one.
+    const running = new Set(this.supervisor.knownWorkers().map((w) => w.accountId));
+    let sleeper = false;
+    for (const id of accountIds) {
+      const previous = this.nudges.get(id);
+      this.nudges.set(id, { lastAtMs: nowMs, earliestDueMs: Math.min(previous?.earliestDueMs ?? Infinity, due) });
+      if (!running.has(id)) sleeper = true;
+    }
+    if (sleeper) this.requestReconcile();
   }
 
   private inBackoff(accountId: string, now: Date): boolean {
@@ -374,7 +471,7 @@ export class Orchestrator {
   }
 
   private onNotification(payload: string | undefined): void {
-    let change: { table?: string; id?: string; status?: string; campaigns?: string[] | null } = {};
+    let change: { table?: string; id?: string; status?: string; campaigns?: string[] | null; due?: number } = {};
     try {
       change = JSON.parse(payload ?? '{}') as typeof change;
     } catch {
@@ -384,14 +481,20 @@ export class Orchestrator {
     // Waiting workers do not poll: wake those that may have work now, or whose wait was
     // computed from settings that just changed (a campaign's window, an account's limits).
     if (change.table === 'campaigns' && change.status === 'running' && change.id) void this.nudgePools([change.id]);
-    if (change.table === 'email_queue') void this.nudgePools(Array.isArray(change.campaigns) ? change.campaigns : undefined);
+    // Rows queued for later (a follow-up days ahead) wake sleeping accounts only when due.
+    if (change.table === 'email_queue') void this.nudgePools(Array.isArray(change.campaigns) ? change.campaigns : undefined, typeof change.due === 'number' ? change.due : undefined);
     if (change.table === 'sender_accounts' && change.id) void this.nudgeAccount(change.id);
   }
 
-  /** Nudges the running workers of these campaigns' sender pools (all of them when undefined). */
-  private async nudgePools(campaignIds: string[] | undefined): Promise<void> {
+  /**
+   * Nudges the running workers of these campaigns' sender pools (all of them when undefined),
+   * and wakes the pool accounts whose workers exited idle.
+   */
+  private async nudgePools(campaignIds: string[] | undefined, dueMs?: number): Promise<void> {
     try {
       const accounts = campaignIds ? new Set(await listPoolAccountIds(this.db, campaignIds)) : undefined;
+      // "All" without campaigns is rare (over 100 campaigns at once): start every sleeper to look.
+      this.wake(accounts, dueMs);
       // Not lastProcesses: it was listed before the last reconcile started its workers, and a
       // worker missed here would wait for its idle poll. A process that is not online just
       // fails the nudge.
@@ -404,6 +507,7 @@ export class Orchestrator {
   }
 
   private async nudgeAccount(accountId: string): Promise<void> {
+    this.wake([accountId]);
     const worker = this.supervisor.knownWorkers().find((w) => w.accountId === accountId);
     if (worker) await this.supervisor.nudge(worker.pmId).catch(() => undefined);
   }
@@ -421,10 +525,15 @@ export class Orchestrator {
     this.supervisor.onMessage(({ accountId, message }) => {
       const state = typeof message.state === 'string' ? message.state : undefined;
       const previous = this.lastMessage.get(accountId);
-      this.lastMessage.set(accountId, { atMs: Date.now(), state: state ?? previous?.state });
+      const at = typeof message.at === 'string' ? new Date(message.at) : new Date();
+      const until = typeof message.until === 'string' ? new Date(message.until) : undefined;
+      this.lastMessage.set(accountId, {
+        atMs: Date.now(),
+        state: state ?? previous?.state,
+        ...(Number.isNaN(at.getTime()) ? {} : { beatAtMs: at.getTime() }),
+        ...(until && !Number.isNaN(until.getTime()) ? { untilMs: until.getTime() } : {}),
+      });
       if ((message.type === 'heartbeat' || message.type === 'status') && state) {
-        const at = typeof message.at === 'string' ? new Date(message.at) : new Date();
-        const until = typeof message.until === 'string' ? new Date(message.until) : undefined;
         this.pendingBeats.set(accountId, {
           state,
           sent: typeof message.sent === 'number' ? message.sent : 0,

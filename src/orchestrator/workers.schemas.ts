@@ -4,9 +4,9 @@ import { pagedResponse, pageQuery } from '../http/paging';
 
 export const workerListQuery = pageQuery.extend({
   state: z
-    .enum(['starting', 'sending', 'waiting', 'stopping', 'stopped', 'inactive', 'failed', 'none'])
+    .enum(['starting', 'sending', 'waiting', 'stopping', 'stopped', 'inactive', 'idle_exit', 'failed', 'none'])
     .optional()
-    .describe("The worker's last reported state; none: no worker has reported for the account"),
+    .describe("The worker's last reported state (idle_exit: it exited until shortly before its next send); none: no worker has reported for the account"),
   accountId: z.uuid().optional(),
   search: z.string().max(254).optional().describe("Part of the account's address, any case"),
 });

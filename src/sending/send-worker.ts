@@ -7,6 +7,10 @@
  *            → stopping (SIGTERM: the sends on the wire are finished and recorded, claims not
  *              yet handed to the transport are released) → stopped
  *            → inactive (account missing, suspended, disabled or manually paused: exits)
+ *            → idle_exit (its next send is further away than the keep-alive: exits cleanly,
+ *              holding no claims; the heartbeat's `until` says when the orchestrator should
+ *              start it again, and its beat time is when the claim that found nothing began,
+ *              so a nudge for new work that came after that starts it at once)
  *            → failed (an error that is not the database being away: exits non-zero, so the
  *              orchestrator counts a crash, backs off and raises an alert in the end)
  *
@@ -67,15 +71,20 @@ export interface WorkerLogger {
 
 export type WorkerMessage =
   | { type: 'heartbeat'; accountId: string; state: WorkerState; sent: number; at: string; reason?: string; until?: string }
-  | { type: 'status'; accountId: string; state: WorkerState; sent: number; reason?: string; until?: string };
+  | { type: 'status'; accountId: string; state: WorkerState; sent: number; at?: string; reason?: string; until?: string };
 
-export type WorkerState = 'starting' | 'sending' | 'waiting' | 'stopping' | 'stopped' | 'inactive' | 'failed';
+export type WorkerState = 'starting' | 'sending' | 'waiting' | 'stopping' | 'stopped' | 'inactive' | 'idle_exit' | 'failed';
 
 export interface SendWorkerSettings {
   claim: ClaimSettings;
   record: RecordSettings;
   idlePollMs: number;
   heartbeatIntervalMs: number;
+  /**
+   * A wait longer than this ends the worker (idle_exit) instead: an idle process costs memory
+   * all along, a start costs a little CPU (README "Workers that come and go"). 0: never.
+   */
+  keepAliveMs: number;
   nodeId: string | null;
   feedbackSenderId?: string;
 }
@@ -93,8 +102,10 @@ export interface SendWorkerDeps {
 }
 
 export interface WorkerExit {
-  reason: 'stopped' | 'inactive';
+  reason: 'stopped' | 'inactive' | 'idle_exit';
   detail?: string;
+  /** idle_exit: when its next send may be due (the orchestrator starts it again shortly before). */
+  until?: Date;
   sent: number;
 }
 
@@ -107,6 +118,8 @@ export class SendWorker {
   private waitUntil: Date | undefined;
   private sent = 0;
   private lastBeatAt = 0;
+  /** idle_exit: when the claim that found nothing began (its heartbeat's time; see the states above). */
+  private idleSince: Date | undefined;
   private dbFailures = 0;
   private readonly random: () => number;
 
@@ -138,9 +151,11 @@ export class SendWorker {
     try {
       while (!this.stopping) {
         let claim;
+        let claimedAt;
         try {
           await this.heartbeat();
-          claim = await claimBatch(db, this.accountId, clock.now(), settings.claim, this.random);
+          claimedAt = clock.now();
+          claim = await claimBatch(db, this.accountId, claimedAt, settings.claim, this.random);
         } catch (error) {
           if (!isDatabaseUnavailable(error)) throw error;
           await this.waitForDatabase(error);
@@ -157,6 +172,16 @@ export class SendWorker {
         if (claim.kind === 'wait') {
           const now = clock.now().getTime();
           const untilMs = claim.until ? Math.max(0, claim.until.getTime() - now) : settings.idlePollMs;
+          // Its next send is known and beyond the keep-alive: exit (no claim is held between
+          // batches). A wait with no known end (nothing queued at all: the orchestrator stops
+          // the worker; a full recipient-domain or campaign counter) keeps polling. A nudge that
+          // came during the claim may mean new work, so then look again instead.
+          if (claim.until && settings.keepAliveMs > 0 && untilMs > settings.keepAliveMs && !this.takeNudge()) {
+            const until = claim.until;
+            this.idleSince = claimedAt;
+            this.setState('idle_exit', claim.reason, until);
+            return { reason: 'idle_exit', detail: claim.reason, until, sent: this.sent };
+          }
           this.setState('waiting', claim.reason, claim.until);
           // Waits end at the next row's due time (the claim says when); idlePollMs is a safety net.
           await this.wait(Math.min(untilMs, settings.idlePollMs));
@@ -173,6 +198,13 @@ export class SendWorker {
     } finally {
       await this.heartbeat(true).catch(() => undefined);
     }
+  }
+
+  /** Whether a nudge (or stop) came since the last wait; resets it. */
+  private takeNudge(): boolean {
+    if (!this.wake.signal.aborted) return false;
+    if (!this.stopping) this.wake = new AbortController();
+    return true;
   }
 
   /** The database is away: say so, wait with back-off (a nudge or stop ends the wait early). */
@@ -346,7 +378,8 @@ export class SendWorker {
     this.state = state;
     this.waitReason = reason;
     this.waitUntil = until;
-    if (changed) this.deps.notify?.({ type: 'status', accountId: this.accountId, state, sent: this.sent, ...(reason ? { reason } : {}), ...(until ? { until: until.toISOString() } : {}) });
+    const at = state === 'idle_exit' ? this.idleSince : undefined;
+    if (changed) this.deps.notify?.({ type: 'status', accountId: this.accountId, state, sent: this.sent, ...(at ? { at: at.toISOString() } : {}), ...(reason ? { reason } : {}), ...(until ? { until: until.toISOString() } : {}) });
   }
 
   /** The worker's own heartbeat row; a database that is away does not stop the worker for it. */
@@ -354,7 +387,7 @@ export class SendWorker {
     const nowMs = Date.now();
     if (!force && nowMs - this.lastBeatAt < this.deps.settings.heartbeatIntervalMs) return;
     this.lastBeatAt = nowMs;
-    const now = this.deps.clock.now();
+    const now = (this.state === 'idle_exit' ? this.idleSince : undefined) ?? this.deps.clock.now();
     await recordHeartbeats(this.deps.db, this.deps.settings.nodeId, [
       { accountId: this.accountId, pid: process.pid, state: this.state, sent: this.sent, beatAt: now, ...(this.waitReason ? { reason: this.waitReason } : {}), ...(this.waitUntil ? { until: this.waitUntil } : {}) },
     ]);

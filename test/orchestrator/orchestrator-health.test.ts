@@ -77,6 +77,8 @@ beforeAll(async () => {
         workerStopTimeoutMs: 3000,
         workerLogs: 'file',
         sweepIntervalMs: 1000,
+        // Resident workers: these tests watch one wait for a row an hour ahead (idle exits: idle-exit.test.ts).
+        workerKeepAliveSeconds: 0,
       },
     }),
   );

@@ -46,6 +46,8 @@ export function workerSettings(overrides: { claim?: Parameters<typeof liftedClai
     record: recordSettings(overrides.record),
     idlePollMs: 1000,
     heartbeatIntervalMs: 60_000,
+    // Resident: these tests drive one worker through its waits (idle exits: send-worker.idle-exit.test.ts).
+    keepAliveMs: 0,
     nodeId: 'test-node',
   };
 }
