@@ -90,7 +90,7 @@ export const EMBEDDED_POSTGRES_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c'
  * otherwise stops a postmaster an earlier run left on it. Either way the directory is then
  * ready for startPostmaster().
  */
-export async function prepareCluster(options: { dataDir: string; password: string; logger: Logger }, onLog: (message: string) => void): Promise<void> {
+export async function prepareCluster(options: { dataDir: string; password: string; logger: Logger; binDir?: string }, onLog: (message: string) => void): Promise<void> {
   const { dataDir, logger } = options;
   ensureTraversableForPostgresUser(dataDir, path.dirname(dataDir));
   if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
@@ -98,7 +98,7 @@ export async function prepareCluster(options: { dataDir: string; password: strin
     return;
   }
   logger.info('initialising embedded Postgres', { dataDir });
-  await initCluster({ dataDir, password: options.password, onLog });
+  await initCluster({ dataDir, password: options.password, onLog, ...(options.binDir ? { binDir: options.binDir } : {}) });
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {

