@@ -57,7 +57,7 @@ it('answers a signed webhook at once and processes it in its own loop', async ()
 
   await waitFor(async () => (await t.db.selectFrom('suppressions').select('reason').where('client_id', '=', world.clientId).where('email', '=', 'grumpy@client.test').executeTakeFirst())?.reason === 'complaint', 'the complaint to suppress the contact', 30_000);
   // The loop logs "processed" after the effects are stored: the suppression can be seen first.
-  await waitFor(async () => run.logLines().some((l) => l.message === 'webhook processed'), 'the processed line in the log', 10_000);
+  await waitFor(async () => run!.logLines().some((l) => l.message === 'webhook processed'), 'the processed line in the log', 10_000);
   const logged = run.logLines().filter((l) => typeof l.message === 'string' && (l.message as string).startsWith('webhook '));
   expect(logged).toEqual(
     expect.arrayContaining([
