@@ -76,12 +76,12 @@ export function FleetPage() {
           },
         ]
       : []),
-    { key: 'email', label: 'Address', width: 220, sortable: true, cell: (a) => <a href={`/fleet/${a.id}`}>{a.email}</a> },
-    ...(owner ? [{ key: 'client', label: 'Client', width: 110, sortable: true, cell: (a: Account) => clientName(a.clientId) }] : []),
+    { key: 'email', label: 'Address', width: 200, sortable: true, cell: (a) => <a href={`/fleet/${a.id}`}>{a.email}</a> },
+    ...(owner ? [{ key: 'client', label: 'Client', width: 100, sortable: true, cell: (a: Account) => clientName(a.clientId) }] : []),
     {
       key: 'status',
       label: 'Status',
-      width: 160,
+      width: 128,
       sortable: true,
       cell: (a) => (
         <span title={a.pauseReason ?? undefined}>
@@ -90,13 +90,13 @@ export function FleetPage() {
         </span>
       ),
     },
-    { key: 'health', label: 'Health', width: 76, numeric: true, sortable: true, cell: (a) => formatNumber(Math.round(a.healthScore)) },
-    { key: 'warmup', label: 'Warm-up day', width: 110, numeric: true, sortable: true, cell: (a) => (a.warmupDay === null ? '—' : formatNumber(a.warmupDay)) },
-    { key: 'sent', label: 'Sent / limit', width: 110, numeric: true, sortable: true, cell: (a) => `${formatNumber(a.sentToday)} / ${formatNumber(a.effectiveDailyLimit)}` },
+    { key: 'health', label: 'Health', width: 62, numeric: true, sortable: true, cell: (a) => formatNumber(Math.round(a.healthScore)) },
+    { key: 'warmup', label: 'Warm-up', width: 78, numeric: true, sortable: true, cell: (a) => (a.warmupDay === null ? '—' : formatNumber(a.warmupDay)) },
+    { key: 'sent', label: 'Sent / limit', width: 96, numeric: true, sortable: true, cell: (a) => `${formatNumber(a.sentToday)} / ${formatNumber(a.effectiveDailyLimit)}` },
     {
       key: 'next',
       label: 'Next send',
-      width: 170,
+      width: 140,
       sortable: true,
       cell: (a) => (
         <span title={a.waitReason ?? undefined}>
@@ -108,7 +108,7 @@ export function FleetPage() {
     {
       key: 'error',
       label: 'Last error',
-      width: 200,
+      width: 156,
       sortable: true,
       cell: (a) =>
         a.lastError ? (
@@ -125,7 +125,7 @@ export function FleetPage() {
     {
       key: 'worker',
       label: 'Worker',
-      width: 140,
+      width: 112,
       sortable: true,
       cell: (a) =>
         a.worker ? (
@@ -142,7 +142,7 @@ export function FleetPage() {
           {
             key: 'actions',
             label: 'Actions',
-            width: 90,
+            width: 84,
             cell: (a: Account) =>
               a.status === 'active' ? (
                 <button type="button" class="btn btn-small" aria-label={`Pause ${a.email}`} disabled={rowAction.busy} onClick={() => void setStatus(a, 'paused')}>
