@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     process.stdout.write(`Owner ${owner.email} created.\n`);
     if (generated) process.stdout.write(`Generated password (shown once, change it after logging in): ${password}\n`);
     const baseUrl = readRunningServerInfo(config.dataDir)?.baseUrl ?? config.baseUrl;
-    process.stdout.write(`Log in: POST ${baseUrl}/api/auth/login with {"email":"${owner.email}","password":"…"}\n`);
+    process.stdout.write(`Sign in: open ${baseUrl}/ (the console), or POST ${baseUrl}/api/auth/login with {"email":"${owner.email}","password":"…"}\n`);
   } catch (error) {
     if (isUniqueViolation(error)) throw new Error(`a user with email ${email} already exists`, { cause: error });
     throw error;
