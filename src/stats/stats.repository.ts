@@ -122,7 +122,8 @@ async function campaignDays(db: DbOrTx, campaignId: string): Promise<Array<DayCo
         join suppressions s on s.client_id = ct.client_id and s.email = ct.email and s.reason = 'unsubscribed'
         where cc.campaign_id = ${campaignId} and cc.status = 'unsubscribed' group by 1
     )
-    select to_char(day, 'YYYY-MM-DD') as day, metric, sum(n)::int as n from events group by 1, 2 order by 1`.execute(db);
+    -- A day's deltas can cancel out (a row counted, then moved on before the fold): not a day with events.
+    select to_char(day, 'YYYY-MM-DD') as day, metric, sum(n)::int as n from events group by 1, 2 having sum(n) <> 0 order by 1`.execute(db);
   const byDay = new Map<string, DayCounts & { day: string }>();
   for (const row of rows) {
     const entry = byDay.get(row.day) ?? { day: row.day, ...dayCounts() };
