@@ -6,14 +6,11 @@
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { api, ApiError, getAll } from '../api';
+import { ClientSelect, useClientOptions } from '../components/admin-form';
 import { Button, ErrorBanner, Field, PageHeader } from '../components/ui';
 import { useApi } from '../components/use-api';
 import { isOwner, useUser } from '../session';
 
-interface Client {
-  id: string;
-  name: string;
-}
 interface Domain {
   id: string;
   clientId: string;
@@ -28,7 +25,7 @@ export function MailboxNewPage() {
   const user = useUser();
   const { route } = useLocation();
   const owner = isOwner(user);
-  const clients = useApi(() => (owner ? getAll<Client>('/clients', 'clients') : Promise.resolve([])), [owner]);
+  const clients = useClientOptions(owner);
   const domains = useApi(() => getAll<Domain>('/domains', 'domains'), []);
   const [transport, setTransport] = useState<Transport>('sink');
   const [clientId, setClientId] = useState('');
@@ -95,18 +92,7 @@ export function MailboxNewPage() {
             <option value="gmail">Gmail API</option>
           </select>
         </Field>
-        {owner && (
-          <Field label="Client" id="mb-client" error={fieldError(error, 'clientId')}>
-            <select id="mb-client" value={clientId} required onChange={(e) => setClientId(e.currentTarget.value)}>
-              <option value="">Choose a client</option>
-              {(clients.data ?? []).map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
-          </Field>
-        )}
+        {owner && <ClientSelect id="mb-client" clients={clients} value={clientId} onChange={setClientId} error={fieldError(error, 'clientId')} />}
         <Field label="Sender domain" id="mb-domain" error={fieldError(error, 'domainId')} hint="The address's domain must be one of the client's sender domains.">
           <select id="mb-domain" value={form.domainId} onChange={set('domainId')}>
             <option value="">Found from the address</option>
