@@ -89,6 +89,9 @@ export async function createPhysicalBackup(options: PhysicalBackupOptions): Prom
   const partial = `${file}.partial`;
   const staging = fs.mkdtempSync(path.join(options.outDir, '.outreach-backup-'));
   const client = new pg.Client({ connectionString: options.connectionString });
+  // A connection the server ends while tar runs (a shutdown) must not crash the command as an
+  // unhandled 'error' event: the next query on it fails and says why.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const server = await one<{ data_directory: string; version: string; segment_bytes: string }>(

@@ -114,7 +114,7 @@ async function prove(clusterDir: string, password: string): Promise<void> {
   try {
     embedded = await startEmbeddedPostgres({ dataDir: clusterDir, password, logger: createLogger('error'), startTimeoutMs: REPLAY_TIMEOUT_MS });
   } catch (error) {
-    throw new CommandError(`the restored cluster does not start: ${(error as Error).message}`);
+    throw new CommandError(`the restored cluster does not start: ${(error as Error).message.trim()}`);
   }
   try {
     const client = new pg.Client({ connectionString: withDatabase(embedded.connectionString, EMBEDDED_DATABASE) });

@@ -7,6 +7,7 @@
  * was: a cluster already there (without --force), a running server, a damaged archive, secrets
  * that do not fit, DATABASE_URL.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,7 +89,7 @@ describe('physical backup of the embedded default', () => {
       .set(bearer(world.a.adminToken))
       .send({ email: 'pat@mail.pb.example.com', transport: 'smtp', transportSettings: { host: 'smtp.example.com', port: 587 }, credentials: { user: 'pat', pass: 'pat-secret' } });
     expect(account.status).toBe(201);
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     for (const server of servers) if (server.child.exitCode === null) server.child.kill('SIGTERM');
@@ -231,6 +232,26 @@ describe('physical backup of the embedded default', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`^restore: ${damaged.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} ${message.source}`));
     // Only the secrets it was told to install: no cluster, nothing half-unpacked.
+    expect(fs.readdirSync(machine)).toEqual(['secrets.json']);
+  }, 120_000);
+
+  it.each([
+    ['of another PostgreSQL major version', (dir: string) => {
+      const manifestFile = path.join(dir, 'outreach-backup.json');
+      fs.writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifestFile, 'utf8')), postgresMajor: 16 }));
+    }, /is a PostgreSQL 16 data directory, but the embedded PostgreSQL installed here is 17/],
+    ['without its manifest (a .tar.gz of something else)', (dir: string) => fs.rmSync(path.join(dir, 'outreach-backup.json')), /is a \.tar\.gz but not a backup made by npm run backup/],
+    ['without its WAL', (dir: string) => fs.rmSync(path.join(dir, 'pg_wal'), { recursive: true }), /is incomplete: it lacks pg_wal\/0000/],
+  ])('refuses an archive %s, leaving the target as it was', async (_what, alter, message) => {
+    const unpacked = fs.mkdtempSync(path.join(root, 'repack-'));
+    execFileSync('tar', ['-xzif', archive, '-C', unpacked]);
+    alter(unpacked);
+    const repacked = `${unpacked}.tar.gz`;
+    execFileSync('tar', ['-czf', repacked, '-C', unpacked, '.']);
+    const machine = newDataDir(`altered-${path.basename(unpacked)}`);
+    const result = await run('restore', [repacked, '--secrets', secretsFile], embeddedEnv(machine));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(message);
     expect(fs.readdirSync(machine)).toEqual(['secrets.json']);
   }, 120_000);
 
