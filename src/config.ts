@@ -334,6 +334,14 @@ export function dataDirFrom(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
+ * Whether DATABASE_URL is set, without validating or generating anything: a restore must
+ * know which database it targets before loadConfig() creates DATA_DIR's secrets.
+ */
+export function usesDatabaseUrl(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.DATABASE_URL);
+}
+
+/**
  * Builds the whole configuration. `env` defaults to process.env; tests pass their own.
  * Generates the embedded default's secrets into DATA_DIR on first use.
  */

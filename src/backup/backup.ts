@@ -1,7 +1,9 @@
 /**
- * One backup: a pg_dump custom-format archive (compressed, restorable table by table with
- * pg_restore) named by its UTC time, and optionally the DATA_DIR secrets beside it. Without
- * secrets.json (or CREDENTIALS_KEYS) the stored credentials in the dump cannot be decrypted.
+ * One logical backup: a pg_dump custom-format archive (compressed, restorable table by table
+ * with pg_restore) named by its UTC time, and optionally the DATA_DIR secrets beside it.
+ * Without secrets.json (or CREDENTIALS_KEYS) the stored credentials in the dump cannot be
+ * decrypted. The embedded default is backed up physically instead (./physical-backup.ts):
+ * Debian's pg_dump is older than its PostgreSQL 17 and refuses it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,15 +29,33 @@ export interface BackupResult {
   tool: PgTool;
 }
 
-/** outreach-20240131-235959Z.dump: sorts by time, no ':' (not allowed on every file system). */
-export function backupFileName(now: Date): string {
-  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '').replace('T', '-');
-  return `outreach-${stamp}.dump`;
+/** Logical backups are pg_dump custom-format files, physical ones two-part .tar.gz (./physical-archive.ts). */
+export type BackupMode = 'logical' | 'physical';
+const EXTENSIONS: Record<BackupMode, string> = { logical: '.dump', physical: '.tar.gz' };
+
+/** 20240131-235959Z: sorts by time, no ':' (not allowed on every file system). */
+export function backupStamp(now: Date): string {
+  return now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '').replace('T', '-');
 }
 
-/** The secrets copy that belongs to a backup file: outreach-….dump → outreach-….secrets.json. */
+/** outreach-20240131-235959Z.dump (logical) or outreach-20240131-235959Z.tar.gz (physical). */
+export function backupFileName(now: Date, mode: BackupMode = 'logical'): string {
+  return `outreach-${backupStamp(now)}${EXTENSIONS[mode]}`;
+}
+
+/** The secrets copy that belongs to a backup file: outreach-….dump (or .tar.gz) → outreach-….secrets.json. */
 export function secretsFileFor(backupFile: string): string {
-  return backupFile.replace(/\.dump$/, '') + '.secrets.json';
+  return backupFile.replace(/\.(dump|tar\.gz)$/, '') + '.secrets.json';
+}
+
+/** Copies DATA_DIR/secrets.json beside a backup file (mode 0600); undefined when there is none. */
+export function copySecretsBeside(backupFile: string, dataDir: string): string | undefined {
+  const source = path.join(dataDir, SECRETS_FILE);
+  if (!fs.existsSync(source)) return undefined;
+  const target = secretsFileFor(backupFile);
+  fs.copyFileSync(source, target);
+  fs.chmodSync(target, 0o600);
+  return target;
 }
 
 export function isCustomFormatArchive(file: string): boolean {
@@ -65,14 +85,6 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   } finally {
     fs.rmSync(partial, { force: true });
   }
-  let secretsFile: string | undefined;
-  if (options.withSecrets) {
-    const source = path.join(options.dataDir, SECRETS_FILE);
-    if (fs.existsSync(source)) {
-      secretsFile = secretsFileFor(file);
-      fs.copyFileSync(source, secretsFile);
-      fs.chmodSync(secretsFile, 0o600);
-    }
-  }
+  const secretsFile = options.withSecrets ? copySecretsBeside(file, options.dataDir) : undefined;
   return { file, bytes: fs.statSync(file).size, tool, ...(secretsFile ? { secretsFile } : {}) };
 }

@@ -1,5 +1,5 @@
 /**
- * Restoring a backup made by ./backup.ts into a database: an empty one, or (force) one whose
+ * Restoring a logical backup made by ./backup.ts into a database: an empty one, or (force) one whose
  * objects the archive's are dropped and recreated. All or nothing: one transaction, stopping
  * at the first error. Owners and grants are not restored, so the archive fits a server whose
  * roles differ (a new machine, the embedded default).
@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { isCustomFormatArchive, SECRETS_FILE } from './backup';
+import { isCustomFormatArchive, SECRETS_FILE, type BackupMode } from './backup';
 import { CommandError, findPgTool, libpqConnection, runPgTool, serverMajorVersion, type PgTool } from './pg-tools';
 
 export interface RestoreOptions {
@@ -32,7 +32,11 @@ export async function countUserRelations(connectionString: string): Promise<numb
   }
 }
 
-export function checkBackupFile(file: string): void {
+/** The first two bytes of every gzip stream (a physical backup is a .tar.gz). */
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+
+/** Which kind of backup a file is, by its first bytes: pg_dump custom format or a physical .tar.gz. */
+export function checkBackupFile(file: string): BackupMode {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
@@ -40,11 +44,20 @@ export function checkBackupFile(file: string): void {
     throw new CommandError(`backup file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   if (!stat.isFile()) throw new CommandError(`${file} is not a file`);
-  if (!isCustomFormatArchive(file)) throw new CommandError(`${file} is not a pg_dump custom-format archive (made by npm run backup)`);
+  if (isCustomFormatArchive(file)) return 'logical';
+  const handle = fs.openSync(file, 'r');
+  const head = Buffer.alloc(GZIP_MAGIC.length);
+  try {
+    fs.readSync(handle, head, 0, head.length, 0);
+  } finally {
+    fs.closeSync(handle);
+  }
+  if (head.equals(GZIP_MAGIC)) return 'physical';
+  throw new CommandError(`${file} is not a backup made by npm run backup (neither a pg_dump custom-format archive nor a physical .tar.gz)`);
 }
 
 export async function restoreBackup(options: RestoreOptions): Promise<{ tool: PgTool; replaced: boolean }> {
-  checkBackupFile(options.file);
+  if (checkBackupFile(options.file) !== 'logical') throw new CommandError(`${options.file} is a physical backup: it restores only into the embedded default`);
   const existing = await countUserRelations(options.connectionString);
   if (existing > 0 && !options.force) {
     throw new CommandError(`the target database is not empty (${existing} tables, views or sequences): restore into an empty database, or pass --force to drop and replace what the backup contains`);

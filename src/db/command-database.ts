@@ -15,6 +15,8 @@ export interface CommandDatabase {
   connectionString: string;
   /** Where it came from, for the command's messages. */
   source: 'DATABASE_URL' | 'embedded (running server)' | 'embedded (started for this command)';
+  /** The embedded cluster's data directory (DATA_DIR/postgres); undefined for DATABASE_URL. */
+  embeddedDataDir?: string;
   release(): Promise<void>;
 }
 
@@ -24,7 +26,7 @@ export async function openCommandDatabase(config: Pick<Config, 'databaseUrl' | '
   const runningPort = runningPostmasterPort(pgDataDir);
   if (runningPort !== undefined) {
     const server = `postgres://postgres:${encodeURIComponent(config.embeddedPostgresPassword)}@127.0.0.1:${runningPort}/postgres`;
-    return { connectionString: withDatabase(server, EMBEDDED_DATABASE), source: 'embedded (running server)', release: async () => undefined };
+    return { connectionString: withDatabase(server, EMBEDDED_DATABASE), source: 'embedded (running server)', embeddedDataDir: pgDataDir, release: async () => undefined };
   }
   const embedded = await startEmbeddedPostgres({ dataDir: pgDataDir, password: config.embeddedPostgresPassword, logger: createLogger('warn') });
   try {
@@ -33,5 +35,5 @@ export async function openCommandDatabase(config: Pick<Config, 'databaseUrl' | '
     await embedded.stop();
     throw error;
   }
-  return { connectionString: withDatabase(embedded.connectionString, EMBEDDED_DATABASE), source: 'embedded (started for this command)', release: embedded.stop };
+  return { connectionString: withDatabase(embedded.connectionString, EMBEDDED_DATABASE), source: 'embedded (started for this command)', embeddedDataDir: pgDataDir, release: embedded.stop };
 }

@@ -80,6 +80,8 @@ export interface EmbeddedPostgresOptions {
   logger: Logger;
   port?: number;
   persistent?: boolean;
+  /** How long the start may take (default postmaster.ts's); a restored backup replays its WAL first. */
+  startTimeoutMs?: number;
 }
 
 /** Postgres settings of every embedded cluster: loopback TCP only, room for a large fleet. */
@@ -108,7 +110,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   let postmaster: Postmaster;
   try {
     await prepareCluster(options, onLog);
-    postmaster = await startPostmaster({ dataDir, port, flags: EMBEDDED_POSTGRES_FLAGS, onLog });
+    postmaster = await startPostmaster({ dataDir, port, flags: EMBEDDED_POSTGRES_FLAGS, onLog, ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}) });
   } catch (error) {
     throw new Error(`Embedded Postgres in ${dataDir} failed to start: ${(error as Error).message}`, { cause: error });
   }

@@ -1,10 +1,11 @@
 /**
- * `npm run backup` / `npm run restore` as an operator runs them (the compiled scripts): a
- * database filled through the API is backed up with its secrets, restored into a new empty
- * database, and the app started on it serves the same data and still opens the stored
- * credentials. A non-empty target is refused unless --force; bad arguments fail with a message.
+ * `npm run backup` / `npm run restore` of a DATABASE_URL server (logical: pg_dump custom
+ * format), as an operator runs them (the compiled scripts): a database filled through the API
+ * is backed up with its secrets, restored into a new empty database, and the app started on it
+ * serves the same data and still opens the stored credentials. A non-empty target is refused
+ * unless --force; bad arguments fail with a message. The embedded default's physical backups:
+ * ./physical-backup.test.ts.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,24 +19,7 @@ import { createCredentialCipher } from '../../src/crypto/credential-cipher';
 import { addSenderDomain, bearer, createWorld, login, testApp, type World } from '../http/admin-api.helpers';
 import { adminUrl } from '../helpers/database';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres';
-
-const scripts = path.join(__dirname, '../../dist/scripts');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(script: 'backup' | 'restore', args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'error', ...env };
-  for (const [key, value] of Object.entries(env)) if (value === undefined) delete childEnv[key];
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(scripts, `${script}.js`), ...args], { env: childEnv, timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+import { runCommand as run } from './backup-commands.helpers';
 
 /**
  * A server the pg_dump installed here can dump: the tests' own, or, where that one is newer
@@ -115,6 +99,7 @@ describe('backup and restore', () => {
     expect(fs.statSync(backupFile).mode & 0o777).toBe(0o600);
     expect(fs.readFileSync(path.join(outDir, secrets), 'utf8')).toBe(fs.readFileSync(path.join(dataDir, 'secrets.json'), 'utf8'));
     expect(result.stdout).toContain(`Backup of the DATABASE_URL database written: ${backupFile}`);
+    expect(result.stdout).toMatch(/logical: pg_dump \d+ custom format/);
     expect(result.stderr).not.toContain('Warning');
   });
 
@@ -133,7 +118,7 @@ describe('backup and restore', () => {
       const restored = await run('restore', [backupFile], { DATABASE_URL: target.url, DATA_DIR: dataDir });
       expect(restored.stderr).toBe('');
       expect(restored).toMatchObject({ code: 0 });
-      expect(restored.stdout).toContain(`Restored ${backupFile} into the DATABASE_URL database`);
+      expect(restored.stdout).toContain(`Restored ${backupFile} (logical) into the DATABASE_URL database`);
 
       // The same app configuration (same DATA_DIR secrets) on the restored database.
       const app = testApp(target.db, loadConfig({ DATA_DIR: dataDir, JWT_SECRET: 'another-jwt-secret-after-restore-0123456789', LOG_LEVEL: 'error' }));
@@ -175,16 +160,18 @@ describe('backup and restore', () => {
     // The cluster was stopped again.
     expect(fs.existsSync(path.join(newMachine, 'postgres', 'postmaster.pid'))).toBe(false);
 
-    // Backing up the embedded default (PostgreSQL 17) needs a pg_dump of 17 or newer.
+    // A logical backup of the embedded default (PostgreSQL 17) needs a pg_dump of 17 or newer;
+    // without --logical it is physical and needs none (./physical-backup.test.ts).
     let dumpAvailable = true;
     try {
       findPgTool('pg_dump', 17);
     } catch {
       dumpAvailable = false;
     }
-    const backup = await run('backup', ['--with-secrets'], { DATABASE_URL: undefined, DATA_DIR: newMachine });
+    const backup = await run('backup', ['--with-secrets', '--logical'], { DATABASE_URL: undefined, DATA_DIR: newMachine });
     if (dumpAvailable) {
       expect(backup).toMatchObject({ code: 0 });
+      expect(backup.stdout).toMatch(/logical: pg_dump \d+ custom format/);
       expect(fs.readdirSync(path.join(newMachine, 'backups'))).toHaveLength(2);
     } else {
       expect(backup.code).toBe(1);
@@ -205,7 +192,7 @@ describe('backup and restore', () => {
     ['restore', [], /^restore: expected exactly one backup file\nusage: npm run restore/],
     ['restore', ['a.dump', 'b.dump'], /^restore: expected exactly one backup file/],
     ['restore', ['/nonexistent/x.dump'], /^restore: backup file \/nonexistent\/x\.dump cannot be read \(ENOENT\)/],
-    ['restore', [__filename], /^restore: .* is not a pg_dump custom-format archive/],
+    ['restore', [__filename], /^restore: .* is not a backup made by npm run backup \(neither a pg_dump custom-format archive nor a physical \.tar\.gz\)/],
   ] as const)('%s %j fails with a message and exit 1', async (script, args, message) => {
     const result = await run(script, [...args], { DATABASE_URL: source.url, DATA_DIR: dataDir });
     expect(result.code).toBe(1);
