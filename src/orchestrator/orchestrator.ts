@@ -231,7 +231,13 @@ export class Orchestrator {
     if (this.supervisor.connected && !this.supervisor.isDaemonAlive()) await this.recoverDaemon();
     const o = this.config.orchestrator;
     const now = new Date();
-    const processes = await this.supervisor.list();
+    const listed = await this.supervisor.list();
+    // Workers whose server is gone (resurrected by `pm2 resurrect` from a dump that held them,
+    // or left by a server that crashed) are removed, never adopted nor counted as crashes:
+    // the ones this server starts replace them.
+    const orphans = listed.filter((p) => p.orphaned);
+    if (orphans.length > 0) await this.removeOrphanedEntries(orphans);
+    const processes = listed.filter((p) => !p.orphaned);
     this.lastProcesses = processes;
     const byAccount = new Map(processes.map((p) => [p.accountId, p]));
 
@@ -405,6 +411,19 @@ export class Orchestrator {
       this.requestReconcile();
     }, delayMs + 10);
     this.backoffTimers.add(timer);
+  }
+
+  /** SIGTERM (a live one finishes its send in flight and releases its claims) and out of PM2's list. */
+  private async removeOrphanedEntries(orphans: WorkerProcess[]): Promise<void> {
+    const alive = orphans.filter((p) => p.pid > 0 && isProcessAlive(p.pid)).length;
+    this.logger.warn('removing workers whose server is gone', { count: orphans.length, alive });
+    for (const p of orphans) this.stopping.add(p.accountId);
+    await this.supervisor.stopWorkers(orphans.map((p) => p.pmId));
+    for (const p of orphans) {
+      this.stopping.delete(p.accountId);
+      // What they said belongs to them, not to the worker this server starts next.
+      this.lastMessage.delete(p.accountId);
+    }
   }
 
   /** Stops the workers of these accounts (lease lost or handed back). */
