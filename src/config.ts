@@ -95,6 +95,11 @@ const tunablesSchema = z.strictObject({
     workerKeepAliveSeconds: nonNegativeInt,
     /** How long before an exited worker's next send the orchestrator starts it again. */
     workerWakeLeadSeconds: positiveInt,
+    /**
+     * Worker processes one node runs at most (online or starting); "auto": sized from the
+     * machine's memory; null: no cap. See src/orchestrator/worker-cap.ts.
+     */
+    maxWorkers: z.nullable(z.union([positiveInt, z.literal('auto')])),
     workerLogs: z.enum(['file', 'none']),
     workerLogMaxBytes: positiveInt,
     sweepIntervalMs: positiveInt,
