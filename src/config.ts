@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.cjs';
 import { parseErasureKey } from './erasure/address-hash';
-import { DataDirError, loadOrCreateGeneratedSecrets, parseCredentialKeys, type CredentialKey, type GeneratedSecrets } from './secrets';
+import { DataDirError, loadOrCreateGeneratedSecrets, loadOrCreateNodeId, parseCredentialKeys, type CredentialKey, type GeneratedSecrets } from './secrets';
 
 /** The repository root, whether running from src/ (tests) or dist/src/ (compiled). */
 export const PROJECT_ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
@@ -350,8 +350,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const tunables = parseTunables(e.CONFIG_FILE ? readJsonFile(e.CONFIG_FILE, 'CONFIG_FILE') : {});
   const dataDir = dataDirFrom({ DATA_DIR: e.DATA_DIR });
   let generated: GeneratedSecrets;
+  let nodeId: string;
   try {
     generated = loadOrCreateGeneratedSecrets(dataDir);
+    nodeId = e.NODE_ID ?? loadOrCreateNodeId(dataDir, generated.legacyNodeId);
   } catch (error) {
     if (error instanceof DataDirError) throw new ConfigError(error.message);
     throw error;
@@ -385,7 +387,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     baseUrl: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     dataDir,
     logLevel: e.LOG_LEVEL,
-    nodeId: e.NODE_ID ?? generated.nodeId,
+    nodeId,
     jwtSecret: e.JWT_SECRET ?? generated.jwtSecret,
     credentialKeys,
     trackingKeys,
@@ -397,7 +399,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       DATA_DIR: dataDir,
       BASE_URL: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
       LOG_LEVEL: e.LOG_LEVEL,
-      NODE_ID: e.NODE_ID ?? generated.nodeId,
+      NODE_ID: nodeId,
       ...(e.CONFIG_FILE ? { CONFIG_FILE: path.resolve(e.CONFIG_FILE) } : {}),
       // Set only when the operator set them; otherwise workers read the same DATA_DIR secrets.
       ...(e.JWT_SECRET ? { JWT_SECRET: e.JWT_SECRET } : {}),
