@@ -39,8 +39,18 @@ const outboxDelivery = {
   deliveryRetryMaxSeconds: positiveInt,
 };
 
+/**
+ * Proxies whose X-Forwarded-For the server believes (Express's `trust proxy`): the names
+ * loopback / linklocal / uniquelocal, addresses and CIDR ranges; or a hop count (trust that
+ * many proxies in front, whoever they are). Not `true`: anyone could then claim any address.
+ */
+const IPV4 = '(25[0-5]|2[0-4]\\d|1?\\d?\\d)(\\.(25[0-5]|2[0-4]\\d|1?\\d?\\d)){3}(\\/([0-9]|[12]\\d|3[0-2]))?';
+const IPV6 = '[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}(\\/([0-9]|[1-9]\\d|1[01]\\d|12[0-8]))?';
+const trustedProxy = z.string().check(z.regex(new RegExp(`^(loopback|linklocal|uniquelocal|${IPV4}|${IPV6})$`), 'expected "loopback", "linklocal", "uniquelocal", an IP address or a CIDR range such as "10.0.0.0/8"'));
+const trustProxy = z.union([nonNegativeInt, z.array(trustedProxy).check(z.minLength(1))]);
+
 const tunablesSchema = z.strictObject({
-  server: z.strictObject({ shutdownTimeoutMs: positiveInt, requestBodyLimitKb: positiveInt }),
+  server: z.strictObject({ shutdownTimeoutMs: positiveInt, requestBodyLimitKb: positiveInt, trustProxy }),
   database: z.strictObject({ poolMax: positiveInt, idleTimeoutMs: positiveInt, statementTimeoutMs: positiveInt, healthCheckTimeoutMs: positiveInt }),
   sending: z.strictObject({
     defaultDailyLimit: positiveInt,
