@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.cjs';
 import { parseErasureKey } from './erasure/address-hash';
-import { DataDirError, loadOrCreateGeneratedSecrets, parseCredentialKeys, type CredentialKey, type GeneratedSecrets } from './secrets';
+import { DataDirError, loadOrCreateGeneratedSecrets, loadOrCreateNodeId, parseCredentialKeys, type CredentialKey, type GeneratedSecrets } from './secrets';
 
 /** The repository root, whether running from src/ (tests) or dist/src/ (compiled). */
 export const PROJECT_ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
@@ -39,8 +39,18 @@ const outboxDelivery = {
   deliveryRetryMaxSeconds: positiveInt,
 };
 
+/**
+ * Proxies whose X-Forwarded-For the server believes (Express's `trust proxy`): the names
+ * loopback / linklocal / uniquelocal, addresses and CIDR ranges; or a hop count (trust that
+ * many proxies in front, whoever they are). Not `true`: anyone could then claim any address.
+ */
+const IPV4 = '(25[0-5]|2[0-4]\\d|1?\\d?\\d)(\\.(25[0-5]|2[0-4]\\d|1?\\d?\\d)){3}(\\/([0-9]|[12]\\d|3[0-2]))?';
+const IPV6 = '[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}(\\/([0-9]|[1-9]\\d|1[01]\\d|12[0-8]))?';
+const trustedProxy = z.string().check(z.regex(new RegExp(`^(loopback|linklocal|uniquelocal|${IPV4}|${IPV6})$`), 'expected "loopback", "linklocal", "uniquelocal", an IP address or a CIDR range such as "10.0.0.0/8"'));
+const trustProxy = z.union([nonNegativeInt, z.array(trustedProxy).check(z.minLength(1))]);
+
 const tunablesSchema = z.strictObject({
-  server: z.strictObject({ shutdownTimeoutMs: positiveInt, requestBodyLimitKb: positiveInt }),
+  server: z.strictObject({ shutdownTimeoutMs: positiveInt, requestBodyLimitKb: positiveInt, trustProxy }),
   database: z.strictObject({ poolMax: positiveInt, idleTimeoutMs: positiveInt, statementTimeoutMs: positiveInt, healthCheckTimeoutMs: positiveInt }),
   sending: z.strictObject({
     defaultDailyLimit: positiveInt,
@@ -95,6 +105,11 @@ const tunablesSchema = z.strictObject({
     workerKeepAliveSeconds: nonNegativeInt,
     /** How long before an exited worker's next send the orchestrator starts it again. */
     workerWakeLeadSeconds: positiveInt,
+    /**
+     * Worker processes one node runs at most (online or starting); "auto": sized from the
+     * machine's memory; null: no cap. See src/orchestrator/worker-cap.ts.
+     */
+    maxWorkers: z.nullable(z.union([positiveInt, z.literal('auto')])),
     workerLogs: z.enum(['file', 'none']),
     workerLogMaxBytes: positiveInt,
     sweepIntervalMs: positiveInt,
@@ -353,8 +368,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const tunables = parseTunables(e.CONFIG_FILE ? readJsonFile(e.CONFIG_FILE, 'CONFIG_FILE') : {});
   const dataDir = dataDirFrom({ DATA_DIR: e.DATA_DIR });
   let generated: GeneratedSecrets;
+  let nodeId: string;
   try {
     generated = loadOrCreateGeneratedSecrets(dataDir);
+    nodeId = e.NODE_ID ?? loadOrCreateNodeId(dataDir, generated.legacyNodeId);
   } catch (error) {
     if (error instanceof DataDirError) throw new ConfigError(error.message);
     throw error;
@@ -388,7 +405,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     baseUrl: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     dataDir,
     logLevel: e.LOG_LEVEL,
-    nodeId: e.NODE_ID ?? generated.nodeId,
+    nodeId,
     jwtSecret: e.JWT_SECRET ?? generated.jwtSecret,
     credentialKeys,
     trackingKeys,
@@ -400,7 +417,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       DATA_DIR: dataDir,
       BASE_URL: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
       LOG_LEVEL: e.LOG_LEVEL,
-      NODE_ID: e.NODE_ID ?? generated.nodeId,
+      NODE_ID: nodeId,
       ...(e.CONFIG_FILE ? { CONFIG_FILE: path.resolve(e.CONFIG_FILE) } : {}),
       // Set only when the operator set them; otherwise workers read the same DATA_DIR secrets.
       ...(e.JWT_SECRET ? { JWT_SECRET: e.JWT_SECRET } : {}),

@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export interface CredentialKey {
@@ -20,7 +21,8 @@ export interface GeneratedSecrets {
   /** Keys the hash an erased address leaves on the suppression list when ERASURE_HASH_KEY is not set; never changes. */
   erasureKey: Buffer;
   embeddedPostgresPassword: string;
-  nodeId: string;
+  /** The node id that files written before DATA_DIR/node-id carried: moved there on first use (loadOrCreateNodeId). */
+  legacyNodeId: string | undefined;
 }
 
 interface SecretsFile {
@@ -32,7 +34,8 @@ interface SecretsFile {
   /** Absent in files written before erasure: added on first load. */
   erasureKey?: string;
   embeddedPostgresPassword: string;
-  nodeId: string;
+  /** Written by versions before DATA_DIR/node-id; removed once moved there. */
+  nodeId?: string;
 }
 
 /** Thrown when DATA_DIR cannot hold the secrets; config turns it into a ConfigError. */
@@ -87,7 +90,6 @@ export function loadOrCreateGeneratedSecrets(dataDir: string): GeneratedSecrets 
       trackingKey: crypto.randomBytes(32).toString('base64'),
       erasureKey: crypto.randomBytes(32).toString('base64'),
       embeddedPostgresPassword: crypto.randomBytes(24).toString('base64url'),
-      nodeId: `node-${crypto.randomBytes(4).toString('hex')}`,
     };
     // Written to a private temporary file and then hard-linked into place: the link fails if
     // another process created the file first, and nobody ever reads a half-written file.
@@ -109,19 +111,19 @@ export function loadOrCreateGeneratedSecrets(dataDir: string): GeneratedSecrets 
     trackingKey: Buffer.from(stored.trackingKey as string, 'base64'),
     erasureKey: Buffer.from(stored.erasureKey as string, 'base64'),
     embeddedPostgresPassword: stored.embeddedPostgresPassword,
-    nodeId: stored.nodeId,
+    legacyNodeId: stored.nodeId,
   };
 }
 
 const LOCK_WAIT_MS = 10_000;
 
 /**
- * Adds the keys a secrets file written by an older version lacks (tracking, erasure). The
- * server and its workers may start at once: the first to take the lock (a file created
- * exclusively) writes the keys, the others wait and read them, so every process uses the same. The new
+ * Rewrites secrets.json under a lock: the server and its workers may start at once. The first
+ * to take the lock (a file created exclusively) writes, the others wait and read, so every
+ * process uses the same keys. `change` returns undefined when the file needs nothing. The new
  * file is renamed into place: a reader sees the old one or the new one, never half of one.
  */
-function addMissingKeys(file: string): SecretsFile {
+function updateSecretsFile(file: string, change: (stored: SecretsFile) => SecretsFile | undefined): SecretsFile {
   const lock = `${file}.lock`;
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
@@ -139,18 +141,63 @@ function addMissingKeys(file: string): SecretsFile {
   }
   try {
     const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as SecretsFile;
-    if (stored.trackingKey && stored.erasureKey) return stored;
-    const fresh = () => crypto.randomBytes(32).toString('base64');
-    const updated: SecretsFile = { ...stored, trackingKey: stored.trackingKey ?? fresh(), erasureKey: stored.erasureKey ?? fresh() };
+    const updated = change(stored);
+    if (!updated) return stored;
     const temporary = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(temporary, JSON.stringify(updated, null, 2), { mode: 0o600 });
     fs.renameSync(temporary, file);
     return updated;
   } catch (error) {
-    throw new DataDirError(`Cannot add keys to ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new DataDirError(`Cannot update ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   } finally {
     fs.rmSync(lock, { force: true });
   }
+}
+
+/** Adds the keys a secrets file written by an older version lacks (tracking, erasure). */
+function addMissingKeys(file: string): SecretsFile {
+  return updateSecretsFile(file, (stored) => {
+    if (stored.trackingKey && stored.erasureKey) return undefined;
+    const fresh = () => crypto.randomBytes(32).toString('base64');
+    return { ...stored, trackingKey: stored.trackingKey ?? fresh(), erasureKey: stored.erasureKey ?? fresh() };
+  });
+}
+
+/**
+ * This node's id when NODE_ID is not set: DATA_DIR/node-id, generated once (the host name and
+ * a random suffix, so two machines never draw the same). Not in secrets.json: a second node is
+ * given the first one's secrets, and two nodes with one id would renew the same leases and
+ * drive the same accounts. A secrets.json from before this file keeps its id: it is moved
+ * here on first use and then removed from secrets.json, so a copy of that file taken
+ * afterwards carries no node id.
+ */
+export function loadOrCreateNodeId(dataDir: string, legacyNodeId: string | undefined): string {
+  const file = path.join(dataDir, 'node-id');
+  if (!fs.existsSync(file)) {
+    const host = os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40) || 'node';
+    const id = legacyNodeId ?? `${host}-${crypto.randomBytes(4).toString('hex')}`;
+    const temporary = `${file}.${process.pid}.tmp`;
+    try {
+      fs.writeFileSync(temporary, `${id}\n`, { mode: 0o600 });
+      fs.linkSync(temporary, file);
+    } catch (error) {
+      // EEXIST: another process of this node wrote it first; its id wins.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(`Cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}); set DATA_DIR to a writable directory`);
+    } finally {
+      fs.rmSync(temporary, { force: true });
+    }
+  }
+  const id = fs.readFileSync(file, 'utf8').trim();
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw new DataDirError(`${file} does not hold a node id (letters, digits, "_", "." and "-", at most 64); delete it to have one generated, or set NODE_ID`);
+  if (legacyNodeId !== undefined) {
+    const secrets = path.join(dataDir, 'secrets.json');
+    updateSecretsFile(secrets, (stored) => {
+      if (stored.nodeId === undefined) return undefined;
+      const { nodeId: _moved, ...rest } = stored;
+      return rest;
+    });
+  }
+  return id;
 }
 
 /**

@@ -15,7 +15,7 @@ import { createCredentialCipher } from '../src/crypto/credential-cipher';
 import { createDb } from '../src/db/connection';
 import { isDatabaseUnavailable, unavailableRetryDelayMs } from '../src/db/unavailable';
 import { createLineLogger } from '../src/line-logger';
-import { supervisorPidFromArgs, watchParent } from '../src/orchestrator/parent-watch';
+import { supervisorPidFromArgs, supervisorStartedFromArgs, watchParent } from '../src/orchestrator/parent-watch';
 import { gmailEndpoints, loadDkimFor, transportForAccount } from '../src/sending/account-transport';
 import { SendWorker, systemClock, type WorkerMessage } from '../src/sending/send-worker';
 import { trackingSignerFor } from '../src/tracking/tracking-signer';
@@ -106,6 +106,7 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
     supervisorPid !== undefined || process.send
       ? watchParent({
           supervisorPid,
+          supervisorStarted: supervisorStartedFromArgs(process.argv),
           ...(process.send ? {} : { intervalMs: config.orchestrator.heartbeatIntervalMs }),
           onLost: (reason) => {
             supervision.lost = `supervisor lost (${reason})`;

@@ -41,6 +41,35 @@ import type { main as WorkerMain } from './send-worker.main';
 const BUNDLE = path.join(__dirname, 'send-worker.main.js');
 const CACHE_DIR_FLAG = '--code-cache-dir';
 
+/**
+ * Whether the server that started this worker is gone already (`--supervisor-pid` and
+ * `--supervisor-started`, as src/orchestrator/parent-watch.ts checks them later): then the
+ * worker was not started by a server at all but by `pm2 resurrect` of a dump that held workers
+ * (a plain `pm2 save`). It must not send unsupervised, and hundreds of such starts at boot
+ * should cost no more than starting Node: it exits before loading anything. Inline, because
+ * this file imports nothing of ours.
+ */
+function supervisorGone(argv: string[]): number | undefined {
+  const at = argv.indexOf('--supervisor-pid');
+  const pid = at >= 0 ? Number.parseInt(argv[at + 1] ?? '', 10) : Number.NaN;
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return pid; // EPERM: it exists, owned by another user
+  }
+  const startedAt = argv.indexOf('--supervisor-started');
+  if (startedAt < 0) return undefined;
+  let started: string | undefined;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined; // no /proc: only the pid can be checked
+  }
+  return started === argv[startedAt + 1] ? undefined : pid;
+}
+
 function codeCacheDir(argv: string[]): string | undefined {
   const index = argv.indexOf(CACHE_DIR_FLAG);
   return index >= 0 ? argv[index + 1] : undefined;
@@ -94,4 +123,9 @@ function run(): void {
   void bundle.exports.main?.(needsCache ? { onStarted: () => writeCache(cacheFile, script.createCachedData()) } : {});
 }
 
+const gone = supervisorGone(process.argv);
+if (gone !== undefined) {
+  process.stderr.write(`send-worker: the server that started it (pid ${gone}) is gone; exiting without starting (resurrected from a PM2 dump? save with "npm run pm2:save")\n`);
+  process.exit(0);
+}
 run();

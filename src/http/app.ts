@@ -9,7 +9,7 @@ import type { Logger } from '../logger';
 import { landingRoutes } from '../sponsors/landing.routes';
 import { createPublicGuards } from '../tracking/public-guards';
 import { createTrackingEventWriter, type TrackingEventWriter } from '../tracking/tracking-event.writer';
-import { installPixelFastPath } from '../tracking/pixel.fast-path';
+import { installPixelFastPath, type TrustProxy } from '../tracking/pixel.fast-path';
 import { trackingPixel, trackingRoutes } from '../tracking/tracking.routes';
 import type { Orchestrator } from '../orchestrator/orchestrator';
 import { workersRoutes } from '../orchestrator/workers.routes';
@@ -59,7 +59,9 @@ export function createApp(deps: AppDeps): Express {
   const { config, db, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Whose X-Forwarded-For gives the client's address (server.trustProxy): nginx on loopback by
+  // default; a node behind a proxy on another host lists that proxy.
+  app.set('trust proxy', config.server.trustProxy);
   // Before anything that can answer, errors and 404s included (the pixel, answered ahead of
   // Express, carries the same headers, computed once).
   app.use(securityHeaders());
@@ -71,7 +73,7 @@ export function createApp(deps: AppDeps): Express {
   // Recipient-facing endpoints first: the open pixel is the hottest path and needs no body parser.
   const publicGuards = createPublicGuards(config.tracking.publicRateLimitPerMinute);
   const trackingEvents = deps.trackingEvents ?? createTrackingEventWriterFor(deps);
-  installPixelFastPath(app, trackingPixel({ config, logger, events: trackingEvents, guards: publicGuards }));
+  installPixelFastPath(app, trackingPixel({ config, logger, events: trackingEvents, guards: publicGuards }, app.get('trust proxy fn') as TrustProxy));
   app.use(trackingRoutes({ db, config, logger, events: trackingEvents, guards: publicGuards }));
   app.use(landingRoutes(db, config, publicGuards));
   // ESP webhooks: public, verified by each provider's signature, bodies read as raw bytes.

@@ -36,6 +36,8 @@ export interface ServerMetrics {
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   workersStarted(count: number): void;
   workerCrashed(): void;
+  /** Accounts that want a worker but wait for a slot under orchestrator.maxWorkers (set each reconcile). */
+  workersWaitingForSlot(count: number): void;
   stop(): void;
 }
 
@@ -60,6 +62,7 @@ export function createServerMetrics({ config, db, logger, clock = () => new Date
   const queueAge = new Gauge({ ...reg, name: 'outreach_queue_oldest_due_age_seconds', help: 'Age of the oldest due queue row, by state (0 when none is due).', labelNames: ['state'] as const });
   const workers = new Gauge({ ...reg, name: 'outreach_workers', help: 'Send workers by their last heartbeat state (stale: heartbeat too old).', labelNames: ['state'] as const });
   const workerStarts = new Counter({ ...reg, name: 'outreach_worker_starts_total', help: 'Worker processes this server started.', labelNames: ['node'] as const });
+  const workersWaiting = new Gauge({ ...reg, name: 'outreach_workers_waiting_for_slot', help: 'Accounts with work due that wait for a worker slot (orchestrator.maxWorkers) on this node.', labelNames: ['node'] as const });
   const workerCrashes = new Counter({ ...reg, name: 'outreach_worker_crashes_total', help: 'Worker crashes this server saw (unexpected exit, missed heartbeats).', labelNames: ['node'] as const });
   const mailboxes = new Gauge({ ...reg, name: 'outreach_mailboxes', help: 'Sender mailboxes by status.', labelNames: ['status'] as const });
   const mailboxUp = new Gauge({ ...reg, name: 'outreach_mailbox_up', help: 'One per mailbox, labelled with its status.', labelNames: ['mailbox', 'client', 'domain', 'status'] as const });
@@ -90,6 +93,7 @@ export function createServerMetrics({ config, db, logger, clock = () => new Date
   for (const event of ['open', 'click']) for (const automated of ['true', 'false']) tracking.inc({ event, automated }, 0);
   workerStarts.inc({ node: config.nodeId }, 0);
   workerCrashes.inc({ node: config.nodeId }, 0);
+  workersWaiting.set({ node: config.nodeId }, 0);
 
   // The last ids counted; undefined until the first scrape (counters start there).
   let lastIds: Awaited<ReturnType<typeof maxIds>> | undefined;
@@ -226,6 +230,7 @@ export function createServerMetrics({ config, db, logger, clock = () => new Date
     },
     workersStarted: (count) => workerStarts.inc({ node: config.nodeId }, count),
     workerCrashed: () => workerCrashes.inc({ node: config.nodeId }),
+    workersWaitingForSlot: (count) => workersWaiting.set({ node: config.nodeId }, count),
     stop: () => clearInterval(domainTimer),
   };
 }

@@ -123,3 +123,24 @@ export async function listAccountDemand(db: DbOrTx, accountIds: string[], horizo
     sentToday: r.sent_today,
   }));
 }
+
+/**
+ * When each account's next row is due (its earliest waiting row, assigned or of its pools, not
+ * before its minimum gap ends), for choosing who gets a worker first under
+ * orchestrator.maxWorkers. Asked only when the cap leaves accounts waiting.
+ */
+export async function listNextDue(db: DbOrTx, accountIds: string[]): Promise<Map<string, Date>> {
+  if (accountIds.length === 0) return new Map();
+  const { rows } = await sql<{ id: string; due: Date | null }>`
+    select a.id, greatest(a.next_send_at, least(
+      (select q.run_after from email_queue q join campaigns c on c.id = q.campaign_id and c.status = 'running'
+        where q.account_id = a.id and q.status = 'queued' order by q.run_after limit 1),
+      (select q.run_after from campaign_senders cs
+        join campaigns c on c.id = cs.campaign_id and c.status = 'running'
+        join email_queue q on q.campaign_id = cs.campaign_id and q.account_id is null and q.status = 'queued'
+        where cs.account_id = a.id order by q.run_after limit 1)
+    )) as due
+    from sender_accounts a
+    where a.id in (${sql.join(accountIds)})`.execute(db);
+  return new Map(rows.filter((r) => r.due !== null).map((r) => [r.id, r.due as Date]));
+}

@@ -48,6 +48,14 @@ export class NodeLeases {
   }
 
   async start(): Promise<void> {
+    // Two machines with one node id would renew the same leases and both drive the same
+    // accounts: refuse to join while a live node of another host has this id (a copied DATA_DIR).
+    const holder = (await listLiveNodes(this.db, this.leaseMs)).find((n) => n.id === this.nodeId);
+    if (holder && holder.hostname !== this.hostname) {
+      throw new Error(
+        `node id "${this.nodeId}" is in use by a live node on host ${holder.hostname} (pid ${holder.pid}); every node needs its own: delete this node's DATA_DIR/node-id (a copy of the other node's) or set NODE_ID`,
+      );
+    }
     await beatNode(this.db, { id: this.nodeId, hostname: this.hostname, pid: process.pid }, true);
     await this.tick();
     this.schedule();

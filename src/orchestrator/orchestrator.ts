@@ -26,7 +26,7 @@ import type { Db } from '../db/connection';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import type { Logger } from '../logger';
 import { listAccountOwners, type AcquiredLease } from './account-lease.repository';
-import { listAccountDemand, type AccountDemand } from './account-demand.repository';
+import { listAccountDemand, listNextDue, type AccountDemand } from './account-demand.repository';
 import { ChangeListener } from './change-listener';
 import { describeFdShortage, readFdLimit } from './fd-limit';
 import { NodeLeases } from './node-leases';
@@ -34,6 +34,7 @@ import { findNodes } from './node.repository';
 import { Pm2Supervisor, terminateOrphans, WORKER_MARKER_VAR, type WorkerProcess } from './pm2-supervisor';
 import { isProcessAlive, readEnvironVariable } from './proc-stats';
 import { hasQuotaLeft } from './quota';
+import { pickWithinCap, resolveMaxWorkers } from './worker-cap';
 import {
   countRecentRestarts,
   listHeartbeats,
@@ -65,7 +66,7 @@ export interface OrchestratorOptions {
   /** Set false to not LISTEN (then only the interval and worker exits trigger reconciles). */
   listen?: boolean;
   /** Told of worker starts and crashes (the /metrics counters). */
-  events?: { workersStarted(count: number): void; workerCrashed(): void };
+  events?: { workersStarted(count: number): void; workerCrashed(): void; workersWaitingForSlot?(count: number): void };
 }
 
 export interface WorkerSnapshot {
@@ -77,6 +78,10 @@ export interface WorkerSnapshot {
 export class Orchestrator {
   readonly supervisor: Pm2Supervisor;
   readonly leases: NodeLeases;
+  /** orchestrator.maxWorkers resolved (null: no cap). */
+  readonly maxWorkers: number | null;
+  /** Accounts that wanted a worker at the last reconcile but found no free slot under maxWorkers. */
+  private waitingForSlot: string[] = [];
   private readonly config: Config;
   private readonly logger: Logger;
   private readonly db: Db;
@@ -117,6 +122,7 @@ export class Orchestrator {
     this.logger = options.logger.child({ component: 'orchestrator' });
     this.db = options.db;
     const o = this.config.orchestrator;
+    this.maxWorkers = resolveMaxWorkers(o.maxWorkers);
     this.supervisor = new Pm2Supervisor({
       pm2Home: this.config.pm2Home,
       scriptPath: options.workerScript ?? path.join(PROJECT_ROOT, 'dist', 'workers', 'send-worker.js'),
@@ -231,7 +237,13 @@ export class Orchestrator {
     if (this.supervisor.connected && !this.supervisor.isDaemonAlive()) await this.recoverDaemon();
     const o = this.config.orchestrator;
     const now = new Date();
-    const processes = await this.supervisor.list();
+    const listed = await this.supervisor.list();
+    // Workers whose server is gone (resurrected by `pm2 resurrect` from a dump that held them,
+    // or left by a server that crashed) are removed, never adopted nor counted as crashes:
+    // the ones this server starts replace them.
+    const orphans = listed.filter((p) => p.orphaned);
+    if (orphans.length > 0) await this.removeOrphanedEntries(orphans);
+    const processes = listed.filter((p) => !p.orphaned);
     this.lastProcesses = processes;
     const byAccount = new Map(processes.map((p) => [p.accountId, p]));
 
@@ -243,7 +255,9 @@ export class Orchestrator {
     // Work due within the lead counts too: a woken account's next row must be seen as work.
     const demand = await listAccountDemand(this.db, owned, Math.max(o.reconcileIntervalMs, leadMs));
     const beats = new Map((await listHeartbeats(this.db, owned)).map((h) => [h.accountId, h]));
-    const toStart: AccountDemand[] = [];
+    let toStart: AccountDemand[] = [];
+    /** Processes kept running by this reconcile: what counts against maxWorkers. */
+    let resident = 0;
     this.nextWakeMs = undefined;
 
     for (const account of demand) {
@@ -283,6 +297,8 @@ export class Orchestrator {
           await this.supervisor.stopWorker(proc.pmId);
           this.stopping.delete(account.accountId);
           await this.handleCrash(account, 'heartbeats missed');
+        } else {
+          resident += 1;
         }
       } else if (!why && !this.inBackoff(account.accountId, now)) {
         toStart.push(account);
@@ -298,6 +314,7 @@ export class Orchestrator {
       }),
     );
 
+    toStart = await this.withinCap(toStart, resident);
     if (toStart.length > 0) {
       this.checkFdLimit(processes.length + toStart.length);
       for (const account of toStart) {
@@ -314,6 +331,28 @@ export class Orchestrator {
       this.logger.info('workers started', { count: started.length, wanted: toStart.length });
     }
     this.lastReconcileAt = now;
+  }
+
+  /**
+   * The accounts of `wanting` that may start now under orchestrator.maxWorkers, `resident`
+   * workers running: soonest due first. The rest wait; a worker's exit reconciles again.
+   */
+  private async withinCap(wanting: AccountDemand[], resident: number): Promise<AccountDemand[]> {
+    let waiting: AccountDemand[] = [];
+    let start = wanting;
+    if (this.maxWorkers !== null && wanting.length > this.maxWorkers - resident) {
+      const due = await listNextDue(this.db, wanting.map((a) => a.accountId));
+      ({ start, waiting } = pickWithinCap(wanting, this.maxWorkers - resident, new Map([...due].map(([id, at]) => [id, at.getTime()]))));
+    }
+    if (waiting.length !== this.waitingForSlot.length) this.logger.debug('accounts waiting for a worker slot', { waiting: waiting.length, maxWorkers: this.maxWorkers, resident });
+    this.waitingForSlot = waiting.map((a) => a.accountId);
+    this.options.events?.workersWaitingForSlot?.(waiting.length);
+    return start;
+  }
+
+  /** How many accounts wanted a worker at the last reconcile and wait for a slot (orchestrator.maxWorkers). */
+  get accountsWaitingForSlot(): number {
+    return this.waitingForSlot.length;
   }
 
   /**
@@ -405,6 +444,19 @@ export class Orchestrator {
       this.requestReconcile();
     }, delayMs + 10);
     this.backoffTimers.add(timer);
+  }
+
+  /** SIGTERM (a live one finishes its send in flight and releases its claims) and out of PM2's list. */
+  private async removeOrphanedEntries(orphans: WorkerProcess[]): Promise<void> {
+    const alive = orphans.filter((p) => p.pid > 0 && isProcessAlive(p.pid)).length;
+    this.logger.warn('removing workers whose server is gone', { count: orphans.length, alive });
+    for (const p of orphans) this.stopping.add(p.accountId);
+    await this.supervisor.stopWorkers(orphans.map((p) => p.pmId));
+    for (const p of orphans) {
+      this.stopping.delete(p.accountId);
+      // What they said belongs to them, not to the worker this server starts next.
+      this.lastMessage.delete(p.accountId);
+    }
   }
 
   /** Stops the workers of these accounts (lease lost or handed back). */

@@ -9,22 +9,61 @@
  *   const watch = watchParent({ supervisorPid: supervisorPidFromArgs(process.argv), onLost: (reason) => shutdown(reason) });
  *   … watch.check() on every heartbeat; watch.stop() at exit.
  */
+import fs from 'node:fs';
 
 export interface ParentWatchOptions {
   /** pid of the orchestrator (server) process; `--supervisor-pid` on the worker's command line. */
   supervisorPid?: number;
+  /** Its start time (`--supervisor-started`): another process that got the pid is not it. */
+  supervisorStarted?: string;
   /** Also look for the supervisor every `intervalMs` (for a process without a heartbeat to hook). */
   intervalMs?: number;
   onLost(reason: 'ipc_disconnected' | 'parent_changed' | 'supervisor_gone'): void;
 }
 
 export const SUPERVISOR_PID_FLAG = '--supervisor-pid';
+/**
+ * The supervisor's start time (`processStartTicks`), so a worker never takes an unrelated
+ * process that got the pid later (after a reboot, `pm2 resurrect` of a dump holding workers)
+ * for its server.
+ */
+export const SUPERVISOR_STARTED_FLAG = '--supervisor-started';
+
+/** A process's start time in clock ticks after boot (field 22 of /proc/PID/stat), or undefined (gone, or no /proc). */
+export function processStartTicks(pid: number): string | undefined {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces; the fields after it are fixed.
+    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function flagValue(argv: readonly string[], flag: string): string | undefined {
+  const index = argv.indexOf(flag);
+  return index < 0 ? undefined : argv[index + 1];
+}
 
 export function supervisorPidFromArgs(argv: readonly string[]): number | undefined {
-  const index = argv.indexOf(SUPERVISOR_PID_FLAG);
-  if (index < 0) return undefined;
-  const pid = Number.parseInt(argv[index + 1] ?? '', 10);
+  const pid = Number.parseInt(flagValue(argv, SUPERVISOR_PID_FLAG) ?? '', 10);
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+export function supervisorStartedFromArgs(argv: readonly string[]): string | undefined {
+  return flagValue(argv, SUPERVISOR_STARTED_FLAG);
+}
+
+/**
+ * Whether the supervisor a worker was started by still runs: its pid is alive and, when its
+ * start time is known, that process started then (not a later one that got the same pid).
+ */
+export function isSupervisorAlive(pid: number, startedTicks: string | undefined): boolean {
+  if (!isAlive(pid)) return false;
+  if (startedTicks === undefined) return true;
+  const now = processStartTicks(pid);
+  // Without /proc (not Linux) only the pid can be checked.
+  return now === undefined || now === startedTicks;
 }
 
 function isAlive(pid: number): boolean {
@@ -66,7 +105,7 @@ export function watchParent(options: ParentWatchOptions): ParentWatch {
     if (done) return;
     if (hadChannel && !process.connected) lost('ipc_disconnected');
     else if (process.ppid !== initialParentPid) lost('parent_changed');
-    else if (options.supervisorPid !== undefined && !isAlive(options.supervisorPid)) lost('supervisor_gone');
+    else if (options.supervisorPid !== undefined && !isSupervisorAlive(options.supervisorPid, options.supervisorStarted)) lost('supervisor_gone');
   };
   const timer = options.intervalMs ? setInterval(check, options.intervalMs) : undefined;
   timer?.unref();

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pm2Module from 'pm2';
 import type { Logger } from '../logger';
-import { SUPERVISOR_PID_FLAG } from './parent-watch';
+import { isSupervisorAlive, processStartTicks, SUPERVISOR_PID_FLAG, SUPERVISOR_STARTED_FLAG, supervisorPidFromArgs, supervisorStartedFromArgs } from './parent-watch';
 import { isProcessAlive, readEnvironVariable } from './proc-stats';
 import { WORKER_RUNTIME_ENV } from './worker-runtime';
 
@@ -36,6 +36,12 @@ export interface WorkerProcess {
   restarts: number;
   memoryBytes: number;
   cpuPct: number;
+  /**
+   * The server that started it is gone (its pid and start time in the worker's arguments no
+   * longer match a running process): resurrected from a PM2 dump, or left by a server that
+   * crashed. Such a worker is never adopted: the orchestrator removes it (not a crash).
+   */
+  orphaned: boolean;
 }
 
 export interface WorkerMessage {
@@ -122,11 +128,18 @@ export function workerName(account: { id: string; email?: string | null }): stri
   return `w-${label}`;
 }
 
+function argList(args: string[] | string | undefined): string[] {
+  return Array.isArray(args) ? args : typeof args === 'string' ? args.split(' ') : [];
+}
+
 function accountIdFromArgs(args: string[] | string | undefined): string | undefined {
-  const list = Array.isArray(args) ? args : typeof args === 'string' ? args.split(' ') : [];
+  const list = argList(args);
   const index = list.indexOf('--account');
   return index >= 0 ? list[index + 1] : undefined;
 }
+
+/** This server's start time, as its workers are told it (`--supervisor-started`). */
+const OWN_START_TICKS = processStartTicks(process.pid);
 
 /**
  * The path PM2 runs workers with: a link to this Node named so PM2 does not take it for Node.
@@ -336,11 +349,18 @@ export class Pm2Supervisor {
     const api = this.api;
     const all = await promisify<Pm2ProcessDescription[]>((cb) => api.list(cb));
     const workers: WorkerProcess[] = [];
+    // Most workers name the same server: look each supervisor up once per list.
+    const supervisorAlive = new Map<string, boolean>();
     for (const proc of all) {
       const env = proc.pm2_env ?? {};
       if (env.namespace !== WORKER_NAMESPACE || proc.pm_id === undefined) continue;
       const accountId = accountIdFromArgs(env.args);
       if (!accountId) continue;
+      const args = argList(env.args);
+      const supervisorPid = supervisorPidFromArgs(args);
+      const supervisorStarted = supervisorStartedFromArgs(args);
+      const key = `${supervisorPid}/${supervisorStarted}`;
+      if (supervisorPid !== undefined && !supervisorAlive.has(key)) supervisorAlive.set(key, isSupervisorAlive(supervisorPid, supervisorStarted));
       this.accountByPmId.set(proc.pm_id, accountId);
       workers.push({
         name: proc.name ?? '',
@@ -352,6 +372,7 @@ export class Pm2Supervisor {
         restarts: env.restart_time ?? 0,
         memoryBytes: proc.monit?.memory ?? 0,
         cpuPct: proc.monit?.cpu ?? 0,
+        orphaned: supervisorPid !== undefined && supervisorAlive.get(key) === false,
       });
     }
     return workers;
@@ -364,7 +385,15 @@ export class Pm2Supervisor {
       name,
       namespace: WORKER_NAMESPACE,
       script: this.options.scriptPath,
-      args: ['--account', account.id, SUPERVISOR_PID_FLAG, String(process.pid), '--code-cache-dir', this.options.codeCacheDir],
+      args: [
+        '--account',
+        account.id,
+        SUPERVISOR_PID_FLAG,
+        String(process.pid),
+        ...(OWN_START_TICKS ? [SUPERVISOR_STARTED_FLAG, OWN_START_TICKS] : []),
+        '--code-cache-dir',
+        this.options.codeCacheDir,
+      ],
       cwd: this.options.cwd,
       interpreter,
       exec_mode: 'fork',

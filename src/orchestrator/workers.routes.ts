@@ -19,6 +19,8 @@ export function workersRoutes(deps: { db: Db; config: Config; auth: AuthService;
     res.json({
       node: deps.config.nodeId,
       lastReconcileAt: orchestrator?.snapshot().lastReconcileAt ?? null,
+      maxWorkers: orchestrator ? orchestrator.maxWorkers : null,
+      waitingForSlot: orchestrator?.accountsWaitingForSlot ?? 0,
       ...paged('workers', query, page, (worker) => worker),
     });
   });

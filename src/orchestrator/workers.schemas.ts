@@ -33,4 +33,6 @@ const workerOut = z.object({
 export const workerListOut = pagedResponse('workers', workerOut, {
   node: z.string().describe('This node'),
   lastReconcileAt: z.string().nullable(),
+  maxWorkers: z.number().int().nullable().describe('Worker processes this node runs at most (orchestrator.maxWorkers resolved; null: no cap, or no orchestrator)'),
+  waitingForSlot: z.number().int().describe('Accounts of this node with work due that wait for a worker slot (at its last reconcile)'),
 });

@@ -6,13 +6,13 @@
  * work by hand, cheaply:
  *   - helmet's headers, computed once from helmet itself (they are the same on every response);
  *   - a per-IP fixed-window counter (over the limit: still the GIF, nothing recorded);
- *   - the client IP as Express's `trust proxy: loopback` gives it (rightmost X-Forwarded-For
- *     hop not on loopback, when the peer is loopback);
+ *   - the client IP as Express's req.ip gives it, with the same compiled `trust proxy`
+ *     (server.trustProxy): the nearest address, walking from the peer back through
+ *     X-Forwarded-For, that is not a trusted proxy;
  *   - token check, automation check, and a push into the batched event writer.
  * Whatever happens, the answer is the GIF.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import net from 'node:net';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../logger';
 import type { AutomationDetector } from './automation-detector';
@@ -26,8 +26,12 @@ const SUFFIX = '.gif';
 const MAX_USER_AGENT_CHARS = 512;
 const WINDOW_MS = 60_000;
 
+/** Express's compiled `trust proxy` (app.get('trust proxy fn')): is the address `i` hops away a trusted proxy? */
+export type TrustProxy = (address: string, hop: number) => boolean;
+
 export interface PixelFastPathDeps {
   signer: TrackingSigner;
+  trustProxy: TrustProxy;
   detector: AutomationDetector;
   events: TrackingEventWriter;
   logger: Logger;
@@ -47,24 +51,18 @@ function headersOf(middleware: RequestHandler): Record<string, string> {
   return headers;
 }
 
-function isLoopback(ip: string | undefined): boolean {
-  if (!ip) return false;
-  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
-}
-
-/** Same answer as Express's req.ip with `trust proxy` set to 'loopback'. */
-export function clientIp(req: IncomingMessage): string | undefined {
-  let ip = req.socket.remoteAddress;
+/**
+ * The same answer as Express's req.ip (proxy-addr): the peer, then the X-Forwarded-For hops
+ * from the nearest; the first address that is not trusted is the client (or the farthest).
+ */
+export function clientIp(req: IncomingMessage, trust: TrustProxy): string | undefined {
+  const peer = req.socket.remoteAddress;
   const forwarded = req.headers['x-forwarded-for'];
-  if (!forwarded || !isLoopback(ip)) return ip;
-  const hops = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded).split(',');
-  for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = (hops[i] ?? '').trim();
-    if (!net.isIP(hop)) return ip;
-    ip = hop;
-    if (!isLoopback(hop)) return hop;
-  }
-  return ip;
+  if (!peer || !forwarded) return peer;
+  const hops = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded).split(',').map((hop) => hop.trim()).reverse();
+  const addresses = [peer, ...hops];
+  for (let i = 0; i < addresses.length - 1; i++) if (!trust(addresses[i] as string, i)) return addresses[i];
+  return addresses[addresses.length - 1];
 }
 
 /** Returns a handler that answers pixel requests and returns true, or returns false for anything else. */
@@ -90,7 +88,7 @@ export function createPixelFastPath(deps: PixelFastPathDeps): (req: IncomingMess
       const file = end === -1 ? url.slice(PREFIX.length) : url.slice(PREFIX.length, end);
       const payload = file.endsWith(SUFFIX) ? signer.verify(file.slice(0, -SUFFIX.length), 'open') : undefined;
       if (payload) {
-        const ip = normaliseIp(clientIp(req));
+        const ip = normaliseIp(clientIp(req, deps.trustProxy));
         const key = ip ?? '';
         const seen = (counts.get(key) ?? 0) + 1;
         counts.set(key, seen);

@@ -17,7 +17,7 @@ import { AppError } from '../http/app-error';
 import type { Logger } from '../logger';
 import { isSuppressed } from '../suppressions/suppression.repository';
 import { createAutomationDetector, normaliseIp } from './automation-detector';
-import { createPixelFastPath } from './pixel.fast-path';
+import { createPixelFastPath, type TrustProxy } from './pixel.fast-path';
 import type { PublicGuards } from './public-guards';
 import type { TrackingEventWriter } from './tracking-event.writer';
 import { errorPage, stringParam, unsubscribeConfirmPage, unsubscribedPage } from './tracking-pages';
@@ -50,8 +50,9 @@ function isWebUrl(target: string): boolean {
   }
 }
 
-export function trackingPixel({ config, logger, events, guards }: Omit<TrackingRoutesDeps, 'db'>): ReturnType<typeof createPixelFastPath> {
+export function trackingPixel({ config, logger, events, guards }: Omit<TrackingRoutesDeps, 'db'>, trustProxy: TrustProxy): ReturnType<typeof createPixelFastPath> {
   return createPixelFastPath({
+    trustProxy,
     signer: trackingSignerFor(config),
     detector: createAutomationDetector(config.tracking),
     events,

@@ -49,7 +49,47 @@ describe('configuration', () => {
     );
     expect(new Set(secrets).size).toBe(1);
     expect(secrets[0]).toBe(loadConfig({ DATA_DIR: dir }).jwtSecret);
-    expect(fs.readdirSync(dir)).toEqual(['secrets.json']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['node-id', 'secrets.json']);
+  });
+
+  it('keeps the node id out of secrets.json, in DATA_DIR/node-id: named after the host, the same at every start, another for another data directory', () => {
+    const dir = tempDir();
+    const first = loadConfig({ DATA_DIR: dir });
+    expect(first.nodeId).toMatch(new RegExp(`^${os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40)}-[0-9a-f]{8}$`));
+    expect(fs.readFileSync(path.join(dir, 'node-id'), 'utf8').trim()).toBe(first.nodeId);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'secrets.json'), 'utf8'))).not.toHaveProperty('nodeId');
+    expect(loadConfig({ DATA_DIR: dir }).nodeId).toBe(first.nodeId);
+    expect(first.workerEnv.NODE_ID).toBe(first.nodeId);
+
+    // A second node given this node's secrets.json (as the deploy guide says) gets an id of its own.
+    const second = tempDir();
+    fs.copyFileSync(path.join(dir, 'secrets.json'), path.join(second, 'secrets.json'));
+    const copied = loadConfig({ DATA_DIR: second });
+    expect(copied.jwtSecret).toBe(first.jwtSecret);
+    expect(copied.nodeId).not.toBe(first.nodeId);
+  });
+
+  it('moves the node id of an older secrets.json to DATA_DIR/node-id, so the node keeps it and a later copy of secrets.json carries none', () => {
+    const dir = tempDir();
+    loadConfig({ DATA_DIR: dir });
+    const older = { ...JSON.parse(fs.readFileSync(path.join(dir, 'secrets.json'), 'utf8')), nodeId: 'node-0a1b2c3d' };
+    const upgraded = tempDir();
+    fs.writeFileSync(path.join(upgraded, 'secrets.json'), JSON.stringify(older), { mode: 0o600 });
+    const config = loadConfig({ DATA_DIR: upgraded });
+    expect(config.nodeId).toBe('node-0a1b2c3d');
+    expect(fs.readFileSync(path.join(upgraded, 'node-id'), 'utf8').trim()).toBe('node-0a1b2c3d');
+    const { nodeId: _moved, ...rest } = older;
+    expect(JSON.parse(fs.readFileSync(path.join(upgraded, 'secrets.json'), 'utf8'))).toEqual(rest);
+    expect(fs.statSync(path.join(upgraded, 'secrets.json')).mode & 0o777).toBe(0o600);
+    expect(loadConfig({ DATA_DIR: upgraded }).nodeId).toBe('node-0a1b2c3d');
+  });
+
+  it('takes NODE_ID over the file and writes no node-id then; refuses a node-id file that holds no id', () => {
+    const dir = tempDir();
+    expect(loadConfig({ DATA_DIR: dir, NODE_ID: 'node-b' }).nodeId).toBe('node-b');
+    expect(fs.existsSync(path.join(dir, 'node-id'))).toBe(false);
+    fs.writeFileSync(path.join(dir, 'node-id'), 'not an id\n');
+    expect(() => loadConfig({ DATA_DIR: dir })).toThrow(/node-id does not hold a node id/);
   });
 
   it('prefers secrets given in the environment', () => {

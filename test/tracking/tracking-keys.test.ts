@@ -76,7 +76,7 @@ describe('tracking link keys', () => {
     expect(Buffer.from(rewritten.trackingKey as string, 'base64')).toEqual(upgraded.trackingKeys[0]);
     expect(upgraded.jwtSecret).toBe(older.jwtSecret);
     expect(loadConfig({ DATA_DIR: olderDir }).trackingKeys).toEqual(upgraded.trackingKeys);
-    expect(fs.readdirSync(olderDir)).toEqual(['secrets.json']);
+    expect(fs.readdirSync(olderDir).sort()).toEqual(['node-id', 'secrets.json']);
     expect(fs.statSync(path.join(olderDir, 'secrets.json')).mode & 0o777).toBe(0o600);
     // Links signed by the previous version (JWT secret from that file) still verify after the upgrade.
     const legacy = createTrackingSigner(older.jwtSecret as string, upgraded.baseUrl).sign({ kind: 'open', queueId: 1 });
