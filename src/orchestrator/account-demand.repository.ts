@@ -73,10 +73,11 @@ export async function listAccountDemand(db: DbOrTx, accountIds: string[], horizo
     sent_today: number;
   }>`${prepared('account_demand')}
     with held as (
-      select q.account_id, bool_or(c.status = 'running') as in_running_campaign
+      -- claimed_by_account_id, not account_id: a pool row keeps account_id null when claimed.
+      select q.claimed_by_account_id as account_id, bool_or(c.status = 'running') as in_running_campaign
       from email_queue q join campaigns c on c.id = q.campaign_id
-      where q.status in ('claimed', 'sending') and q.account_id is not null
-      group by q.account_id
+      where q.status in ('claimed', 'sending') and q.claimed_by_account_id is not null
+      group by q.claimed_by_account_id
     )
     select a.id, a.client_id, a.email, a.status, a.pause_reason, a.probe_pending, a.time_zone, a.daily_limit, a.warmup_enabled,
       a.warmup_curve, a.warmup_started_on, a.health_score, a.deferral_rate_pct,

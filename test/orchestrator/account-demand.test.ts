@@ -19,14 +19,14 @@ type RowState = 'queued' | 'claimed' | 'sending' | 'sent' | 'unknown' | 'held';
  * One queue row in a campaign of its own that `senders` send for: the account's own row
  * (account_id set) or a pool row (account_id null), due `inMs` from now.
  */
-async function queueRow(clientId: string, options: { senders: string[]; owner?: string; status: RowState; inMs: number; campaign?: 'running' | 'paused' }) {
+async function queueRow(clientId: string, options: { senders: string[]; owner?: string; claimedBy?: string; status: RowState; inMs: number; campaign?: 'running' | 'paused' }) {
   const campaign = await createCampaign(database.db, clientId, { senders: options.senders, status: options.campaign ?? 'running' });
   await addContacts(database.db, clientId, campaign.id, 1);
   await enqueueCampaign(database.db, campaign.id, new Date(), { messageIdDomain: 'demand.test' });
   const inFlight = options.status === 'claimed' || options.status === 'sending';
   await sql`
     update email_queue set status = ${options.status}, account_id = ${options.owner ?? null}, run_after = now() + make_interval(secs => ${options.inMs / 1000}),
-      claimed_by_account_id = ${inFlight ? (options.owner ?? null) : null},
+      claimed_by_account_id = ${inFlight ? (options.claimedBy ?? options.owner ?? null) : null},
       lease_token = ${inFlight ? sql`gen_random_uuid()` : null}, lease_expires_at = ${inFlight ? sql`now() + interval '5 minutes'` : null}
     where campaign_id = ${campaign.id}`.execute(database.db);
 }
@@ -48,6 +48,8 @@ describe('account demand (what reconcile reads)', () => {
       { name: 'own row sent', build: (id) => queueRow(client.id, { senders: [id], owner: id, status: 'sent', inMs: -minute }), hasWork: false, hasFutureWork: false },
       { name: 'own row unknown', build: (id) => queueRow(client.id, { senders: [id], owner: id, status: 'unknown', inMs: -minute }), hasWork: false, hasFutureWork: false },
       { name: 'own row held', build: (id) => queueRow(client.id, { senders: [id], owner: id, status: 'held', inMs: -minute }), hasWork: false, hasFutureWork: false },
+      // A pool row keeps account_id null when claimed: only claimed_by_account_id says who holds it.
+      { name: 'pool row claimed by it', build: (id) => queueRow(client.id, { senders: [id], claimedBy: id, status: 'sending', inMs: -minute }), hasWork: true, hasFutureWork: true },
       { name: 'pool row due', build: (id) => queueRow(client.id, { senders: [id], status: 'queued', inMs: -minute }), hasWork: true, hasFutureWork: true },
       { name: 'pool row within the horizon', build: (id) => queueRow(client.id, { senders: [id], status: 'queued', inMs: HORIZON_MS / 2 }), hasWork: true, hasFutureWork: true },
       { name: 'pool row beyond the horizon', build: (id) => queueRow(client.id, { senders: [id], status: 'queued', inMs: 2 * day }), hasWork: false, hasFutureWork: true },
