@@ -5,7 +5,8 @@
  * Worker states (worker_heartbeats.state, written by the worker and the orchestrator):
  *   starting | sending | waiting | stopping | stopped | inactive | failed
  * with details `{ sent, reason?, until? }`: `reason` is the wait reason code (min_gap,
- * nothing_due, outside_window, limit:account/day, provider_breaker_open, paused:<reason>,
+ * nothing_due, outside_window, limit:account/day, limit:recipient_domain/day, limit:campaign/day,
+ * provider_breaker_open, recipient_domain_breaker_open, rows_locked, paused:<reason>,
  * db_unavailable, …) and `until` when the wait ends. A heartbeat older than
  * orchestrator.heartbeatStaleMs is stale: the worker is not known to be running. Unknown
  * states and malformed details are shown as they are, or left out; never an error.

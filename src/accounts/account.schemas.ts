@@ -196,7 +196,7 @@ export const accountOut = z.object({
   effectiveDailyLimit: z.number().int().describe('What it may send today: min(dailyLimit, warm-up curve with its deferral slowdown, health factor)'),
   sentToday: z.number().int().describe("Sends counted against today's limit (its local day)"),
   nextSendAt: z.string().nullable().describe('When it next sends or may send, when known'),
-  waitReason: z.string().nullable().describe('Why it is not sending now: min_gap, nothing_due, outside_window, limit:account/day, provider_breaker_open, paused:<reason>, …'),
+  waitReason: z.string().nullable().describe('Why it is not sending now: min_gap, nothing_due, outside_window, limit:account/day, limit:recipient_domain/day, limit:campaign/day, provider_breaker_open, recipient_domain_breaker_open, rows_locked, paused:<reason>, …'),
   worker: z
     .object({
       state: z.string().describe('starting | sending | waiting | stopping | stopped | inactive | failed, as last reported'),

@@ -11,7 +11,9 @@
  *      locks in key order); a reservation that no longer fits means another process got there first: the
  *      whole transaction is retried from fresh counts;
  *   5. mark the rows `claimed` with a lease, and push next_send_at out by the gap + jitter.
- * Nothing to take: the wait says until when (the next row due or window opening, next-due.ts).
+ * Nothing to take: the wait says until when (the next row due, a window opening, or the end of
+ * what holds the due rows back: a recipient-domain breaker or day counter, a campaign day
+ * counter; next-due.ts).
  */
 import crypto from 'node:crypto';
 import type { Db, DbOrTx } from '../db/connection';
@@ -168,9 +170,15 @@ async function claimInTransaction(tx: DbOrTx, accountId: string, now: Date, sett
     chosen.push(row);
   }
   if (chosen.length === 0) {
-    // Nothing to take now: say until when, so the worker sleeps exactly that long.
-    const next = eligible.length > 0 ? undefined : await nextDueAt(tx, accountId, now);
-    return { ...(wait(eligible.length > 0 ? 'limit:row' : (next?.reason ?? 'nothing_due'), next?.at) as Extract<ClaimResult, { kind: 'wait' }>), suppressed, cancelled };
+    // Nothing to take now: say until when, so the worker sleeps exactly that long (or exits
+    // and is started again in time). The recipient-domain and campaign counters count UTC days.
+    const next = await nextDueAt(tx, accountId, now, {
+      senderDomain,
+      recipientDomainDailyLimit: settings.recipientDomainDailyLimit,
+      dayStart: windows.day,
+      dayEnd: windowEnd({ scope: 'recipient_domain', windowKind: 'day' }, now, account.time_zone),
+    });
+    return { ...(wait(next?.reason ?? 'nothing_due', next?.at) as Extract<ClaimResult, { kind: 'wait' }>), suppressed, cancelled };
   }
 
   const reservations = [...planned.values()].map(({ counter, amount }) => ({ key: counter, amount, limit: counter.limit }));

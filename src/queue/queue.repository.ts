@@ -14,6 +14,7 @@ import { sql, type Updateable } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 import type { EmailQueueTable, QueueStatus } from '../db/database';
 import { isWithinWindow } from '../sending/sending-window';
+import { rowInRecipientWindow } from './recipient-window.repository';
 
 export interface CandidateRow {
   id: number;
@@ -135,22 +136,7 @@ async function selectCandidatesAmong(
   const ownership = source.assigned
     ? sql`q.account_id = ${q.accountId} and q.campaign_id = any(${source.campaignIds}::uuid[])`
     : sql`q.account_id is null and q.campaign_id = ${source.campaignIds[0] ?? null}`;
-  const window = source.perRowWindow
-    ? sql`and exists (
-        select 1 from contacts ct
-        cross join lateral (
-          select extract(isodow from l)::smallint as dow, (extract(hour from l) * 60 + extract(minute from l))::int as minute
-          from (select ${q.now}::timestamptz at time zone coalesce(safe_time_zone(ct.time_zone), c.time_zone) as l) t
-        ) lt
-        where ct.id = q.contact_id and (
-          ((c.window_start_minute = c.window_end_minute or (c.window_start_minute = 0 and c.window_end_minute >= 1440)) and lt.dow = any(c.send_days))
-          or (c.window_start_minute < c.window_end_minute and lt.dow = any(c.send_days)
-              and lt.minute >= c.window_start_minute and lt.minute < c.window_end_minute)
-          or (c.window_start_minute > c.window_end_minute and (
-                (lt.minute >= c.window_start_minute and lt.dow = any(c.send_days))
-                or (lt.minute < c.window_end_minute and (case when lt.dow = 1 then 7 else lt.dow - 1 end)::smallint = any(c.send_days))))
-        ))`
-    : sql``;
+  const window = source.perRowWindow ? sql`and ${rowInRecipientWindow(q.now)}` : sql``;
   const waiting = sql`q.status = 'queued' and q.run_after <= ${q.now} and ${ownership}`;
   let waitingCount = 0;
   let inHead = sql``;

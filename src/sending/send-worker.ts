@@ -173,9 +173,11 @@ export class SendWorker {
           const now = clock.now().getTime();
           const untilMs = claim.until ? Math.max(0, claim.until.getTime() - now) : settings.idlePollMs;
           // Its next send is known and beyond the keep-alive: exit (no claim is held between
-          // batches). A wait with no known end (nothing queued at all: the orchestrator stops
-          // the worker; a full recipient-domain or campaign counter) keeps polling. A nudge that
-          // came during the claim may mean new work, so then look again instead.
+          // batches). That includes due rows held back by a full recipient-domain or campaign
+          // day counter or an open recipient-domain breaker: the claim says when that ends. A
+          // wait with no known end (nothing queued at all: the orchestrator stops the worker)
+          // keeps polling. A nudge that came during the claim may mean new work, so then look
+          // again instead.
           if (claim.until && settings.keepAliveMs > 0 && untilMs > settings.keepAliveMs && !this.takeNudge()) {
             const until = claim.until;
             this.idleSince = claimedAt;

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { createDb } from '../../src/db/connection';
 import { claimBatch, type ClaimResult } from '../../src/queue/claim';
 import { enqueueCampaign } from '../../src/queue/enqueue';
+import { LOCKED_RECHECK_MS } from '../../src/queue/next-due';
 import { releaseClaims } from '../../src/queue/queue.repository';
 import { listAccountDemand } from '../../src/orchestrator/account-demand.repository';
 import { hasQuotaLeft } from '../../src/orchestrator/quota';
@@ -349,5 +350,91 @@ describe('two processes racing for one account', () => {
     } finally {
       await other.destroy();
     }
+  });
+});
+
+describe('when a claim that took nothing says to look again', () => {
+  const TUESDAY_UTC_MIDNIGHT = new Date('2026-03-03T00:00:00Z');
+  let tag = 0;
+  /** A recipient domain no other test counts against (the counters are keyed by sender and recipient domain). */
+  const domain = (name: string) => `${name}-${Date.now().toString(36)}${tag++}.test`;
+  const openBreaker = (recipientDomain: string, until: Date) =>
+    database.db.insertInto('circuit_breakers').values({ scope: 'recipient_domain', scope_key: recipientDomain, consecutive_failures: 5, opened_until: until }).execute();
+
+  it("says a full recipient-domain counter ends at the next UTC midnight (its day, not the account's), and claims again then", async () => {
+    const full = domain('full');
+    // 12:00 UTC is 07:00 in New York: the account's own day ends at 05:00 UTC, the recipient domain's at 00:00 UTC.
+    const { account } = await setup({ rows: 3, domain: full, account: { time_zone: 'America/New_York' } });
+    const settings = liftedClaimSettings({ recipientDomainDailyLimit: 2 });
+    const got = await claimAll(account.id, MONDAY_NOON, settings);
+    expect(got).toMatchObject({ total: 2, last: { kind: 'wait', reason: 'limit:recipient_domain/day', until: TUESDAY_UTC_MIDNIGHT } });
+    expect((await claimAll(account.id, at(TUESDAY_UTC_MIDNIGHT, -1000), settings)).total).toBe(0);
+    expect((await claimAll(account.id, TUESDAY_UTC_MIDNIGHT, settings)).total).toBe(1);
+  });
+
+  it('says a campaign at its daily limit starts its next day at UTC midnight', async () => {
+    const { account } = await setup({ rows: 3, campaign: { dailyLimit: 2 } });
+    expect(await claimAll(account.id, MONDAY_NOON)).toMatchObject({ total: 2, last: { kind: 'wait', reason: 'limit:campaign/day', until: TUESDAY_UTC_MIDNIGHT } });
+  });
+
+  it('says when the earliest held row may go: a breaker closing before a full counter, and a row held by both only when both ended', async () => {
+    const [both, down] = [domain('both'), domain('down')];
+    const { account } = await setup({ rows: 3, domain: (i) => (i < 2 ? both : down) });
+    await openBreaker(down, at(MONDAY_NOON, minutes(10)));
+    const settings = liftedClaimSettings({ recipientDomainDailyLimit: 1 });
+    // One row to `both` goes; the other waits for midnight, the row to `down` for its breaker.
+    expect(await claimAll(account.id, MONDAY_NOON, settings)).toMatchObject({
+      total: 1,
+      last: { kind: 'wait', reason: 'recipient_domain_breaker_open', until: at(MONDAY_NOON, minutes(10)) },
+    });
+    // `down` closes after midnight now; `both` is also behind a breaker that closes before
+    // midnight, but its counter still holds it until midnight.
+    await database.db.updateTable('circuit_breakers').set({ opened_until: new Date('2026-03-03T02:00:00Z') }).where('scope_key', '=', down).execute();
+    await openBreaker(both, at(MONDAY_NOON, minutes(20)));
+    expect(await claimAll(account.id, MONDAY_NOON, settings)).toMatchObject({ total: 0, last: { reason: 'limit:recipient_domain/day', until: TUESDAY_UTC_MIDNIGHT } });
+  });
+
+  it("looks again within seconds, not at midnight, while the only row it could take is locked by another process's claim", async () => {
+    const [full, free] = [domain('full'), domain('free')];
+    const { account, campaign } = await setup({ rows: 3, domain: (i) => (i < 2 ? full : free) });
+    const settings = liftedClaimSettings({ recipientDomainDailyLimit: 1 });
+    const freeRow = (await queueRows(database.db, campaign.id)).find((r) => r.recipient_domain === free);
+    // Another process holds the `free` row locked, as a racing claim does (SKIP LOCKED passes it by).
+    const other = createDb(database.url, { poolMax: 1, idleTimeoutMs: 1000 });
+    let release!: () => void;
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const held = other.transaction().execute(async (tx) => {
+      await sql`select id from email_queue where id = ${freeRow!.id} for update`.execute(tx);
+      locked();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    try {
+      await isLocked;
+      // One row to `full` goes, the other waits for midnight; the locked one is about to be claimed.
+      const got = await claimAll(account.id, MONDAY_NOON, settings);
+      expect(got).toMatchObject({ total: 1, last: { kind: 'wait', reason: 'rows_locked', until: at(MONDAY_NOON, LOCKED_RECHECK_MS) } });
+    } finally {
+      release();
+      await held;
+      await other.destroy();
+    }
+    const claimed = await claimBatch(database.db, account.id, at(MONDAY_NOON, LOCKED_RECHECK_MS), settings);
+    expect(claimed.kind === 'claimed' && claimed.rows.map((r) => r.recipient_domain)).toEqual([free]);
+  });
+
+  it("counts only rows inside their recipient's window: one outside it is not taken for a locked row", async () => {
+    const full = domain('full');
+    // 01:00–02:00 in each recipient's zone. 16:30 UTC on Monday is 01:30 on Tuesday in Tokyo
+    // (open) and 11:30 in New York (closed until 01:00 there, 06:00 UTC).
+    const window = { sendDays: [1, 2, 3, 4, 5, 6, 7], startMinute: 60, endMinute: 120, timeZone: 'UTC', useRecipientTimeZone: true };
+    const client = await createClient(database.db);
+    const account = await createAccount(database.db, client.id);
+    const campaign = await createCampaign(database.db, client.id, { senders: [account.id], window });
+    await addContacts(database.db, client.id, campaign.id, 2, { timeZone: 'Asia/Tokyo', domain: full });
+    await addContacts(database.db, client.id, campaign.id, 1, { timeZone: 'America/New_York', domain: domain('later') });
+    await enqueueCampaign(database.db, campaign.id, new Date('2026-03-01T00:00:00Z'), { messageIdDomain: 'claim.test' });
+    const got = await claimAll(account.id, new Date('2026-03-02T16:30:00Z'), liftedClaimSettings({ recipientDomainDailyLimit: 1 }));
+    expect(got).toMatchObject({ total: 1, last: { kind: 'wait', reason: 'limit:recipient_domain/day', until: TUESDAY_UTC_MIDNIGHT } });
   });
 });
