@@ -49,6 +49,16 @@ export class PgActivity {
     return result.rows;
   }
 
+  /** Statements running right now in `datname` (its first `chars` characters), with whose connection runs each. */
+  async activeStatements(datname: string, chars = 120): Promise<{ application_name: string; query: string }[]> {
+    const result = await this.client.query<{ application_name: string; query: string }>(
+      `select coalesce(application_name, '') as application_name, left(regexp_replace(query, '\\s+', ' ', 'g'), $2) as query
+       from pg_stat_activity where datname = $1 and state = 'active' and pid <> pg_backend_pid()`,
+      [datname, chars],
+    );
+    return result.rows;
+  }
+
   async serverProcessPids(): Promise<number[]> {
     const result = await this.client.query<{ pid: number }>(`select pid from pg_stat_activity where backend_type = any($1)`, [SERVER_PROCESS_TYPES]);
     return result.rows.map((r) => r.pid);

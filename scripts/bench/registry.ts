@@ -7,6 +7,7 @@ import * as history from './history.bench';
 import * as inboundClassify from './inbound-classify.bench';
 import * as inboundPoll from './inbound-poll.bench';
 import * as metricsScrape from './metrics-scrape.bench';
+import * as pacedFleet from './paced-fleet.bench';
 import * as pipeline from './pipeline.bench';
 import * as pixel from './pixel.bench';
 import * as workerKill from './worker-kill.bench';
@@ -27,4 +28,4 @@ export interface Benchmark {
   run(context: BenchContext): Promise<Record<string, number>>;
 }
 
-export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerKill, workerMemory, fleet, inboundClassify, inboundPoll, metricsScrape, bouncePause, consoleFleet, history];
+export const benchmarks: Benchmark[] = [csvImport, pixel, pipeline, workerKill, workerMemory, fleet, inboundClassify, inboundPoll, metricsScrape, bouncePause, consoleFleet, pacedFleet, history];

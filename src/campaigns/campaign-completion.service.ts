@@ -13,7 +13,8 @@
  * cannot complete under a contact import that is about to queue mail for it.
  */
 import type { Db } from '../db/connection';
-import { completeCampaigns, lockFinishedCampaigns, withoutJit, type CompletedCampaign } from './campaign-completion.repository';
+import { withoutJit } from '../db/connection';
+import { completeCampaigns, lockFinishedCampaigns, type CompletedCampaign } from './campaign-completion.repository';
 
 export async function completeFinishedCampaigns(db: Db, now: Date): Promise<CompletedCampaign[]> {
   return db.transaction().execute(async (trx) => {

@@ -130,3 +130,13 @@ function prepareMarkedStatements(client: import('pg').PoolClient): void {
 export function inTransaction<T>(db: DbOrTx, fn: (tx: DbOrTx) => Promise<T>): Promise<T> {
   return db.isTransaction ? fn(db) : (db as Db).transaction().execute(fn);
 }
+
+/**
+ * For the rest of the transaction: no JIT compilation. The planner prices queries with
+ * per-row subqueries over many rows (per account, per campaign) as if each read hundreds of
+ * rows, above jit_above_cost, and compiling them cost seconds of CPU for queries that run in
+ * milliseconds (campaign completion; the orchestrator's account demand).
+ */
+export async function withoutJit(db: DbOrTx): Promise<void> {
+  await sql`set local jit = off`.execute(db);
+}
