@@ -27,6 +27,7 @@ import * as m0026 from './0026_erasure';
 import * as m0027 from './0027_stats_rollups';
 import * as m0028 from './0028_history_retention';
 import * as m0029 from './0029_queue_notify_due';
+import * as m0030 from './0030_stats_read_indexes';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -53,4 +54,5 @@ export const migrations: Record<string, Migration> = {
   '0027_stats_rollups': m0027,
   '0028_history_retention': m0028,
   '0029_queue_notify_due': m0029,
+  '0030_stats_read_indexes': m0030,
 };

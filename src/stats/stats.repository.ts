@@ -111,10 +111,10 @@ export async function campaignStats(db: DbOrTx, campaignId: string, now: Date): 
 async function campaignDays(db: DbOrTx, campaignId: string): Promise<Array<DayCounts & { day: string }>> {
   const { rows } = await sql<{ day: string; metric: string; n: number }>`
     with events as (
-      ${sql.join(
-        DAY_COUNTERS.map((m) => sql`select day, ${m}::text as metric, ${sql.ref(m)}::int as n from stats_campaign_days where campaign_id = ${campaignId} and ${sql.ref(m)} <> 0`),
-        sql` union all `,
-      )}
+      -- One pass over the campaign's day rows (an index-only scan, migration 0030), a row per metric.
+      select d.day, m.metric, m.n from stats_campaign_days d
+      cross join lateral (values ${sql.join(DAY_COUNTERS.map((m) => sql`(${m}::text, ${sql.ref(`d.${m}`)}::int)`))}) m(metric, n)
+      where d.campaign_id = ${campaignId} and m.n <> 0
       union all select (first_at at time zone 'UTC')::date, 'replied', count(*)::int from (
         select min(r.received_at) as first_at from replies r where r.campaign_id = ${campaignId} group by r.contact_id, coalesce(r.queue_id, 0)) f group by 1
       union all select (s.created_at at time zone 'UTC')::date, 'unsubscribed', count(*)::int from campaign_contacts cc
