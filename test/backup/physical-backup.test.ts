@@ -25,6 +25,12 @@ import { addSenderDomain, bearer, createWorld, TEST_PASSWORD, testApp, type Worl
 import { startServerProcess, waitForListening, type ServerRun } from '../helpers/server-process';
 import { runCommand as run } from './backup-commands.helpers';
 
+/**
+ * What a command left in a DATA_DIR, but the node's own id: any command that reads the config
+ * writes DATA_DIR/node-id on first use (src/secrets.ts), and a restored machine is a new node.
+ */
+const machineFiles = (dir: string) => fs.readdirSync(dir).filter((name) => name !== 'node-id').sort();
+
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-physical-'));
 // As root, Postgres runs as `postgres`, which must be able to reach the DATA_DIRs below.
 fs.chmodSync(root, 0o711);
@@ -209,7 +215,7 @@ describe('physical backup of the embedded default', () => {
     expect(refused.stderr).toMatch(/^restore: .*second-machine\/postgres already holds a database cluster: pass --force to move it aside/);
     expect(refused.stdout).toBe('');
     expect(snapshot(cluster)).toEqual(untouched);
-    expect(fs.readdirSync(machine).sort()).toEqual(['postgres', 'secrets.json']);
+    expect(machineFiles(machine)).toEqual(['postgres', 'secrets.json']);
 
     const forced = await run('restore', [archive, '--force'], embeddedEnv(machine));
     expect(forced.stderr).toBe('');
@@ -232,7 +238,7 @@ describe('physical backup of the embedded default', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`^restore: ${damaged.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} ${message.source}`));
     // Only the secrets it was told to install: no cluster, nothing half-unpacked.
-    expect(fs.readdirSync(machine)).toEqual(['secrets.json']);
+    expect(machineFiles(machine)).toEqual(['secrets.json']);
   }, 120_000);
 
   it.each([
@@ -252,7 +258,7 @@ describe('physical backup of the embedded default', () => {
     const result = await run('restore', [repacked, '--secrets', secretsFile], embeddedEnv(machine));
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(message);
-    expect(fs.readdirSync(machine)).toEqual(['secrets.json']);
+    expect(machineFiles(machine)).toEqual(['secrets.json']);
   }, 120_000);
 
   it('refuses secrets that do not fit the backup, leaving no cluster behind', async () => {
