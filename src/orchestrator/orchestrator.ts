@@ -50,6 +50,12 @@ export const ORCHESTRATOR_CHANNEL = 'outreach_orchestrator';
 const HOUR_MS = 3_600_000;
 /** Worker states (heartbeat row or last status message) that mean "I stopped on purpose". */
 const CLEAN_EXIT_STATES = new Set(['stopped', 'stopping', 'inactive', 'idle_exit']);
+/**
+ * A reconcile woken for an asleep account also starts those due to wake within this much
+ * after it: at the seed's pacing (1,200 mailboxes, 600 s apart) a wake falls due about every
+ * half second, and one reconcile per wake cost the server a demand query each time.
+ */
+const WAKE_BATCH_MS = 5_000;
 
 export interface OrchestratorOptions {
   db: Db;
@@ -86,6 +92,8 @@ export class Orchestrator {
   private readonly logger: Logger;
   private readonly db: Db;
   private reconcileTimer: NodeJS.Timeout | undefined;
+  /** When reconcileTimer fires. */
+  private reconcileAtMs = Infinity;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -195,14 +203,27 @@ export class Orchestrator {
     this.scheduleReconcile(0);
   }
 
+  /** Reconciles after `delayMs`, unless one is already due sooner. */
   private scheduleReconcile(delayMs: number): void {
     if (this.stopped) return;
     if (delayMs === 0 && this.running) {
       this.again = true;
       return;
     }
+    const atMs = Date.now() + delayMs;
+    if (this.reconcileTimer !== undefined && this.reconcileAtMs <= atMs) return;
+    this.clearReconcileTimer();
+    this.reconcileAtMs = atMs;
+    this.reconcileTimer = setTimeout(() => {
+      this.reconcileTimer = undefined;
+      void this.reconcile();
+    }, delayMs);
+  }
+
+  private clearReconcileTimer(): void {
     clearTimeout(this.reconcileTimer);
-    this.reconcileTimer = setTimeout(() => void this.reconcile(), delayMs);
+    this.reconcileTimer = undefined;
+    this.reconcileAtMs = Infinity;
   }
 
   /** Runs one reconcile (or joins the one in progress and runs one more after it). */
@@ -211,7 +232,7 @@ export class Orchestrator {
       this.again = true;
       return this.running;
     }
-    clearTimeout(this.reconcileTimer);
+    this.clearReconcileTimer();
     this.running = this.runReconcile()
       .catch((error: unknown) => {
         // An outage is retried by the next reconcile (the interval, or the LISTEN connection coming back).
@@ -256,6 +277,8 @@ export class Orchestrator {
     const demand = await listAccountDemand(this.db, owned, Math.max(o.reconcileIntervalMs, leadMs));
     const beats = new Map((await listHeartbeats(this.db, owned)).map((h) => [h.accountId, h]));
     let toStart: AccountDemand[] = [];
+    /** Wake times of the asleep accounts this reconcile starts (they go first). */
+    const wakingAtMs = new Map<string, number>();
     /** Processes kept running by this reconcile: what counts against maxWorkers. */
     let resident = 0;
     this.nextWakeMs = undefined;
@@ -266,9 +289,11 @@ export class Orchestrator {
       const alive = proc !== undefined && (proc.status === 'online' || proc.status === 'launching') && proc.pid > 0 && isProcessAlive(proc.pid);
       if (!why && !alive) {
         const wakeMs = this.sleepsUntil(account.accountId, beats.get(account.accountId));
-        if (wakeMs !== undefined && wakeMs - leadMs > now.getTime()) {
+        if (wakeMs !== undefined && wakeMs - leadMs > now.getTime() + WAKE_BATCH_MS) {
           why = `asleep until ${new Date(wakeMs).toISOString()}`;
           this.nextWakeMs = Math.min(this.nextWakeMs ?? Infinity, wakeMs - leadMs);
+        } else if (wakeMs !== undefined) {
+          wakingAtMs.set(account.accountId, wakeMs);
         }
       }
       if (proc) {
@@ -315,6 +340,15 @@ export class Orchestrator {
     );
 
     toStart = await this.withinCap(toStart, resident);
+    // One reconcile starts at most maxStartingWorkers and reconciles again at once: a start-up
+    // wave of 1,200 takes minutes on two cores, and a mailbox that wakes meanwhile must not
+    // wait for the wave's end. Woken mailboxes go first, soonest due first: their next send has
+    // a known time; the others' work is due now or was due, and their order is the queue's.
+    const more = toStart.length > o.maxStartingWorkers;
+    if (more) {
+      const wakeOrder = (a: AccountDemand) => wakingAtMs.get(a.accountId) ?? Number.MAX_VALUE;
+      toStart = [...toStart].sort((a, b) => wakeOrder(a) - wakeOrder(b)).slice(0, o.maxStartingWorkers);
+    }
     if (toStart.length > 0) {
       this.checkFdLimit(processes.length + toStart.length);
       for (const account of toStart) {
@@ -329,6 +363,8 @@ export class Orchestrator {
       );
       this.options.events?.workersStarted(started.length);
       this.logger.info('workers started', { count: started.length, wanted: toStart.length });
+      // (Only after progress: a start that fails is retried by the interval, not in a loop.)
+      if (more && started.length > 0) this.again = true;
     }
     this.lastReconcileAt = now;
   }
@@ -595,7 +631,25 @@ export class Orchestrator {
         });
       }
     });
-    this.supervisor.onExit(() => this.requestReconcile());
+    this.supervisor.onExit((event) => this.onWorkerExit(event));
+  }
+
+  /**
+   * A worker that exited asleep (idle_exit) needs no reconcile: its PM2 entry goes now (a dead
+   * entry costs the daemon and every list, and deleting hundreds one by one in a later
+   * reconcile held up the starts behind it), and a timer wakes it in time. Any other exit is
+   * judged by a reconcile, as is any exit while accounts wait for a slot under maxWorkers.
+   */
+  private onWorkerExit({ accountId, pmId }: { accountId: string; pmId: number }): void {
+    const wakeMs = this.stopping.has(accountId) ? undefined : this.sleepsUntil(accountId, undefined);
+    if (wakeMs === undefined || this.waitingForSlot.length > 0) {
+      this.requestReconcile();
+      return;
+    }
+    this.supervisor.stopWorker(pmId).catch((error: unknown) => this.logger.warn('removing an exited worker failed', { account: accountId, error: (error as Error).message }));
+    const startAtMs = wakeMs - this.config.orchestrator.workerWakeLeadSeconds * 1000;
+    this.nextWakeMs = Math.min(this.nextWakeMs ?? Infinity, startAtMs);
+    this.scheduleReconcile(Math.max(0, startAtMs - Date.now()));
   }
 
   /**
@@ -632,7 +686,7 @@ export class Orchestrator {
   async stop(options: { killDaemon?: boolean | 'if-own' } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearTimeout(this.reconcileTimer);
+    this.clearReconcileTimer();
     clearInterval(this.beatFlushTimer);
     for (const timer of this.backoffTimers) clearTimeout(timer);
     await this.running?.catch(() => undefined);

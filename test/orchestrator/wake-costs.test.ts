@@ -1,0 +1,136 @@
+/**
+ * What a fleet of on-demand workers costs the server and Postgres between sends (issue 18),
+ * with the real orchestrator, real PM2, the compiled worker (`npm run build` first), real
+ * Postgres, a real SMTP peer and real time: an idle exit is cleared without a reconcile, one
+ * reconcile never holds more starts than maxStartingWorkers behind it, and a worker woken
+ * a few seconds early keeps its one Postgres session until it sends. No LISTEN and a reconcile
+ * interval of 10 minutes: only what is tested starts workers.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { loadConfig, type Config } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { Orchestrator } from '../../src/orchestrator/orchestrator';
+import { enqueueCampaign } from '../../src/queue/enqueue';
+import { useTestDatabase } from '../helpers/database';
+import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
+import { waitFor } from '../helpers/wait-for';
+import { addContacts, createAccount, createCampaign, createClient } from '../queue/fixtures';
+
+jest.setTimeout(180_000);
+
+const KEEP_ALIVE_S = 10;
+const LEAD_S = 5;
+/** What the worker's entry derives from the lead: waits up to this keep the session. */
+const KEEP_SESSION_WAIT_MS = (LEAD_S + 5) * 1000;
+
+afterAll(async () => {
+  await orchestrator?.stop({ killDaemon: true });
+  await peer?.close();
+  fs.rmSync(tempDir, { recursive: true, force: true });
+});
+const t = useTestDatabase();
+const logger = createLogger('error');
+let tempDir: string;
+let config: Config;
+let peer: SmtpPeer;
+let orchestrator: Orchestrator | undefined;
+
+beforeAll(async () => {
+  tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-wake-costs-'));
+  const configFile = path.join(tempDir, 'config.json');
+  fs.writeFileSync(
+    configFile,
+    JSON.stringify({
+      sending: { gapJitterPct: 0 },
+      orchestrator: {
+        reconcileIntervalMs: 600_000,
+        heartbeatIntervalMs: 500,
+        nodeLeaseMs: 60_000,
+        workerStopTimeoutMs: 10_000,
+        workerKeepAliveSeconds: KEEP_ALIVE_S,
+        workerWakeLeadSeconds: LEAD_S,
+        maxStartingWorkers: 1,
+      },
+    }),
+  );
+  config = loadConfig({ DATA_DIR: path.join(tempDir, 'data'), CONFIG_FILE: configFile, PM2_HOME: path.join(tempDir, 'pm2'), NODE_ID: 'node-wake-costs', LOG_LEVEL: 'warn' });
+  peer = await startSmtpPeer();
+  orchestrator = new Orchestrator({ db: t.db, connectionString: t.url, config, logger, workerEnv: { CONFIG_FILE: configFile }, listen: false });
+  await orchestrator.start();
+});
+
+/** A sink mailbox with `rows` queued rows due now, `minGapSeconds` apart (no jitter). */
+async function accountWithWork(rows: number, minGapSeconds: number, status: 'active' | 'paused' = 'active') {
+  const client = await createClient(t.db);
+  const account = await createAccount(t.db, client.id, { transport: 'sink', transport_settings: JSON.stringify({ host: peer.host, port: peer.port }), min_gap_seconds: minGapSeconds, status });
+  const campaign = await createCampaign(t.db, client.id, { senders: [account.id] });
+  await addContacts(t.db, client.id, campaign.id, rows);
+  await enqueueCampaign(t.db, campaign.id, new Date(), { messageIdDomain: 'wake.test' });
+  return account.id;
+}
+
+const sentRows = async (accountId: string) =>
+  (await t.db.selectFrom('email_queue').select(['sent_at']).where('claimed_by_account_id', '=', accountId).where('status', '=', 'sent').orderBy('sent_at').execute()).map((r) => r.sent_at as Date);
+const beatOf = (accountId: string) => t.db.selectFrom('worker_heartbeats').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+const pm2Entry = async (accountId: string) => (await orchestrator!.supervisor.list()).find((p) => p.accountId === accountId);
+
+/** The worker's own Postgres sessions (its pool names them `send-worker:<account prefix>`). */
+async function workerSessions(accountId: string): Promise<number[]> {
+  const { rows } = await sql<{ pid: number }>`
+    select pid from pg_stat_activity
+    where datname = current_database() and application_name = ${`send-worker:${accountId.slice(0, 8)}`}`.execute(t.db);
+  return rows.map((r) => r.pid);
+}
+
+describe('what on-demand workers cost between sends', () => {
+  it('clears an idle exit from PM2 without a reconcile, wakes it on time from its exit, and keeps a woken worker’s one session through its wait', async () => {
+    // A gap beyond the keep-alive: after its first send the worker exits idle.
+    const gapS = KEEP_ALIVE_S + 8;
+    // (First in this file: no other worker's exit may ask for a reconcile meanwhile.)
+    const accountId = await accountWithWork(2, gapS);
+    await orchestrator!.reconcile();
+    const [first] = await waitFor(async () => ((await sentRows(accountId)).length === 1 ? sentRows(accountId) : undefined), 'first send', 30_000);
+    const reconciledAt = orchestrator!.snapshot().lastReconcileAt;
+
+    const exit = await waitFor(async () => {
+      const beat = await beatOf(accountId);
+      return beat?.state === 'idle_exit' && !(await pm2Entry(accountId)) ? beat : undefined;
+    }, 'idle exit removed from PM2', 15_000);
+    // Removed by the exit's own handling: no reconcile ran for it.
+    expect(orchestrator!.snapshot().lastReconcileAt).toEqual(reconciledAt);
+
+    // Started again by the wake its exit set (no reconcile would otherwise run for 10 minutes).
+    // It waits up to lead + batch window for its send, on the session it claimed with.
+    const dueMs = new Date(String(exit.details.until)).getTime();
+    expect(dueMs - first!.getTime()).toBeLessThanOrEqual(gapS * 1000);
+    await waitFor(async () => ((await beatOf(accountId))?.state === 'waiting' && (await pm2Entry(accountId))?.status === 'online' ? true : undefined), 'woken worker waiting', 30_000);
+    const waitingSessions = await workerSessions(accountId);
+    expect(waitingSessions).toHaveLength(1);
+    expect(dueMs - Date.now()).toBeLessThanOrEqual(KEEP_SESSION_WAIT_MS);
+    // Past the pool's idle timeout (sending.workerDbIdleTimeoutMs, 1 s), still there, until the send.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const beforeSend = await workerSessions(accountId);
+    if ((await sentRows(accountId)).length < 2) expect(beforeSend).toEqual(waitingSessions);
+    const sent = await waitFor(async () => ((await sentRows(accountId)).length === 2 ? sentRows(accountId) : undefined), 'second send', 30_000);
+    expect(sent[1]!.getTime() - dueMs).toBeGreaterThanOrEqual(0);
+    expect(sent[1]!.getTime() - dueMs).toBeLessThanOrEqual(5_000);
+  });
+
+  it('keeps starting, one reconcile after another, until every account due has a worker, never more than maxStartingWorkers at a time', async () => {
+    // Paused until this node has leased them (a new lease reconciles on its own).
+    const accounts = [await accountWithWork(1, 0, 'paused'), await accountWithWork(1, 0, 'paused'), await accountWithWork(1, 0, 'paused')];
+    await waitFor(async () => (accounts.every((id) => orchestrator!.leases.isOwned(id)) ? true : undefined), 'accounts leased', 30_000);
+    await orchestrator!.reconcile();
+    await t.db.updateTable('sender_accounts').set({ status: 'active' }).where('id', 'in', accounts).execute();
+    // One reconcile asked for (maxStartingWorkers 1, no LISTEN, a 10-minute interval): the
+    // two accounts it leaves are started by the reconciles it runs after itself.
+    await orchestrator!.reconcile();
+    // That one started a single worker (the next cannot start before this one has reported).
+    const listed = await orchestrator!.supervisor.list();
+    expect(listed.filter((p) => accounts.includes(p.accountId))).toHaveLength(1);
+    for (const id of accounts) await waitFor(async () => ((await sentRows(id)).length === 1 ? true : undefined), `account ${id} sent`, 60_000);
+  });
+});
