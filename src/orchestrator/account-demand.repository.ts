@@ -158,16 +158,22 @@ export async function listAccountDemand(db: DbOrTx, accountIds: string[], horizo
  */
 export async function listNextDue(db: DbOrTx, accountIds: string[]): Promise<Map<string, Date>> {
   if (accountIds.length === 0) return new Map();
+  // A pool's earliest row once per campaign, not once per sender: 1,200 senders of one
+  // campaign would otherwise each read all its waiting rows (its index leads with priority).
   const { rows } = await sql<{ id: string; due: Date | null }>`
+    with pools as (
+      select c.id as campaign_id,
+        (select min(q.run_after) from email_queue q where q.campaign_id = c.id and q.account_id is null and q.status = 'queued') as run_after
+      from campaigns c
+      where c.status = 'running'
+        and exists (select 1 from campaign_senders cs where cs.campaign_id = c.id and cs.account_id = any(${accountIds}::uuid[]))
+    )
     select a.id, greatest(a.next_send_at, least(
-      (select q.run_after from email_queue q join campaigns c on c.id = q.campaign_id and c.status = 'running'
-        where q.account_id = a.id and q.status = 'queued' order by q.run_after limit 1),
-      (select q.run_after from campaign_senders cs
-        join campaigns c on c.id = cs.campaign_id and c.status = 'running'
-        join email_queue q on q.campaign_id = cs.campaign_id and q.account_id is null and q.status = 'queued'
-        where cs.account_id = a.id order by q.run_after limit 1)
+      (select min(q.run_after) from email_queue q join campaigns c on c.id = q.campaign_id and c.status = 'running'
+        where q.account_id = a.id and q.status = 'queued'),
+      (select min(p.run_after) from campaign_senders cs join pools p on p.campaign_id = cs.campaign_id where cs.account_id = a.id)
     )) as due
     from sender_accounts a
-    where a.id in (${sql.join(accountIds)})`.execute(db);
+    where a.id = any(${accountIds}::uuid[])`.execute(db);
   return new Map(rows.filter((r) => r.due !== null).map((r) => [r.id, r.due as Date]));
 }

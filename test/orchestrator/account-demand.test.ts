@@ -6,7 +6,7 @@
  */
 import { sql } from 'kysely';
 import { enqueueCampaign } from '../../src/queue/enqueue';
-import { listAccountDemand } from '../../src/orchestrator/account-demand.repository';
+import { listAccountDemand, listNextDue } from '../../src/orchestrator/account-demand.repository';
 import { useTestDatabase } from '../helpers/database';
 import { addContacts, createAccount, createCampaign, createClient } from '../queue/fixtures';
 
@@ -101,5 +101,22 @@ describe('account demand (what reconcile reads)', () => {
     await queueRow(client.id, { senders: [a, b], status: 'queued', inMs: -60_000 });
     expect((await listAccountDemand(database.db, [b], HORIZON_MS)).map((d) => [d.accountId, d.hasWork])).toEqual([[b, true]]);
     expect(await listAccountDemand(database.db, [], HORIZON_MS)).toEqual([]);
+  });
+
+  it('says when each account is next due (who gets a worker first under maxWorkers): its own rows, its pools, not before its gap ends', async () => {
+    const client = await createClient(database.db);
+    const account = async () => (await createAccount(database.db, client.id)).id;
+    const [own, pooled, both, gapped, paused, idle] = [await account(), await account(), await account(), await account(), await account(), await account()];
+    const minute = 60_000;
+    await queueRow(client.id, { senders: [own], owner: own, status: 'queued', inMs: 5 * minute });
+    // One pool of three senders: its earliest row counts for each of them.
+    await queueRow(client.id, { senders: [pooled, both, gapped], status: 'queued', inMs: 20 * minute });
+    await queueRow(client.id, { senders: [pooled, both, gapped], status: 'queued', inMs: 10 * minute });
+    await queueRow(client.id, { senders: [both], owner: both, status: 'queued', inMs: 2 * minute });
+    await sql`update sender_accounts set next_send_at = now() + interval '30 minutes' where id = ${gapped}`.execute(database.db);
+    await queueRow(client.id, { senders: [paused], status: 'queued', inMs: minute, campaign: 'paused' });
+    const due = await listNextDue(database.db, [own, pooled, both, gapped, paused, idle]);
+    const inMinutes = (id: string) => (due.has(id) ? Math.round((due.get(id)!.getTime() - Date.now()) / minute) : undefined);
+    expect([own, pooled, both, gapped, paused, idle].map(inMinutes)).toEqual([5, 10, 2, 30, undefined, undefined]);
   });
 });
