@@ -160,8 +160,6 @@ export async function main(hooks: WorkerStartHooks = {}): Promise<void> {
       idlePollMs: config.sending.idlePollMs,
       heartbeatIntervalMs: config.orchestrator.heartbeatIntervalMs,
       keepAliveMs: config.orchestrator.workerKeepAliveSeconds * 1000,
-      // The orchestrator wakes a worker this long before its send (plus slack for a slow start).
-      keepSessionWaitMs: (config.orchestrator.workerWakeLeadSeconds + 5) * 1000,
       nodeId: config.nodeId,
     },
   });

@@ -30,6 +30,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { loadConfig, PROJECT_ROOT } from '../../src/config';
 import type { Db } from '../../src/db/connection';
+import { workerName } from '../../src/orchestrator/pm2-supervisor';
 import { readEnvironVariable } from '../../src/orchestrator/proc-stats';
 import { enqueueCampaign } from '../../src/queue/enqueue';
 import { startSinkServer } from '../../src/transports/sink-server';
@@ -285,7 +286,17 @@ export async function run(context: BenchContext): Promise<Record<string, number>
           problems.set(message, (problems.get(message) ?? 0) + 1);
         }
         for (const [message, count] of problems) context.log(`server log ×${count}: ${message.slice(0, 300)}`);
-        if (process.env.PACED_FLEET_SERVER_LOG) fs.writeFileSync(process.env.PACED_FLEET_SERVER_LOG, `${serverLog.join('\n')}\n`);
+        if (process.env.PACED_FLEET_SERVER_LOG) {
+          fs.writeFileSync(process.env.PACED_FLEET_SERVER_LOG, `${serverLog.join('\n')}\n`);
+          // Beside it, the logs of the workers the server judged crashed (they go with the temp dir).
+          const crashed = serverLog.filter((line) => line.includes('worker crashed')).map((line) => /"account":"([0-9a-f-]{36})"/.exec(line)?.[1] ?? '');
+          const accounts = crashed.length > 0 ? await db.selectFrom('sender_accounts').select(['id', 'email']).where('id', 'in', crashed).execute() : [];
+          const names = new Set(accounts.map((a) => `${workerName(a)}.log`));
+          const logDir = path.join(tempDir, 'data', 'logs');
+          const logs = fs.existsSync(logDir) ? fs.readdirSync(logDir).filter((f) => names.has(f)) : [];
+          const text = logs.map((f) => `== ${f}\n${fs.readFileSync(path.join(logDir, f), 'utf8')}`).join('\n');
+          fs.writeFileSync(`${process.env.PACED_FLEET_SERVER_LOG}.crashed-workers`, text);
+        }
 
         return {
           paced_fleet_peak_rss_gb: round((peak ? total(peak) : 0) / GB, 3),

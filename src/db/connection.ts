@@ -97,23 +97,7 @@ export function createDb(connectionString: string, options: DbOptions): Db {
     const closing = [...open].map((client) => new Promise<void>((resolve) => client.once('end', () => resolve())));
     await Promise.race([Promise.all(closing), new Promise<void>((resolve) => setTimeout(resolve, POOL_END_WAIT_MS).unref())]);
   }) as typeof pool.end;
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  pools.set(db, pool);
-  return db;
-}
-
-const pools = new WeakMap<Db, import('pg').Pool>();
-
-/**
- * Whether the pool's idle sessions outlive its idle timeout from now on (`keep`), or close
- * after it again (from their next use). For a wait too short to be worth a new session: a send
- * worker woken a few seconds before its send would otherwise open one session to learn when
- * the send is due and, its short idle timeout having closed that, a second to send.
- */
-export function keepIdleSessions(db: Db, keep: boolean): void {
-  const pool = pools.get(db);
-  // pg-pool's idle timer closes a session only while the pool holds more than `min`.
-  if (pool) pool.options.min = keep ? (pool.options.max ?? 1) : 0;
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
 /**

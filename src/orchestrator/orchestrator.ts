@@ -340,15 +340,15 @@ export class Orchestrator {
     );
 
     toStart = await this.withinCap(toStart, resident);
-    // One reconcile starts at most maxStartingWorkers and reconciles again at once: a start-up
-    // wave of 1,200 takes minutes on two cores, and a mailbox that wakes meanwhile must not
-    // wait for the wave's end. Woken mailboxes go first, soonest due first: their next send has
-    // a known time; the others' work is due now or was due, and their order is the queue's.
-    const more = toStart.length > o.maxStartingWorkers;
-    if (more) {
-      const wakeOrder = (a: AccountDemand) => wakingAtMs.get(a.accountId) ?? Number.MAX_VALUE;
-      toStart = [...toStart].sort((a, b) => wakeOrder(a) - wakeOrder(b)).slice(0, o.maxStartingWorkers);
-    }
+    // Woken mailboxes go first, soonest due first: their next send has a known time; the
+    // others' work is due now or was due, and their order is the queue's.
+    const wakeOrder = (a: AccountDemand) => wakingAtMs.get(a.accountId) ?? Number.MAX_VALUE;
+    toStart = [...toStart].sort((a, b) => wakeOrder(a) - wakeOrder(b));
+    // One reconcile takes new starts for a third of the wake lead at most, then reconciles again
+    // at once: a start-up wave of 1,200 takes minutes on two cores, and a mailbox that wakes
+    // meanwhile must start within its lead, not at the wave's end. (By time, not by count: each
+    // reconcile lists PM2's processes, which costs the daemon a /proc read per process.)
+    const roundEndsMs = Date.now() + leadMs / 3;
     if (toStart.length > 0) {
       this.checkFdLimit(processes.length + toStart.length);
       for (const account of toStart) {
@@ -359,12 +359,12 @@ export class Orchestrator {
       }
       const started = await this.supervisor.startWorkers(
         toStart.map((a) => ({ id: a.accountId, email: a.email })),
-        (id) => !this.stopped && this.leases.isOwned(id),
+        (id) => !this.stopped && this.leases.isOwned(id) && Date.now() < roundEndsMs,
       );
       this.options.events?.workersStarted(started.length);
       this.logger.info('workers started', { count: started.length, wanted: toStart.length });
       // (Only after progress: a start that fails is retried by the interval, not in a loop.)
-      if (more && started.length > 0) this.again = true;
+      if (started.length > 0 && started.length < toStart.length) this.again = true;
     }
     this.lastReconcileAt = now;
   }

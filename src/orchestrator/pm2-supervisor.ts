@@ -438,9 +438,13 @@ export class Pm2Supervisor {
     for (let i = 0; i < accounts.length; i += this.options.startBatchSize) batches.push(accounts.slice(i, i + this.options.startBatchSize));
     let daemonLost = false;
     const startBatch = async (candidates: { id: string; email?: string | null }[]) => {
-      const batch = candidates.filter((a) => shouldContinue(a.id));
-      if (batch.length === 0 || daemonLost) return;
-      await this.takeStartingSlots(batch.map((a) => a.id));
+      const wanted = candidates.filter((a) => shouldContinue(a.id));
+      if (wanted.length === 0 || daemonLost) return;
+      await this.takeStartingSlots(wanted.map((a) => a.id));
+      // Asked again after the wait for slots, which can be long.
+      const batch = wanted.filter((a) => shouldContinue(a.id));
+      for (const account of wanted) if (!batch.includes(account)) this.startFinished(account.id);
+      if (batch.length === 0) return;
       try {
         const byName = new Map(batch.map((a) => [workerName(a), a.id]));
         const procs = await promisify<Pm2ProcessDescription[]>((cb) => api.start({ apps: batch.map((a) => this.appConfig(a, interpreter)) }, cb));

@@ -28,7 +28,7 @@
  * Everything outside comes in as dependencies (database, transport, clock, logger), so tests
  * run this loop against real Postgres and a real SMTP peer with a controllable clock.
  */
-import { keepIdleSessions, type Db } from '../db/connection';
+import type { Db } from '../db/connection';
 import { isDatabaseUnavailable, unavailableRetryDelayMs } from '../db/unavailable';
 import { claimBatch, type ClaimSettings } from '../queue/claim';
 import { releaseClaims, transition, type CandidateRow } from '../queue/queue.repository';
@@ -85,12 +85,6 @@ export interface SendWorkerSettings {
    * all along, a start costs a little CPU (README "Workers that come and go"). 0: never.
    */
   keepAliveMs: number;
-  /**
-   * A wait no longer than this keeps the worker's Postgres session open (a woken worker's wait
-   * for its send: opening a session costs more than holding one that long); a longer wait lets
-   * the pool's idle timeout close it. 0: never.
-   */
-  keepSessionWaitMs?: number;
   nodeId: string | null;
   feedbackSenderId?: string;
 }
@@ -192,9 +186,7 @@ export class SendWorker {
           }
           this.setState('waiting', claim.reason, claim.until);
           // Waits end at the next row's due time (the claim says when); idlePollMs is a safety net.
-          const waitMs = Math.min(untilMs, settings.idlePollMs);
-          keepIdleSessions(db, waitMs <= (settings.keepSessionWaitMs ?? 0));
-          await this.wait(waitMs);
+          await this.wait(Math.min(untilMs, settings.idlePollMs));
           continue;
         }
         this.setState('sending');
