@@ -61,7 +61,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
  * the upgrade's backfill; foreign-key checks too, when we may: the fill is consistent by
  * construction) and their non-unique indexes dropped, then rebuilt by sorting once at the end.
  */
-async function bulkLoad(db: Kysely<unknown>, fill: () => Promise<void>): Promise<void> {
+export async function bulkLoad(db: Kysely<unknown>, fill: () => Promise<void>): Promise<void> {
   const superuser = (await sql<{ s: boolean }>`select rolsuper as s from pg_roles where rolname = current_user`.execute(db)).rows[0]?.s;
   const triggers = sql.raw(superuser ? 'all' : 'user');
   const indexes = await sql<{ name: string; def: string }>`
