@@ -187,6 +187,12 @@ describe('stats API', () => {
 
     const accounts = await request(world.app).get('/api/stats/accounts?from=2026-03-01&to=2026-03-31').set(bearer(world.a.adminToken));
     expect(accounts.body.accounts).toEqual([{ accountId: account.id, email: 's@st.example.com', ...expected }]);
+    // By default the last 30 UTC days as whole days, today included.
+    const dayMs = 86_400_000;
+    const today = Math.floor(Date.now() / dayMs) * dayMs;
+    const byDefault = await request(world.app).get('/api/stats/accounts').set(bearer(world.a.adminToken));
+    expect(byDefault.status).toBe(200);
+    expect([byDefault.body.from, byDefault.body.to]).toEqual([new Date(today - 29 * dayMs).toISOString(), new Date(today + dayMs).toISOString()]);
     expect((await request(world.app).get('/api/stats/accounts?from=2026-13-01').set(bearer(world.a.adminToken))).status).toBe(400);
     expect((await request(world.app).get('/api/stats/accounts?from=2026-03-05&to=2026-03-01').set(bearer(world.a.adminToken))).status).toBe(400);
   });
