@@ -299,11 +299,13 @@ export class Orchestrator {
       if (proc) {
         if (!alive) {
           // Only what this process said: a worker that dies before its first word after an
-          // earlier one exited cleanly (idle_exit, stopped) is a crash, not a clean exit.
+          // earlier one exited cleanly (idle_exit, stopped) is a crash, not a clean exit. Its
+          // last message, or its heartbeat row, which it writes before it exits: PM2's bus can
+          // bring the exit before the last message (seen in a start-up wave of 1,200).
           const beat = beats.get(account.accountId);
           const startedAtMs = this.startRequestedAtMs.get(account.accountId) ?? 0;
-          const lastState = this.lastMessage.get(account.accountId)?.state ?? (beat && beat.beatAt.getTime() >= startedAtMs ? beat.state : undefined);
-          const clean = this.stopping.has(account.accountId) || (lastState !== undefined && CLEAN_EXIT_STATES.has(lastState));
+          const said = [this.lastMessage.get(account.accountId)?.state, beat && beat.beatAt.getTime() >= startedAtMs ? beat.state : undefined];
+          const clean = this.stopping.has(account.accountId) || said.some((state) => state !== undefined && CLEAN_EXIT_STATES.has(state));
           await this.supervisor.stopWorker(proc.pmId);
           this.stopping.delete(account.accountId);
           if (!clean) await this.handleCrash(account, `process ${proc.status === 'errored' ? 'errored' : 'exited'} unexpectedly`);
