@@ -50,12 +50,6 @@ export const ORCHESTRATOR_CHANNEL = 'outreach_orchestrator';
 const HOUR_MS = 3_600_000;
 /** Worker states (heartbeat row or last status message) that mean "I stopped on purpose". */
 const CLEAN_EXIT_STATES = new Set(['stopped', 'stopping', 'inactive', 'idle_exit']);
-/**
- * A reconcile woken for an asleep account also starts those due to wake within this much
- * after it: at the seed's pacing (1,200 mailboxes, 600 s apart) a wake falls due about every
- * half second, and one reconcile per wake cost the server a demand query each time.
- */
-const WAKE_BATCH_MS = 5_000;
 
 export interface OrchestratorOptions {
   db: Db;
@@ -289,7 +283,9 @@ export class Orchestrator {
       const alive = proc !== undefined && (proc.status === 'online' || proc.status === 'launching') && proc.pid > 0 && isProcessAlive(proc.pid);
       if (!why && !alive) {
         const wakeMs = this.sleepsUntil(account.accountId, beats.get(account.accountId));
-        if (wakeMs !== undefined && wakeMs - leadMs > now.getTime() + WAKE_BATCH_MS) {
+        // A third of the lead ahead too: one reconcile per wake would cost a demand query every
+        // half second at the seed's pacing (1,200 mailboxes, 600 s apart).
+        if (wakeMs !== undefined && wakeMs - leadMs > now.getTime() + leadMs / 3) {
           why = `asleep until ${new Date(wakeMs).toISOString()}`;
           this.nextWakeMs = Math.min(this.nextWakeMs ?? Infinity, wakeMs - leadMs);
         } else if (wakeMs !== undefined) {
