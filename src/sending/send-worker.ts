@@ -380,8 +380,11 @@ export class SendWorker {
     this.state = state;
     this.waitReason = reason;
     this.waitUntil = until;
-    const at = state === 'idle_exit' ? this.idleSince : undefined;
-    if (changed) this.deps.notify?.({ type: 'status', accountId: this.accountId, state, sent: this.sent, ...(at ? { at: at.toISOString() } : {}), ...(reason ? { reason } : {}), ...(until ? { until: until.toISOString() } : {}) });
+    // Every status says when (the worker's clock): the parent writes what it relays to the
+    // heartbeat row only over older news, and a status stamped when it arrived could, relayed
+    // late, overwrite the idle_exit the worker wrote itself as it exited (then judged a crash).
+    const at = (state === 'idle_exit' ? this.idleSince : undefined) ?? this.deps.clock.now();
+    if (changed) this.deps.notify?.({ type: 'status', accountId: this.accountId, state, sent: this.sent, at: at.toISOString(), ...(reason ? { reason } : {}), ...(until ? { until: until.toISOString() } : {}) });
   }
 
   /** The worker's own heartbeat row; a database that is away does not stop the worker for it. */

@@ -6,16 +6,9 @@
  * of 10 minutes (so the wake timer, not the interval, starts a worker in time), and a
  * recipient-domain limit of 1 a day.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/logger';
-import { Orchestrator } from '../../src/orchestrator/orchestrator';
 import { countRecentRestarts } from '../../src/orchestrator/worker.repository';
 import { enqueueCampaign } from '../../src/queue/enqueue';
-import { useTestDatabase } from '../helpers/database';
-import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
+import { useOnDemandOrchestrator } from '../helpers/on-demand-orchestrator';
 import { waitFor } from '../helpers/wait-for';
 import { addContacts, createAccount, createCampaign, createClient } from '../queue/fixtures';
 
@@ -24,44 +17,17 @@ jest.setTimeout(180_000);
 const KEEP_ALIVE_S = 3;
 const LEAD_S = 2;
 
-const t = useTestDatabase();
-let tempDir: string;
-let peer: SmtpPeer;
-let orchestrator: Orchestrator | undefined;
-
-afterAll(async () => {
-  await orchestrator?.stop({ killDaemon: true });
-  await peer?.close();
-  fs.rmSync(tempDir, { recursive: true, force: true });
-});
-
-beforeAll(async () => {
-  tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-held-back-'));
-  const configFile = path.join(tempDir, 'config.json');
-  fs.writeFileSync(
-    configFile,
-    JSON.stringify({
-      sending: { recipientDomainDailyLimit: 1 },
-      orchestrator: {
-        reconcileIntervalMs: 600_000,
-        heartbeatIntervalMs: 500,
-        nodeLeaseMs: 60_000,
-        workerStopTimeoutMs: 10_000,
-        workerKeepAliveSeconds: KEEP_ALIVE_S,
-        workerWakeLeadSeconds: LEAD_S,
-      },
-    }),
-  );
-  const config = loadConfig({ DATA_DIR: path.join(tempDir, 'data'), CONFIG_FILE: configFile, PM2_HOME: path.join(tempDir, 'pm2'), NODE_ID: 'node-held-back', LOG_LEVEL: 'warn' });
-  peer = await startSmtpPeer();
-  orchestrator = new Orchestrator({ db: t.db, connectionString: t.url, config, logger: createLogger('error'), workerEnv: { CONFIG_FILE: configFile }, listen: true });
-  await orchestrator.start();
+const { t, harness } = useOnDemandOrchestrator({
+  name: 'held-back',
+  listen: true,
+  sending: { recipientDomainDailyLimit: 1 },
+  orchestrator: { workerKeepAliveSeconds: KEEP_ALIVE_S, workerWakeLeadSeconds: LEAD_S },
 });
 
 /** A sink account with one running campaign of `contacts` contacts at `recipientDomain`. */
 async function accountWithRows(recipientDomain: string, contacts: number) {
   const client = await createClient(t.db);
-  const account = await createAccount(t.db, client.id, { transport: 'sink', transport_settings: JSON.stringify({ host: peer.host, port: peer.port }) });
+  const account = await createAccount(t.db, client.id, { transport: 'sink', transport_settings: JSON.stringify({ host: harness.peer.host, port: harness.peer.port }) });
   const campaign = await createCampaign(t.db, client.id, { senders: [account.id] });
   await addContacts(t.db, client.id, campaign.id, contacts, { domain: recipientDomain });
   return { accountId: account.id, campaignId: campaign.id };
@@ -70,7 +36,7 @@ async function accountWithRows(recipientDomain: string, contacts: number) {
 const sentRows = async (accountId: string) =>
   (await t.db.selectFrom('email_queue').select(['id', 'sent_at']).where('claimed_by_account_id', '=', accountId).where('status', '=', 'sent').orderBy('sent_at').execute()).map((r) => ({ ...r, sent_at: r.sent_at as Date }));
 const beatOf = (accountId: string) => t.db.selectFrom('worker_heartbeats').selectAll().where('account_id', '=', accountId).executeTakeFirst();
-const onlineWorker = async (accountId: string) => (await orchestrator!.supervisor.list()).find((p) => p.accountId === accountId && p.status === 'online' && p.pid > 0);
+const onlineWorker = async (accountId: string) => (await harness.orchestrator.supervisor.list()).find((p) => p.accountId === accountId && p.status === 'online' && p.pid > 0);
 
 async function waitForIdleExit(accountId: string, what: string) {
   return waitFor(async () => {
@@ -84,7 +50,7 @@ describe('workers whose due rows are held back', () => {
     const full = `full-${Date.now().toString(36)}.test`;
     const { accountId, campaignId } = await accountWithRows(full, 2);
     await enqueueCampaign(t.db, campaignId, new Date(), { messageIdDomain: 'held.test' });
-    await orchestrator!.reconcile();
+    await harness.orchestrator.reconcile();
 
     // The first row fills the domain's counter for the day (limit 1); the second waits for the next day.
     await waitFor(async () => ((await sentRows(accountId)).length === 1 ? true : undefined), 'first send', 30_000);
@@ -95,7 +61,7 @@ describe('workers whose due rows are held back', () => {
     expect(await countRecentRestarts(t.db, accountId, 3_600_000)).toBe(0);
 
     // Its row is due and the account has quota, yet the orchestrator leaves it asleep.
-    await orchestrator!.reconcile();
+    await harness.orchestrator.reconcile();
     expect(await onlineWorker(accountId)).toBeUndefined();
     expect((await beatOf(accountId))?.state).toBe('idle_exit');
     const states = await t.db.selectFrom('email_queue').select('status').where('campaign_id', '=', campaignId).execute();
@@ -109,7 +75,7 @@ describe('workers whose due rows are held back', () => {
     const opensAt = new Date(Date.now() + 45_000);
     await t.db.insertInto('circuit_breakers').values({ scope: 'recipient_domain', scope_key: down, consecutive_failures: 5, opened_until: opensAt }).execute();
     await enqueueCampaign(t.db, campaignId, new Date(), { messageIdDomain: 'held.test' });
-    await orchestrator!.reconcile();
+    await harness.orchestrator.reconcile();
 
     const beat = await waitForIdleExit(accountId, 'worker exited idle behind the open breaker');
     expect(beat.details).toMatchObject({ reason: 'recipient_domain_breaker_open', until: opensAt.toISOString() });

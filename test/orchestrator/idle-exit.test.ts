@@ -6,16 +6,9 @@
  * the wake timer and the LISTEN nudges are.
  */
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig, type Config } from '../../src/config';
-import { createLogger } from '../../src/logger';
-import { Orchestrator } from '../../src/orchestrator/orchestrator';
 import { countRecentRestarts } from '../../src/orchestrator/worker.repository';
 import { enqueueCampaign } from '../../src/queue/enqueue';
-import { useTestDatabase } from '../helpers/database';
-import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
+import { useOnDemandOrchestrator } from '../helpers/on-demand-orchestrator';
 import { waitFor } from '../helpers/wait-for';
 import { WORKER_ENTRY } from '../helpers/worker-process';
 import { addContacts, createAccount, createCampaign, createClient } from '../queue/fixtures';
@@ -27,53 +20,24 @@ const LEAD_S = 2;
 const GAP_S = 20;
 const JITTER_PCT = 30;
 
-afterAll(async () => {
-  await orchestrator?.stop({ killDaemon: true });
-  await peer?.close();
-  fs.rmSync(tempDir, { recursive: true, force: true });
-});
-const t = useTestDatabase();
-const logger = createLogger('error');
-let tempDir: string;
-let configFile: string;
-let config: Config;
-let peer: SmtpPeer;
-let orchestrator: Orchestrator | undefined;
-
-beforeAll(async () => {
-  tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-idle-exit-'));
-  configFile = path.join(tempDir, 'config.json');
-  fs.writeFileSync(
-    configFile,
-    JSON.stringify({
-      sending: { gapJitterPct: JITTER_PCT },
-      orchestrator: {
-        reconcileIntervalMs: 600_000,
-        heartbeatIntervalMs: 500,
-        nodeLeaseMs: 60_000,
-        workerStopTimeoutMs: 10_000,
-        workerKeepAliveSeconds: KEEP_ALIVE_S,
-        workerWakeLeadSeconds: LEAD_S,
-      },
-    }),
-  );
-  config = loadConfig({ DATA_DIR: path.join(tempDir, 'data'), CONFIG_FILE: configFile, PM2_HOME: path.join(tempDir, 'pm2'), NODE_ID: 'node-idle-exit', LOG_LEVEL: 'warn' });
-  peer = await startSmtpPeer();
-  orchestrator = new Orchestrator({ db: t.db, connectionString: t.url, config, logger, workerEnv: { CONFIG_FILE: configFile }, listen: true });
-  await orchestrator.start();
+const { t, harness } = useOnDemandOrchestrator({
+  name: 'idle-exit',
+  listen: true,
+  sending: { gapJitterPct: JITTER_PCT },
+  orchestrator: { workerKeepAliveSeconds: KEEP_ALIVE_S, workerWakeLeadSeconds: LEAD_S },
 });
 
 async function sinkAccount(minGapSeconds: number) {
   const client = await createClient(t.db);
-  const account = await createAccount(t.db, client.id, { transport: 'sink', transport_settings: JSON.stringify({ host: peer.host, port: peer.port }), min_gap_seconds: minGapSeconds });
+  const account = await createAccount(t.db, client.id, { transport: 'sink', transport_settings: JSON.stringify({ host: harness.peer.host, port: harness.peer.port }), min_gap_seconds: minGapSeconds });
   return { clientId: client.id, accountId: account.id };
 }
 
 const sentRows = async (accountId: string) =>
   (await t.db.selectFrom('email_queue').select(['id', 'sent_at', 'message_id']).where('claimed_by_account_id', '=', accountId).where('status', '=', 'sent').orderBy('sent_at').execute()).map((r) => ({ ...r, sent_at: r.sent_at as Date }));
 const beatOf = (accountId: string) => t.db.selectFrom('worker_heartbeats').selectAll().where('account_id', '=', accountId).executeTakeFirst();
-const onlineWorker = async (accountId: string) => (await orchestrator!.supervisor.list()).find((p) => p.accountId === accountId && p.status === 'online' && p.pid > 0);
-const receivedIds = () => peer.received.map((m) => /^Message-ID:\s*(\S+)/im.exec(m.raw)?.[1] ?? '');
+const onlineWorker = async (accountId: string) => (await harness.orchestrator.supervisor.list()).find((p) => p.accountId === accountId && p.status === 'online' && p.pid > 0);
+const receivedIds = () => harness.peer.received.map((m) => /^Message-ID:\s*(\S+)/im.exec(m.raw)?.[1] ?? '');
 
 /** Waits until the account's worker has exited idle and has no process; returns when it said it would be needed. */
 async function waitForIdleExit(accountId: string, what: string): Promise<Date> {
@@ -90,7 +54,7 @@ describe('workers that exit while their next send is far away', () => {
     const campaign = await createCampaign(t.db, clientId, { senders: [accountId] });
     await addContacts(t.db, clientId, campaign.id, 2);
     await enqueueCampaign(t.db, campaign.id, new Date(), { messageIdDomain: 'idle.test' });
-    await orchestrator!.reconcile();
+    await harness.orchestrator.reconcile();
 
     const [first] = await waitFor(async () => ((await sentRows(accountId)).length === 1 ? sentRows(accountId) : undefined), 'first send', 30_000);
     // Its next row waits for the minimum gap (14–26 s): far beyond the keep-alive of 3 s.
@@ -100,7 +64,7 @@ describe('workers that exit while their next send is far away', () => {
     expect((await beatOf(accountId))?.details.reason).toBe('min_gap');
     // A clean exit: no restart counted, no back-off, account still active.
     expect(await countRecentRestarts(t.db, accountId, 3_600_000)).toBe(0);
-    expect(orchestrator!.snapshot().backoffUntil.has(accountId)).toBe(false);
+    expect(harness.orchestrator.snapshot().backoffUntil.has(accountId)).toBe(false);
     expect((await t.db.selectFrom('sender_accounts').select('status').where('id', '=', accountId).executeTakeFirstOrThrow()).status).toBe('active');
 
     const second = await waitFor(async () => (await sentRows(accountId))[1], 'second send after the gap', 60_000);
@@ -117,7 +81,7 @@ describe('workers that exit while their next send is far away', () => {
     const closed = await createCampaign(t.db, clientId, { senders: [accountId], window: { sendDays: [1, 2, 3, 4, 5, 6, 7], startMinute: (nowMinute + 120) % 1440, endMinute: (nowMinute + 180) % 1440 } });
     await addContacts(t.db, clientId, closed.id, 1);
     await enqueueCampaign(t.db, closed.id, new Date(), { messageIdDomain: 'idle.test' });
-    await orchestrator!.reconcile();
+    await harness.orchestrator.reconcile();
     const wakeAt = await waitForIdleExit(accountId, 'worker exited idle outside the window');
     expect(wakeAt.getTime()).toBeGreaterThan(Date.now() + 110 * 60_000);
     expect((await beatOf(accountId))?.details.reason).toBe('outside_window');
@@ -157,21 +121,21 @@ describe('workers that exit while their next send is far away', () => {
     const campaign = await createCampaign(t.db, clientId, { senders: [accountId] });
     await addContacts(t.db, clientId, campaign.id, 3);
     await enqueueCampaign(t.db, campaign.id, new Date(), { messageIdDomain: 'race.test' });
-    const before = peer.received.length;
+    const before = harness.peer.received.length;
     // The orchestrator's start, and a second worker of the same account started by hand at the same time.
     const byHand = spawn(process.execPath, [WORKER_ENTRY, '--account', accountId], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: t.url, DATA_DIR: path.join(tempDir, 'data'), CONFIG_FILE: configFile, LOG_LEVEL: 'error' },
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: t.url, DATA_DIR: harness.dataDir, CONFIG_FILE: harness.configFile, LOG_LEVEL: 'error' },
       stdio: 'ignore',
     });
     const handExit = new Promise<number | null>((resolve) => byHand.on('exit', resolve));
-    await orchestrator!.reconcile();
+    await harness.orchestrator.reconcile();
     // Both exit idle once one of them has sent (the next row waits for the gap).
     expect(await handExit).toBe(0);
     expect(await sentRows(accountId)).toHaveLength(1);
     // The account's next row goes after the gap, by whichever worker the orchestrator then runs.
     const sent = await waitFor(async () => ((await sentRows(accountId)).length === 2 ? sentRows(accountId) : undefined), 'second send', 60_000);
     expect(sent[1]!.sent_at.getTime() - sent[0]!.sent_at.getTime()).toBeGreaterThanOrEqual(GAP_S * (1 - JITTER_PCT / 100) * 1000);
-    expect(peer.received.length - before).toBe(2);
+    expect(harness.peer.received.length - before).toBe(2);
     const ids = receivedIds();
     expect(new Set(ids).size).toBe(ids.length);
     const states = await t.db.selectFrom('email_queue').select('status').where('campaign_id', '=', campaign.id).execute();

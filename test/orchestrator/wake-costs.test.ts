@@ -6,15 +6,8 @@
  * a few seconds early keeps its one Postgres session until it sends. No LISTEN and a reconcile
  * interval of 10 minutes: only what is tested starts workers.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig, type Config } from '../../src/config';
-import { createLogger } from '../../src/logger';
-import { Orchestrator } from '../../src/orchestrator/orchestrator';
 import { enqueueCampaign } from '../../src/queue/enqueue';
-import { useTestDatabase } from '../helpers/database';
-import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
+import { useOnDemandOrchestrator } from '../helpers/on-demand-orchestrator';
 import { waitFor } from '../helpers/wait-for';
 import { addContacts, createAccount, createCampaign, createClient } from '../queue/fixtures';
 
@@ -23,47 +16,17 @@ jest.setTimeout(180_000);
 const KEEP_ALIVE_S = 10;
 const LEAD_S = 2;
 
-afterAll(async () => {
-  await orchestrator?.stop({ killDaemon: true });
-  await peer?.close();
-  fs.rmSync(tempDir, { recursive: true, force: true });
-});
-const t = useTestDatabase();
-const logger = createLogger('error');
-let tempDir: string;
-let config: Config;
-let peer: SmtpPeer;
-let orchestrator: Orchestrator | undefined;
-
-beforeAll(async () => {
-  tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outreach-wake-costs-'));
-  const configFile = path.join(tempDir, 'config.json');
-  fs.writeFileSync(
-    configFile,
-    JSON.stringify({
-      sending: { gapJitterPct: 0 },
-      orchestrator: {
-        reconcileIntervalMs: 600_000,
-        heartbeatIntervalMs: 500,
-        nodeLeaseMs: 60_000,
-        workerStopTimeoutMs: 10_000,
-        workerKeepAliveSeconds: KEEP_ALIVE_S,
-        workerWakeLeadSeconds: LEAD_S,
-        maxStartingWorkers: 1,
-        startBatchSize: 1,
-      },
-    }),
-  );
-  config = loadConfig({ DATA_DIR: path.join(tempDir, 'data'), CONFIG_FILE: configFile, PM2_HOME: path.join(tempDir, 'pm2'), NODE_ID: 'node-wake-costs', LOG_LEVEL: 'warn' });
-  peer = await startSmtpPeer();
-  orchestrator = new Orchestrator({ db: t.db, connectionString: t.url, config, logger, workerEnv: { CONFIG_FILE: configFile }, listen: false });
-  await orchestrator.start();
+const { t, harness } = useOnDemandOrchestrator({
+  name: 'wake-costs',
+  listen: false,
+  sending: { gapJitterPct: 0 },
+  orchestrator: { workerKeepAliveSeconds: KEEP_ALIVE_S, workerWakeLeadSeconds: LEAD_S, maxStartingWorkers: 1, startBatchSize: 1 },
 });
 
 /** A sink mailbox with `rows` queued rows due now, `minGapSeconds` apart (no jitter). */
 async function accountWithWork(rows: number, minGapSeconds: number, status: 'active' | 'paused' = 'active') {
   const client = await createClient(t.db);
-  const account = await createAccount(t.db, client.id, { transport: 'sink', transport_settings: JSON.stringify({ host: peer.host, port: peer.port }), min_gap_seconds: minGapSeconds, status });
+  const account = await createAccount(t.db, client.id, { transport: 'sink', transport_settings: JSON.stringify({ host: harness.peer.host, port: harness.peer.port }), min_gap_seconds: minGapSeconds, status });
   const campaign = await createCampaign(t.db, client.id, { senders: [account.id] });
   await addContacts(t.db, client.id, campaign.id, rows);
   await enqueueCampaign(t.db, campaign.id, new Date(), { messageIdDomain: 'wake.test' });
@@ -73,7 +36,7 @@ async function accountWithWork(rows: number, minGapSeconds: number, status: 'act
 const sentRows = async (accountId: string) =>
   (await t.db.selectFrom('email_queue').select(['sent_at']).where('claimed_by_account_id', '=', accountId).where('status', '=', 'sent').orderBy('sent_at').execute()).map((r) => r.sent_at as Date);
 const beatOf = (accountId: string) => t.db.selectFrom('worker_heartbeats').selectAll().where('account_id', '=', accountId).executeTakeFirst();
-const pm2Entry = async (accountId: string) => (await orchestrator!.supervisor.list()).find((p) => p.accountId === accountId);
+const pm2Entry = async (accountId: string) => (await harness.orchestrator.supervisor.list()).find((p) => p.accountId === accountId);
 
 describe('what on-demand workers cost between sends', () => {
   it('clears an idle exit from PM2 without a reconcile, and wakes it on time from its exit', async () => {
@@ -81,16 +44,16 @@ describe('what on-demand workers cost between sends', () => {
     const gapS = KEEP_ALIVE_S + 8;
     // (First in this file: no other worker's exit may ask for a reconcile meanwhile.)
     const accountId = await accountWithWork(2, gapS);
-    await orchestrator!.reconcile();
+    await harness.orchestrator.reconcile();
     const [first] = await waitFor(async () => ((await sentRows(accountId)).length === 1 ? sentRows(accountId) : undefined), 'first send', 30_000);
-    const reconciledAt = orchestrator!.snapshot().lastReconcileAt;
+    const reconciledAt = harness.orchestrator.snapshot().lastReconcileAt;
 
     const exit = await waitFor(async () => {
       const beat = await beatOf(accountId);
       return beat?.state === 'idle_exit' && !(await pm2Entry(accountId)) ? beat : undefined;
     }, 'idle exit removed from PM2', 15_000);
     // Removed by the exit's own handling: no reconcile ran for it.
-    expect(orchestrator!.snapshot().lastReconcileAt).toEqual(reconciledAt);
+    expect(harness.orchestrator.snapshot().lastReconcileAt).toEqual(reconciledAt);
 
     // Started again by the wake its exit set (no reconcile would otherwise run for 10 minutes).
     const dueMs = new Date(String(exit.details.until)).getTime();
@@ -105,15 +68,15 @@ describe('what on-demand workers cost between sends', () => {
     const count = 12;
     const accounts: string[] = [];
     for (let i = 0; i < count; i++) accounts.push(await accountWithWork(1, 0, 'paused'));
-    await waitFor(async () => (accounts.every((id) => orchestrator!.leases.isOwned(id)) ? true : undefined), 'accounts leased', 30_000);
-    await orchestrator!.reconcile();
+    await waitFor(async () => (accounts.every((id) => harness.orchestrator.leases.isOwned(id)) ? true : undefined), 'accounts leased', 30_000);
+    await harness.orchestrator.reconcile();
     await t.db.updateTable('sender_accounts').set({ status: 'active' }).where('id', 'in', accounts).execute();
     // One reconcile asked for (no LISTEN, a 10-minute interval). One worker starts at a time
     // (maxStartingWorkers 1: the next waits for the previous one's first report, a few hundred
     // ms at best), so its round of 2 s / 3 ends before all twelve have started: the reconciles
     // it runs after itself start the rest.
-    await orchestrator!.reconcile();
-    const listed = await orchestrator!.supervisor.list();
+    await harness.orchestrator.reconcile();
+    const listed = await harness.orchestrator.supervisor.list();
     expect(listed.filter((p) => accounts.includes(p.accountId)).length).toBeLessThan(count);
     for (const id of accounts) await waitFor(async () => ((await sentRows(id)).length === 1 ? true : undefined), `account ${id} sent`, 60_000);
   });
