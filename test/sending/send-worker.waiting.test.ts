@@ -75,6 +75,15 @@ describe('a waiting send worker', () => {
       w.worker.nudge();
       await until(async () => (await queueRows(database.db, w.campaign.id)).every((r) => r.status === 'sent'));
       expect(peer.received).toHaveLength(1);
+      // Every status says when, by the worker's (controlled) clock: the parent orders what it
+      // relays by it, never by when a message happened to arrive.
+      const statuses = w.messages.filter((m) => m.type === 'status');
+      expect(statuses.map((m) => m.state)).toEqual(expect.arrayContaining(['waiting', 'sending']));
+      for (const m of statuses) {
+        expect(typeof m.at).toBe('string');
+        expect(Date.parse(String(m.at))).toBeGreaterThanOrEqual(START.getTime());
+        expect(Date.parse(String(m.at))).toBeLessThanOrEqual(w.clock.now().getTime());
+      }
     } finally {
       w.worker.stop();
       await running;
