@@ -346,18 +346,24 @@ export class Orchestrator {
     // at once: a start-up wave of 1,200 takes minutes on two cores, and a mailbox that wakes
     // meanwhile must start within its lead, not at the wave's end. (By time, not by count: each
     // reconcile lists PM2's processes, which costs the daemon a /proc read per process.)
-    const roundEndsMs = Date.now() + leadMs / 3;
     if (toStart.length > 0) {
+      // (At least one batch, whatever the time: a round that started nothing would never end.)
+      const roundEndsMs = Date.now() + leadMs / 3;
+      let begun = 0;
       this.checkFdLimit(processes.length + toStart.length);
-      for (const account of toStart) {
-        // What it was nudged about, the new process sees in its first claim.
-        this.nudges.delete(account.accountId);
-        this.lastMessage.delete(account.accountId);
-        this.startRequestedAtMs.set(account.accountId, Date.now());
-      }
       const started = await this.supervisor.startWorkers(
         toStart.map((a) => ({ id: a.accountId, email: a.email })),
-        (id) => !this.stopped && this.leases.isOwned(id) && Date.now() < roundEndsMs,
+        (id) => !this.stopped && this.leases.isOwned(id) && (begun === 0 || Date.now() < roundEndsMs),
+        (ids) => {
+          begun += ids.length;
+          // Only for those started now (a round can end first): what it was nudged about, the
+          // new process sees in its first claim; what the old one said is no longer news.
+          for (const id of ids) {
+            this.nudges.delete(id);
+            this.lastMessage.delete(id);
+            this.startRequestedAtMs.set(id, Date.now());
+          }
+        },
       );
       this.options.events?.workersStarted(started.length);
       this.logger.info('workers started', { count: started.length, wanted: toStart.length });

@@ -429,6 +429,8 @@ export class Pm2Supervisor {
   async startWorkers(
     accounts: { id: string; email?: string | null }[],
     shouldContinue: (accountId: string) => boolean = () => true,
+    /** Told of each batch just before PM2 is asked to start it. */
+    beforeStart: (accountIds: string[]) => void = () => undefined,
   ): Promise<string[]> {
     await this.ensureConnected(true);
     const api = this.requireApi();
@@ -445,6 +447,7 @@ export class Pm2Supervisor {
       const batch = wanted.filter((a) => shouldContinue(a.id));
       for (const account of wanted) if (!batch.includes(account)) this.startFinished(account.id);
       if (batch.length === 0) return;
+      beforeStart(batch.map((a) => a.id));
       try {
         const byName = new Map(batch.map((a) => [workerName(a), a.id]));
         const procs = await promisify<Pm2ProcessDescription[]>((cb) => api.start({ apps: batch.map((a) => this.appConfig(a, interpreter)) }, cb));
